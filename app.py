@@ -1,0 +1,73 @@
+"""Generative Playground: `python app.py` serves every tab at http://127.0.0.1:7860.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--memory-budget 4GB] [--device auto] [--offline]
+"""
+import argparse
+import importlib
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+TITLE = "Generative Playground"
+# (label, module): each module has build() -> gr.Blocks and runs alone with `python -m tabs.<name>`.
+TABS = [
+    ("Models", "tabs.models"),
+]
+QUEUE_SIZE = 64
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                    help="address to bind (default 127.0.0.1: this machine only)")
+    ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    ap.add_argument("--memory-budget", default=None,
+                    help="bytes of model weights kept in memory, e.g. 4GB (default: $PLAYGROUND_MEMORY_BUDGET or 4GB)")
+    ap.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    ap.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
+    return ap.parse_args(argv)
+
+
+def build_app():
+    """Every tab in one gr.Blocks. Loads no model: models load when first used."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    with gr.Blocks(title=TITLE) as demo:
+        gr.Markdown(f"# {TITLE}\nGenerative image models you can click through: how they make pictures, "
+                    "how to measure them, and what can go wrong. Everything here runs offline on models this "
+                    "project trained itself; hub models are an upgrade when a network is available.")
+        for label, module in TABS:
+            with gr.Tab(label):
+                importlib.import_module(module).build().render()
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+    return demo
+
+
+def launch_kwargs(args):
+    caches = [ROOT / "weights", Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")),
+              ROOT / "runs", ROOT / ".git"]
+    return dict(server_name=args.host, server_port=args.port, max_file_size="10mb",
+                blocked_paths=[str(p) for p in caches], allowed_paths=[], enable_monitoring=False,
+                show_error=True, ssr_mode=False)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    if args.offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    sys.path.insert(0, str(ROOT))
+    from playground import registry
+
+    registry.configure(memory_budget=args.memory_budget, device=args.device)
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "playground-gradio"))
+    build_app().launch(**launch_kwargs(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Generative Playground's library: models, data, images and metrics. Never imports gradio."""

@@ -1,0 +1,178 @@
+"""Benchmark: every model's load and latency, and the app's start-up and HTTP overhead.
+
+    python -m playground.bench [--quick] [--out bench.json] [--readme README.md] [--threads 1]
+
+Each card is measured in a fresh process (cold load seconds, warm p50/p95 latency of its
+family's default action, peak resident memory). The app is started on a free loopback port to
+time start-up until it serves, and an API round trip is compared with the same call made
+directly. Writes JSON, prints a markdown table, and with --readme replaces the README's section
+between the bench markers.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from .cards import REPO_ROOT, write_section
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def measure_one(model_id, runs):
+    """In this process: cold load, then `runs` timed default actions."""
+    from . import registry
+    reg = registry.Registry()
+    start = time.perf_counter()
+    model = reg.get_model(model_id)
+    load = time.perf_counter() - start
+    family = registry.family_module(reg.card(model_id).family)
+    family.default_action(model, 0)  # warm-up
+    times = []
+    for seed in range(runs):
+        start = time.perf_counter()
+        family.default_action(model, seed)
+        times.append(time.perf_counter() - start)
+    return {"id": model_id, "family": reg.card(model_id).family, "load_s": round(load, 3),
+            "p50_ms": round(1000 * statistics.median(times), 1), "p95_ms": round(1000 * percentile(times, 0.95), 1),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "runs": runs}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measure_app(runs, threads):
+    """Seconds from `python app.py` to serving, and API round trip / direct call for models_status."""
+    from gradio_client import Client
+    from . import registry
+    port = _free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS=str(threads))
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO_ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("the app exited during start-up")
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        startup = time.perf_counter() - start
+        client = Client(url, verbose=False)
+        client.predict(api_name="/models_status")
+        api = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            client.predict(api_name="/models_status")
+            api.append(time.perf_counter() - t)
+        reg = registry.Registry()
+        reg.status()
+        direct = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            reg.status()
+            direct.append(time.perf_counter() - t)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    api_ms, direct_ms = 1000 * statistics.median(api), 1000 * statistics.median(direct)
+    return {"startup_s": round(startup, 2), "call": "/models_status", "api_p50_ms": round(api_ms, 1),
+            "direct_p50_ms": round(direct_ms, 2), "api_over_direct": round(api_ms / max(direct_ms, 1e-3), 1)}
+
+
+def machine(threads):
+    import torch
+    versions = {}
+    for name in ("torch", "gradio", "diffusers", "huggingface_hub", "numpy"):
+        try:
+            from importlib.metadata import version
+            versions[name] = version(name)
+        except Exception:
+            versions[name] = "absent"
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "threads": threads, "device": "cuda" if torch.cuda.is_available() else "cpu", "versions": versions}
+
+
+def markdown(result):
+    m = result["machine"]
+    lines = [f"Measured by `python -m playground.bench{' --quick' if result['quick'] else ''}` on "
+             f"{m['platform']}, {m['cpus']} CPUs, {m['threads']} torch thread(s), device {m['device']}, "
+             + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", "",
+             "| model | family | cold load (s) | default action p50 (ms) | p95 (ms) | peak RSS (MB) |",
+             "|---|---|---|---|---|---|"]
+    for r in result["models"]:
+        if "error" in r:
+            lines.append(f"| {r['id']} | {r.get('family', '')} | {r['error']} | | | |")
+        else:
+            lines.append(f"| {r['id']} | {r['family']} | {r['load_s']} | {r['p50_ms']} | {r['p95_ms']} | "
+                         f"{r['peak_rss_mb']} |")
+    a = result.get("app")
+    if a:
+        lines += ["", f"App: serving {a['startup_s']} s after start with no model loaded; an API round trip of "
+                  f"`{a['call']}` takes {a['api_p50_ms']} ms against {a['direct_p50_ms']} ms for the direct call "
+                  f"({a['api_over_direct']}x)."]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default=None, help="JSON file to write")
+    ap.add_argument("--readme", default=None, help="README to update between the bench markers")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--runs", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    import torch
+    torch.set_num_threads(args.threads)
+    runs = args.runs or (5 if args.quick else 20)
+    if args.one:
+        print(json.dumps(measure_one(args.one, runs)))
+        return 0
+    from . import registry
+    reg = registry.Registry()
+    rows = []
+    for model_id, card in sorted(reg.cards().items()):
+        if reg.availability(model_id) not in ("local", "cached"):
+            rows.append({"id": model_id, "family": card.family, "error": reg.availability(model_id)})
+            continue
+        out = subprocess.run([sys.executable, "-m", "playground.bench", "--one", model_id, "--runs", str(runs),
+                              "--threads", str(args.threads)], cwd=REPO_ROOT, capture_output=True, text=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0
+                    else {"id": model_id, "family": card.family, "error": "failed: " + out.stderr[-200:]})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    result = {"quick": args.quick, "machine": machine(args.threads), "models": rows,
+              "app": measure_app(runs, args.threads)}
+    text = markdown(result)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    if args.readme:
+        write_section(args.readme, START, END, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

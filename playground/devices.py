@@ -1,0 +1,45 @@
+"""Device choice and per-call random generators.
+
+Every random operation in the playground takes a seed and builds its own torch.Generator
+from it, never touching torch's global RNG, so concurrent requests cannot disturb each other.
+"""
+import os
+
+import torch
+
+from .errors import InputError
+
+DEVICE_ENV = "PLAYGROUND_DEVICE"
+MAX_SEED = 2**31 - 1
+
+
+def available_devices():
+    """Names of the devices this machine has, best first; cpu is always last."""
+    names = []
+    if torch.cuda.is_available():
+        names.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        names.append("mps")
+    names.append("cpu")
+    return names
+
+
+def pick_device(preference=None):
+    """cuda, then mps, then cpu; `preference` (or $PLAYGROUND_DEVICE) overrides."""
+    preference = preference or os.environ.get(DEVICE_ENV) or None
+    if preference in (None, "", "auto"):
+        return torch.device(available_devices()[0])
+    device = torch.device(preference)
+    if device.type not in available_devices():
+        raise InputError(f"Device {preference!r} is not available here; choose one of {available_devices()}.")
+    return device
+
+
+def generator(seed, device="cpu"):
+    """A fresh torch.Generator seeded with `seed` on `device` (cpu generators for mps)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InputError(f"Seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}.")
+    device = torch.device(device)
+    gen_device = "cpu" if device.type == "mps" else device
+    return torch.Generator(device=gen_device).manual_seed(seed)

@@ -1,0 +1,1 @@
+"""One module per model family: build(config), default_action(model, seed), and the family's functions."""

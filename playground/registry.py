@@ -1,0 +1,334 @@
+"""The model registry: lazy, single-flight loading under a memory budget.
+
+    from playground import registry
+    with registry.using("features-fashion") as model:
+        ...
+
+Cards are read when first asked for (cheap); weights load on first use, from
+weights/<id>/{config.json, model.safetensors} or from a hub snapshot at the card's pinned
+revision. Pickled weights are never read. When loading a model would pass the memory budget,
+the least recently used idle models are evicted; a model in use is never evicted.
+"""
+import contextlib
+import gc
+import importlib
+import json
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from . import devices
+from .cards import REPO_ROOT, list_cards
+from .errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+BUDGET_ENV = "PLAYGROUND_MEMORY_BUDGET"
+DEFAULT_BUDGET = 4 * 1024**3
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
+HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.md"]  # no pickles, no code
+NEEDS_NETWORK = "needs network"
+_UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+def parse_bytes(text):
+    """'4GB', '512 MB', '1.5gb' or a plain byte count -> bytes."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?B?)\s*", str(text), re.IGNORECASE)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"memory budget must look like 4GB or 512MB, not {text!r}")
+    unit = match.group(2).upper()
+    unit = unit if unit in _UNITS else unit + "B"
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def module_bytes(model):
+    """Bytes held by a module's parameters and buffers (shared storage counted once)."""
+    seen, total = set(), 0
+    for t in list(model.parameters()) + list(model.buffers()):
+        key = (t.untyped_storage().data_ptr(), t.device)
+        if key not in seen:
+            seen.add(key)
+            total += t.untyped_storage().nbytes()
+    return total
+
+
+def save_weights(folder, model, config):
+    """Write config.json (constructor kwargs) and model.safetensors for a model."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "model.safetensors"))
+
+
+def load_weights(folder, build, device="cpu"):
+    """Build a model from config.json and load model.safetensors; refuses pickled weights."""
+    folder = Path(folder)
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        pickles = sorted(p.name for p in folder.glob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
+        if pickles:
+            raise ModelUnavailable(f"Refusing pickled weights {pickles} in {folder}: only "
+                                   "model.safetensors is loaded (pickles can run code).")
+        raise ModelUnavailable(f"No model.safetensors in {folder}; train or download the model first.")
+    config_path = folder / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    model = build(config)
+    model.load_state_dict(load_file(str(weights), device=str(device)), strict=True)
+    return model
+
+
+def family_module(family):
+    """The module playground.families.<family>."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", family):
+        raise ModelUnavailable(f"Unknown model family {family!r}.")
+    return importlib.import_module(f"playground.families.{family}")
+
+
+def hub_offline():
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+_reachable = {}
+
+
+def hub_reachable(timeout=1.5):
+    """Whether the hub answers at all (checked once per process, never when offline)."""
+    if hub_offline():
+        return False
+    if "hub" not in _reachable:
+        try:
+            socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+            _reachable["hub"] = True
+        except OSError:
+            _reachable["hub"] = False
+    return _reachable["hub"]
+
+
+@dataclass
+class _Entry:
+    model: torch.nn.Module
+    device: str
+    bytes: int
+    load_seconds: float
+    last_used: float
+    in_use: int = 0
+
+
+class Registry:
+    def __init__(self, cards_dir=None, root=REPO_ROOT, memory_budget=None, device=None):
+        self.cards_dir, self.root = cards_dir, Path(root)
+        budget = memory_budget or os.environ.get(BUDGET_ENV) or DEFAULT_BUDGET
+        self.memory_budget = parse_bytes(budget)
+        self.device = devices.pick_device(device)
+        self.load_count = 0
+        self._cards = None
+        self._entries = {}
+        self._lock = threading.RLock()
+        self._loading = {}
+
+    # cards ---------------------------------------------------------------
+    def cards(self):
+        with self._lock:
+            if self._cards is None:
+                self._cards = {c.id: c for c in list_cards(self.cards_dir)}
+            return dict(self._cards)
+
+    def card(self, model_id):
+        cards = self.cards()
+        if model_id not in cards:
+            raise ModelUnavailable(f"No model card for {model_id!r}; known models: {', '.join(sorted(cards))}.")
+        return cards[model_id]
+
+    def availability(self, model_id):
+        """'local', 'cached', 'needs network', 'downloads on first use' or 'missing weights'."""
+        card = self.card(model_id)
+        if not card.is_hub:
+            folder = self.root / card.source
+            ok = (folder / "model.safetensors").is_file() or (folder / "model_index.json").is_file()
+            return "local" if ok else "missing weights"
+        try:
+            self._hub_folder(card, local_only=True)
+            return "cached"
+        except ModelUnavailable:
+            return "downloads on first use" if hub_reachable() else NEEDS_NETWORK
+
+    def _hub_folder(self, card, local_only):
+        from huggingface_hub import snapshot_download
+        try:
+            path = snapshot_download(card.hub_repo, revision=card.revision, allow_patterns=HUB_PATTERNS,
+                                     cache_dir=os.environ.get("HF_HUB_CACHE") or None,
+                                     local_files_only=local_only or hub_offline())
+        except Exception as e:  # offline, unreachable, or not in the cache
+            raise ModelUnavailable(f"{card.title} ({card.id}) {NEEDS_NETWORK}: it comes from the "
+                                   f"Hugging Face hub ({card.hub_repo}) and is not in the local cache.") from e
+        return Path(path)
+
+    def folder(self, model_id):
+        card = self.card(model_id)
+        if card.is_hub:
+            return self._hub_folder(card, local_only=not hub_reachable())
+        return self.root / card.source
+
+    # loading -------------------------------------------------------------
+    def _load(self, card):
+        family = family_module(card.family)
+        folder = self.folder(card.id)
+        start = time.perf_counter()
+        if hasattr(family, "load"):
+            model = family.load(folder)
+        else:
+            model = load_weights(folder, family.build)
+        model = model.to(self.device).eval().requires_grad_(False)
+        return model, time.perf_counter() - start
+
+    def _estimate(self, model_id):
+        card = self.card(model_id)
+        folder = self.root / card.source
+        if card.is_hub or not folder.is_dir():
+            return 0
+        return sum(p.stat().st_size for p in folder.rglob("*.safetensors"))
+
+    def _make_room(self, needed, keep):
+        """Evict least recently used idle models until `needed` more bytes fit the budget."""
+        with self._lock:
+            idle = sorted((e.last_used, i) for i, e in self._entries.items() if e.in_use == 0 and i != keep)
+            for _, model_id in idle:
+                if self.resident_bytes() + needed <= self.memory_budget:
+                    break
+                log.info("evicting %s to stay within the memory budget", model_id)
+                self._drop(model_id)
+
+    def get_model(self, model_id):
+        """The model for a card, loaded on first use; concurrent first calls share one load."""
+        while True:
+            with self._lock:
+                entry = self._entries.get(model_id)
+                if entry is not None:
+                    entry.last_used = time.monotonic()
+                    return entry.model
+                card = self.card(model_id)
+                event = self._loading.get(model_id)
+                if event is None:
+                    event = self._loading[model_id] = threading.Event()
+                    break
+            event.wait()
+            with self._lock:
+                if model_id not in self._entries and model_id not in self._loading:
+                    raise ModelUnavailable(f"Loading {model_id} failed; see the server log.")
+        try:
+            estimate = self._estimate(model_id)
+            if estimate > self.memory_budget:
+                raise ModelUnavailable(f"{card.title} needs about {estimate / 1e9:.1f} GB, more than the "
+                                       f"memory budget of {self.memory_budget / 1e9:.1f} GB.")
+            self._make_room(estimate, keep=model_id)
+            model, seconds = self._load(card)
+            size = module_bytes(model)
+            with self._lock:
+                self.load_count += 1
+                self._entries[model_id] = _Entry(model, str(self.device), size, seconds, time.monotonic())
+            self._make_room(0, keep=model_id)
+            return model
+        finally:
+            with self._lock:
+                self._loading.pop(model_id).set()
+
+    @contextlib.contextmanager
+    def using(self, model_id):
+        """The model, protected from eviction until the block ends."""
+        while True:
+            model = self.get_model(model_id)
+            with self._lock:
+                entry = self._entries.get(model_id)
+                if entry is not None and entry.model is model:  # not evicted in between
+                    entry.in_use += 1
+                    break
+        try:
+            yield model
+        finally:
+            with self._lock:
+                entry.in_use -= 1
+                entry.last_used = time.monotonic()
+
+    def _drop(self, model_id):
+        entry = self._entries.pop(model_id, None)
+        if entry is None:
+            return False
+        del entry
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return True
+
+    def unload(self, model_id):
+        """Free a model; refused (False) while it is in use."""
+        with self._lock:
+            entry = self._entries.get(model_id)
+            if entry is None or entry.in_use:
+                return False
+            return self._drop(model_id)
+
+    def resident_bytes(self):
+        with self._lock:
+            return sum(e.bytes for e in self._entries.values())
+
+    def status(self):
+        """One row per card: availability, loaded, device, bytes, load seconds, last use."""
+        rows = []
+        with self._lock:
+            entries = dict(self._entries)
+        now_wall, now_mono = time.time(), time.monotonic()
+        for model_id, card in sorted(self.cards().items()):
+            e = entries.get(model_id)
+            rows.append({
+                "id": model_id, "family": card.family, "title": card.title,
+                "availability": self.availability(model_id),
+                "loaded": e is not None, "device": e.device if e else "",
+                "bytes": e.bytes if e else 0, "load_seconds": round(e.load_seconds, 3) if e else None,
+                "last_used": now_wall - (now_mono - e.last_used) if e else None,
+                "in_use": e.in_use if e else 0,
+            })
+        return rows
+
+
+_default = None
+_default_lock = threading.Lock()
+
+
+def configure(**kwargs):
+    """Replace the process-wide registry (app start-up: memory budget, device, cards)."""
+    global _default
+    with _default_lock:
+        _default = Registry(**kwargs)
+    return _default
+
+
+def default():
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Registry()
+        return _default
+
+
+def get_model(model_id):
+    return default().get_model(model_id)
+
+
+def using(model_id):
+    return default().using(model_id)
+
+
+def unload(model_id):
+    return default().unload(model_id)
+
+
+def status():
+    return default().status()

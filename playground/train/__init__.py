@@ -1,0 +1,1 @@
+"""Training commands, `python -m playground.train.<family>`, built on the shared loop in loop.py."""

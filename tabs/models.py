@@ -1,0 +1,97 @@
+"""Models tab: every card, what is loaded where, and load/unload by hand."""
+import time
+
+import gradio as gr
+
+from playground import registry, validate
+from tabs.common import guarded, intro, model_event, model_queue
+
+COLUMNS = ["id", "family", "title", "dataset", "params", "license", "metrics",
+           "availability", "loaded", "device", "memory (MB)", "load (s)", "last used"]
+
+
+def _metrics(card):
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in card.metrics.items())
+
+
+def table():
+    """Rows for the models table, and a line on memory in use against the budget."""
+    reg = registry.default()
+    cards = reg.cards()
+    rows = []
+    for s in reg.status():
+        card = cards[s["id"]]
+        last = time.strftime("%H:%M:%S", time.localtime(s["last_used"])) if s["last_used"] else ""
+        rows.append([s["id"], card.family, card.title, card.dataset, f"{card.params:,}", card.license,
+                     _metrics(card), s["availability"], "yes" if s["loaded"] else "no", s["device"],
+                     round(s["bytes"] / 2**20, 2) if s["loaded"] else "",
+                     s["load_seconds"] if s["loaded"] else "", last])
+    memory = (f"**Memory in use:** {reg.resident_bytes() / 2**20:.1f} MB of a "
+              f"{reg.memory_budget / 2**30:.1f} GB budget on **{reg.device}**. Models load on first use; "
+              "the least recently used idle model is freed when the budget would be passed.")
+    return rows, memory
+
+
+def card_text(model_id):
+    """The card's key facts and its prose, as markdown."""
+    reg = registry.default()
+    model_id = validate.choice(model_id, sorted(reg.cards()), name="Model")
+    card = reg.card(model_id)
+    source = card.source + (f" @ `{card.revision[:12]}`" if card.revision else "")
+    facts = (f"### {card.title}\n\n| | |\n|---|---|\n| id | `{card.id}` |\n| family | {card.family} |\n"
+             f"| source | {source} |\n| availability | {reg.availability(model_id)} |\n"
+             f"| data | {card.dataset} |\n| licence | {card.license} |\n| parameters | {card.params:,} |\n"
+             f"| resolution | {card.resolution} |\n| metrics | {_metrics(card) or 'none yet'} |\n"
+             f"| reproduce | `{card.train_command or 'pretrained elsewhere'}` |\n"
+             f"| measure | `{card.metrics_command}` |\n\n")
+    return facts + card.body
+
+
+def load(model_id):
+    reg = registry.default()
+    model_id = validate.choice(model_id, sorted(reg.cards()), name="Model")
+    reg.get_model(model_id)
+    return (*table(), card_text(model_id))
+
+
+def unload(model_id):
+    reg = registry.default()
+    model_id = validate.choice(model_id, sorted(reg.cards()), name="Model")
+    if not reg.unload(model_id) and any(s["id"] == model_id and s["loaded"] for s in reg.status()):
+        raise gr.Error(f"{model_id} is in use right now; try again when its work has finished.")
+    return (*table(), card_text(model_id))
+
+
+def build():
+    ids = sorted(registry.default().cards())
+    with gr.Blocks() as tab:
+        intro("Every model the playground knows, where its weights come from, what it was measured to do, "
+              "and what is in memory right now.",
+              "Each model has a **model card** (`model_cards/<id>.md`): its source (files in `weights/` "
+              "trained by this project, or a Hugging Face hub repository pinned to a commit), the data it "
+              "learned from, its licence, its size and its measured metrics, written by the command shown "
+              "in the card. Weights are loaded only from safetensors files, never from pickles.\n\n"
+              "Models load lazily on first use onto the best device (a CUDA GPU, Apple's MPS, else the CPU) "
+              "and share a memory budget (`--memory-budget`, default 4 GB); when a new model would pass it, "
+              "the least recently used idle model is freed. Hub models need a network the first time; "
+              "offline they show as *needs network* and everything else keeps working.")
+        rows, memory = table()
+        memory_md = gr.Markdown(memory)
+        models = gr.Dataframe(value=rows, headers=COLUMNS, interactive=False, wrap=True, label="Models")
+        with gr.Row():
+            choice = gr.Dropdown(ids, value=ids[0] if ids else None, label="Model", scale=3)
+            load_btn = gr.Button("Load", variant="primary", scale=1)
+            unload_btn = gr.Button("Unload", scale=1)
+            refresh_btn = gr.Button("Refresh", scale=1)
+        card_md = gr.Markdown(card_text(ids[0]) if ids else "No model cards found in model_cards/.")
+        outputs = [models, memory_md, card_md]
+        choice.change(guarded(card_text), choice, card_md, api_name="model_card")
+        load_btn.click(model_event(load), choice, outputs, api_name="load_model", **model_queue())
+        unload_btn.click(guarded(unload), choice, outputs, api_name="unload_model")
+        refresh_btn.click(guarded(table), None, [models, memory_md], api_name="models_status")
+    return tab
+
+
+if __name__ == "__main__":
+    from tabs.common import launch_alone
+    launch_alone(build)

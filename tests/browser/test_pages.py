@@ -1,0 +1,49 @@
+"""The real page in headless Debian Chromium: every tab opens, renders, and logs no console error."""
+import re
+from pathlib import Path
+
+import pytest
+
+import app
+from tests.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.errors = []
+        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.goto(app_url, wait_until="networkidle")
+        yield page
+        browser.close()
+
+
+@pytest.mark.parametrize("label", [label for label, _ in app.TABS])
+def test_every_tab_renders_without_console_errors(page, label):
+    page.get_by_role("tab", name=label, exact=True).click()
+    page.wait_for_timeout(800)
+    out = ARTIFACTS / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out / f"{re.sub(r'[^a-z0-9]+', '-', label.lower())}.png"), full_page=True)
+    assert page.get_by_role("tab", name=label, exact=True).get_attribute("aria-selected") == "true"
+    assert not page.errors, page.errors
+
+
+def test_models_tab_loads_a_model_from_the_browser(page):
+    page.get_by_role("tab", name="Models", exact=True).click()
+    page.get_by_role("button", name="Load", exact=True).click()
+    page.get_by_text("Memory in use").first.wait_for()
+    page.wait_for_function("() => document.body.innerText.includes('cpu')", timeout=60000)
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / "models-loaded.png"), full_page=True)
+    assert not page.errors, page.errors

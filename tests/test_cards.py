@@ -1,0 +1,66 @@
+"""Registry-driven: every card in model_cards/ parses, its weights load, and its default action runs.
+
+A model added later is tested by being added (timm's tests walk list_models() the same way).
+"""
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from playground import registry
+from playground.cards import list_cards
+
+CARDS = list_cards()
+LOCAL = [c for c in CARDS if not c.is_hub]
+
+
+def _flat(result):
+    """Every array in a default action's result, for comparing two runs."""
+    if isinstance(result, torch.Tensor):
+        return [result.detach().cpu().numpy()]
+    if isinstance(result, np.ndarray):
+        return [result]
+    if isinstance(result, dict):
+        return [a for k in sorted(result) for a in _flat(result[k])]
+    if isinstance(result, (list, tuple)):
+        return [a for r in result for a in _flat(r)]
+    return [np.asarray(result)]
+
+
+@pytest.fixture(scope="module")
+def reg():
+    return registry.Registry()
+
+
+def test_there_are_cards():
+    assert CARDS, "model_cards/ is empty"
+
+
+@pytest.mark.parametrize("card", LOCAL, ids=[c.id for c in LOCAL])
+def test_card_loads_and_runs(reg, card):
+    assert reg.availability(card.id) == "local"
+    model = reg.get_model(card.id)
+    assert sum(p.numel() for p in model.parameters()) == card.params
+    assert card.metrics, f"{card.id} has no measured metrics"
+    family = registry.family_module(card.family)
+    first, again = _flat(family.default_action(model, 7)), _flat(family.default_action(model, 7))
+    assert first and all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert all(np.isfinite(a.astype(float)).all() for a in first)
+
+
+@pytest.mark.parametrize("card", LOCAL, ids=[c.id for c in LOCAL])
+def test_concurrent_seeds_match_sequential(reg, card):
+    """Two requests with different seeds at once give what they give one after the other."""
+    family = registry.family_module(card.family)
+    model = reg.get_model(card.id)
+    alone = {seed: _flat(family.default_action(model, seed)) for seed in (1, 2)}
+    together = {}
+    threads = [threading.Thread(target=lambda s=s: together.__setitem__(s, _flat(family.default_action(model, s))))
+               for s in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for seed in (1, 2):
+        assert all(np.array_equal(a, b) for a, b in zip(alone[seed], together[seed]))

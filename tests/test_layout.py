@@ -1,0 +1,34 @@
+"""The library stays a library: no gradio in playground/, nothing heavy at import."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_playground_never_imports_gradio():
+    code = ("import importlib, pkgutil, sys, playground\n"
+            "for m in pkgutil.walk_packages(playground.__path__, 'playground.'):\n"
+            "    importlib.import_module(m.name)\n"
+            "bad = [m for m in sys.modules if m == 'gradio' or m.startswith('gradio.')]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    for path in (ROOT / "playground").rglob("*.py"):
+        text = path.read_text()
+        assert "import gradio" not in text and "from gradio" not in text, path
+
+
+def test_no_unsafe_loading_anywhere():
+    for path in list(ROOT.glob("*.py")) + list((ROOT / "playground").rglob("*.py")) + list((ROOT / "tabs").rglob("*.py")):
+        for line in path.read_text().splitlines():
+            if "torch.load(" in line:
+                assert "weights_only=True" in line, f"{path}: {line.strip()}"
+            assert "trust_remote_code=True" not in line, f"{path}: {line.strip()}"
+
+
+def test_every_tab_module_builds_alone():
+    sys.path.insert(0, str(ROOT))
+    import app
+    for label, module in app.TABS:
+        code = f"import {module} as m; import gradio as gr; assert isinstance(m.build(), gr.Blocks)"
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
