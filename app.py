@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent
 TITLE = "Generative Playground"
 # (label, module): each module has build() -> gr.Blocks and runs alone with `python -m tabs.<name>`.
 TABS = [
+    ("Data", "tabs.data"),
     ("Models", "tabs.models"),
 ]
 QUEUE_SIZE = 64
@@ -42,7 +43,7 @@ def build_app():
                     "project trained itself; hub models are an upgrade when a network is available.")
         for label, module in TABS:
             with gr.Tab(label):
-                importlib.import_module(module).build().render()
+                importlib.import_module(module).build()  # a Blocks made inside a Blocks renders there
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return demo
 
@@ -64,9 +65,14 @@ def main(argv=None):
     sys.path.insert(0, str(ROOT))
     from playground import registry
 
-    registry.configure(memory_budget=args.memory_budget, device=args.device)
+    reg = registry.configure(memory_budget=args.memory_budget, device=args.device)
+    if args.device:
+        reg.device  # a bad --device fails here, not at the first click
     os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "playground-gradio"))
-    build_app().launch(**launch_kwargs(args))
+    demo = build_app()
+    demo.launch(prevent_thread_lock=True, **launch_kwargs(args))
+    reg.device  # serving already; import torch now rather than at the first click
+    demo.block_thread()
 
 
 if __name__ == "__main__":

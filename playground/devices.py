@@ -1,11 +1,10 @@
 """Device choice and per-call random generators.
 
+torch is imported on first use, not at import, so that the app starts serving sooner.
 Every random operation in the playground takes a seed and builds its own torch.Generator
 from it, never touching torch's global RNG, so concurrent requests cannot disturb each other.
 """
 import os
-
-import torch
 
 from .errors import InputError
 
@@ -15,6 +14,7 @@ MAX_SEED = 2**31 - 1
 
 def available_devices():
     """Names of the devices this machine has, best first; cpu is always last."""
+    import torch
     names = []
     if torch.cuda.is_available():
         names.append("cuda")
@@ -27,6 +27,7 @@ def available_devices():
 
 def pick_device(preference=None):
     """cuda, then mps, then cpu; `preference` (or $PLAYGROUND_DEVICE) overrides."""
+    import torch
     preference = preference or os.environ.get(DEVICE_ENV) or None
     if preference in (None, "", "auto"):
         return torch.device(available_devices()[0])
@@ -40,6 +41,7 @@ def generator(seed, device="cpu"):
     """A fresh torch.Generator seeded with `seed` on `device` (cpu generators for mps)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InputError(f"Seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}.")
+    import torch
     device = torch.device(device)
     gen_device = "cpu" if device.type == "mps" else device
     return torch.Generator(device=gen_device).manual_seed(seed)

@@ -22,9 +22,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file, save_file
-
 from . import devices
 from .cards import REPO_ROOT, list_cards
 from .errors import ModelUnavailable
@@ -61,6 +58,7 @@ def module_bytes(model):
 
 def save_weights(folder, model, config):
     """Write config.json (constructor kwargs) and model.safetensors for a model."""
+    from safetensors.torch import save_file
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
@@ -70,6 +68,7 @@ def save_weights(folder, model, config):
 
 def load_weights(folder, build, device="cpu"):
     """Build a model from config.json and load model.safetensors; refuses pickled weights."""
+    from safetensors.torch import load_file
     folder = Path(folder)
     weights = folder / "model.safetensors"
     if not weights.is_file():
@@ -114,7 +113,7 @@ def hub_reachable(timeout=1.5):
 
 @dataclass
 class _Entry:
-    model: torch.nn.Module
+    model: object  # torch.nn.Module
     device: str
     bytes: int
     load_seconds: float
@@ -127,12 +126,19 @@ class Registry:
         self.cards_dir, self.root = cards_dir, Path(root)
         budget = memory_budget or os.environ.get(BUDGET_ENV) or DEFAULT_BUDGET
         self.memory_budget = parse_bytes(budget)
-        self.device = devices.pick_device(device)
+        self._device_preference, self._device = device, None
         self.load_count = 0
         self._cards = None
         self._entries = {}
         self._lock = threading.RLock()
         self._loading = {}
+
+    @property
+    def device(self):
+        """The device models load onto (chosen on first use: importing torch takes a while)."""
+        if self._device is None:
+            self._device = devices.pick_device(self._device_preference)
+        return self._device
 
     # cards ---------------------------------------------------------------
     def cards(self):
@@ -263,6 +269,7 @@ class Registry:
             return False
         del entry
         gc.collect()
+        import torch
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         return True

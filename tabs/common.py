@@ -5,7 +5,6 @@ import logging
 
 import gradio as gr
 
-from playground import registry
 from playground.errors import PlaygroundError
 
 log = logging.getLogger("playground.ui")
@@ -65,14 +64,34 @@ def model_event(fn):
 
 
 def model_queue():
-    """Event kwargs for model work: one at a time per device, one shared queue slot."""
-    return {"concurrency_limit": 1, "concurrency_id": f"model-{registry.default().device.type}"}
+    """Event kwargs for model work. The registry puts every model on one device, so all model
+    events share one concurrency id: one model call at a time on that device."""
+    return {"concurrency_limit": 1, "concurrency_id": "model-device"}
+
+
+def _raw_file(payload):
+    if payload is None:
+        return None
+    if payload.url and payload.url.startswith("data:"):
+        return payload.url  # normalize_image decodes data: URLs itself, with its own caps
+    return payload.path
+
+
+def raw(component):
+    """Hand the value to the handler exactly as the client sent it.
+
+    gradio's own preprocessing decodes images and checks numbers with messages of its own (and lets
+    NaN and off-step values through raw HTTP). Skipping it makes playground.validate and
+    playground.images.normalize_image the one door for every value, with one kind of message.
+    """
+    component.preprocess = _raw_file if isinstance(component, gr.Image) else (lambda payload: payload)
+    return component
 
 
 def image_input(label, **kwargs):
-    """An image upload that hands the raw file to playground.images.normalize_image."""
-    return gr.Image(label=label, type="filepath", image_mode=None, format="png",
-                    sources=["upload", "clipboard"], **kwargs)
+    """An image upload whose raw file (or data: URL) goes to playground.images.normalize_image."""
+    return raw(gr.Image(label=label, type="filepath", image_mode=None, format="png",
+                        sources=["upload", "clipboard"], **kwargs))
 
 
 def image_output(label, **kwargs):

@@ -4,7 +4,7 @@ import time
 import gradio as gr
 
 from playground import registry, validate
-from tabs.common import guarded, intro, model_event, model_queue
+from tabs.common import guarded, intro, model_event, model_queue, raw
 
 COLUMNS = ["id", "family", "title", "dataset", "params", "license", "metrics",
            "availability", "loaded", "device", "memory (MB)", "load (s)", "last used"]
@@ -75,11 +75,10 @@ def build():
               "and share a memory budget (`--memory-budget`, default 4 GB); when a new model would pass it, "
               "the least recently used idle model is freed. Hub models need a network the first time; "
               "offline they show as *needs network* and everything else keeps working.")
-        rows, memory = table()
-        memory_md = gr.Markdown(memory)
-        models = gr.Dataframe(value=rows, headers=COLUMNS, interactive=False, wrap=True, label="Models")
+        memory_md = gr.Markdown()
+        models = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, label="Models")
         with gr.Row():
-            choice = gr.Dropdown(ids, value=ids[0] if ids else None, label="Model", scale=3)
+            choice = raw(gr.Dropdown(ids, value=ids[0] if ids else None, label="Model", scale=3))
             load_btn = gr.Button("Load", variant="primary", scale=1)
             unload_btn = gr.Button("Unload", scale=1)
             refresh_btn = gr.Button("Refresh", scale=1)
@@ -89,6 +88,7 @@ def build():
         load_btn.click(model_event(load), choice, outputs, api_name="load_model", **model_queue())
         unload_btn.click(guarded(unload), choice, outputs, api_name="unload_model")
         refresh_btn.click(guarded(table), None, [models, memory_md], api_name="models_status")
+        tab.load(guarded(table), None, [models, memory_md])
     return tab
 
 

@@ -2,6 +2,7 @@
 import json
 import urllib.request
 
+import numpy as np
 import pytest
 from gradio_client.exceptions import AppError
 
@@ -53,3 +54,92 @@ def test_no_analytics_and_api_info_available(app_url):
     with urllib.request.urlopen(app_url + "gradio_api/info", timeout=10) as r:
         info = json.load(r)
     assert "/load_model" in info["named_endpoints"]
+
+
+def raw_call(app_url, api_name, data):
+    """POST through gradio's HTTP API as any client could (NaN and all); returns (event, payload)."""
+    body = json.dumps({"data": data}).encode()  # json.dumps writes NaN / Infinity literals
+    request = urllib.request.Request(f"{app_url}gradio_api/call/{api_name}", body,
+                                     {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        event_id = json.load(r)["event_id"]
+    with urllib.request.urlopen(f"{app_url}gradio_api/call/{api_name}/{event_id}", timeout=120) as r:
+        text = r.read().decode()
+    events = [line[7:] for line in text.splitlines() if line.startswith("event: ")]
+    payloads = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+    return events[-1], payloads[-1]
+
+
+def test_data_sample_is_seeded(client):
+    first, note = client.predict("Fashion-MNIST", 3, 5, api_name="/data_sample")
+    again, _ = client.predict("Fashion-MNIST", 3, 5, api_name="/data_sample")
+    other, _ = client.predict("Fashion-MNIST", 3, 6, api_name="/data_sample")
+    read = lambda p: open(p, "rb").read()
+    assert read(first) == read(again) != read(other)
+    assert "seed 5" in note and "MIT" in note
+
+
+@pytest.mark.parametrize("side, seed, words", [
+    (float("nan"), 0, "Grid size"), (float("inf"), 0, "Grid size"), (2.5, 0, "whole"),
+    ("3", 0, "Grid size"), (True, 0, "Grid size"), (11, 0, "10"), (3, -1, "Seed"), (3, 2**40, "Seed"),
+    (3, float("nan"), "Seed"),
+])
+def test_bad_numbers_over_raw_http_get_clear_messages(app_url, side, seed, words):
+    event, payload = raw_call(app_url, "data_sample", ["Fashion-MNIST", side, seed])
+    assert event == "error"
+    assert words in payload and "Traceback" not in payload, payload
+    event, _ = raw_call(app_url, "data_sample", ["Fashion-MNIST", 2, 1])
+    assert event == "complete"
+
+
+def _upload(client, tmp_path, name, data):
+    from gradio_client import handle_file
+    path = tmp_path / name
+    path.write_bytes(data)
+    return client.predict(handle_file(str(path)), api_name="/inspect_upload")
+
+
+def test_upload_goes_through_the_normaliser(client, tmp_path):
+    import io
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("RGBA", (30, 20), (255, 0, 0, 0)).save(buf, "PNG")
+    image, note = _upload(client, tmp_path, "clear.png", buf.getvalue())
+    pixels = np.asarray(Image.open(image))
+    assert pixels.shape == (20, 30, 3) and (pixels == 255).all()  # transparent -> white
+    assert "transparency" in note
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("garbage.png", b"definitely not a picture" * 10, "not an image"),
+    ("empty.png", b"", "image"),
+])
+def test_bad_uploads_get_clear_messages(client, tmp_path, name, data, words):
+    with pytest.raises(AppError) as info:
+        _upload(client, tmp_path, name, data)
+    assert words in str(info.value) and "Traceback" not in str(info.value)
+
+
+def test_huge_image_is_refused_before_decoding(client, tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0))
+    png = b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    with pytest.raises(AppError) as info:
+        _upload(client, tmp_path, "bomb.png", png)
+    assert "megapixels" in str(info.value)
+
+
+def test_data_url_payload_goes_through_the_normaliser(app_url):
+    import base64
+    import io
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("LA", (8, 6), (0, 0)).save(buf, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    event, payload = raw_call(app_url, "inspect_upload", [{"url": url, "meta": {"_type": "gradio.FileData"}}])
+    assert event == "complete", payload
+    assert "8x6 RGB" in payload

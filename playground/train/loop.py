@@ -1,7 +1,7 @@
 """The training loop every family's training command shares.
 
-    device = loop.init_distributed(args.device)            # joins torchrun's group when WORLD_SIZE > 1
-    loop.seed_everything(args.seed)                        # before building the models
+    args = argparse.ArgumentParser(parents=[loop.common_parser(steps=4000, lr=1e-3)]).parse_args()
+    device = loop.setup(args)            # threads, device (joins torchrun's group), seeds: before building
     net = build(config).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr)
     trainer = loop.Loop(args.run_dir, {"net": net}, {"net": opt}, steps=args.steps, seed=args.seed)
@@ -10,8 +10,10 @@
         loss = F.cross_entropy(trainer.modules["net"](x), y)
         opt.zero_grad(); loss.backward(); opt.step()
         return {"loss": loss}
-    trainer.run(step_fn, loop.Batches((x, y), 128, seed=args.seed), sample_fn=None)
-    loop.finish(net, config, "my-model", metrics, card_template)
+    trainer.run(step_fn, loop.Batches(loop.load_dataset(args.dataset), 128, seed=args.seed), sample_fn=None)
+    if loop.is_main():
+        loop.finish(net, config, "my-model", evaluate(net), card_template)
+    trainer.close()
 
 A GAN passes {"generator": g, "discriminator": d} and two optimizers, asks for ema={"generator": 0.999}
 and reads trainer.ema["generator"] in its sample_fn. `trainer.modules` are what step_fn trains with
@@ -38,7 +40,7 @@ from ..errors import InputError, PlaygroundError
 from ..registry import save_weights
 
 CHECKPOINT = "checkpoint.pt"
-DATASETS = ("fashion-mnist", "orl-faces")
+ALIASES = {"fashion": "fashion-mnist", "orl": "orl-faces", "faces": "orl-faces", "mnist": "mnist-5k"}
 
 
 def dist_info():
@@ -48,6 +50,7 @@ def dist_info():
 
 
 def is_main():
+    """True in the process that writes files (rank 0, or the only one)."""
     return dist_info()[0] == 0
 
 
@@ -102,7 +105,8 @@ class Batches:
     """
 
     def __init__(self, data, batch_size, seed=0, transform=None):
-        self.data = tuple(torch.as_tensor(d) for d in (data if isinstance(data, (tuple, list)) else (data,)))
+        data = data if isinstance(data, (tuple, list)) else (data,)
+        self.data = tuple(d if torch.is_tensor(d) else torch.from_numpy(np.array(d)) for d in data)
         self.rank, self.world, _ = dist_info()
         self.batch_size, self.seed, self.transform = batch_size, seed, transform
         self.n = len(self.data[0])
@@ -117,7 +121,8 @@ class Batches:
         if self.position + self.batch_size * self.world > self.n:
             self.epoch, self.position, self._order = self.epoch + 1, 0, None
         if self._order is None:
-            self._order = torch.randperm(self.n, generator=torch.Generator().manual_seed(mix_seed(self.seed, self.epoch)))
+            gen = torch.Generator().manual_seed(mix_seed(self.seed, self.epoch))
+            self._order = torch.randperm(self.n, generator=gen)
         start = self.position + self.rank * self.batch_size
         batch = tuple(d[self._order[start:start + self.batch_size]] for d in self.data)
         if self.transform is not None:
@@ -134,13 +139,9 @@ class Batches:
 
 
 def _to(batch, device):
-    if torch.is_tensor(batch):
-        return batch.to(device, non_blocking=True)
     if isinstance(batch, (tuple, list)):
         return type(batch)(_to(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: _to(v, device) for k, v in batch.items()}
-    return batch
+    return batch.to(device, non_blocking=True) if torch.is_tensor(batch) else batch
 
 
 def load_checkpoint(path):
@@ -234,9 +235,10 @@ class Loop:
     def _log(self, sums, counts):
         names = sorted(sums)
         means = torch.tensor([sums[k] / counts[k] for k in names], dtype=torch.float64)
-        if self.world > 1:
+        if self.world > 1:  # every rank must return the same loss names; nccl reduces on the GPU
+            means = means.to(self.device)
             dist.all_reduce(means)
-            means /= self.world
+            means = means.cpu() / self.world
         self.last_losses = {k: float(v) for k, v in zip(names, means)}
         if self.rank == 0:
             row = {"step": self.step, "elapsed": round(self.elapsed, 3), **self.last_losses}
@@ -244,12 +246,15 @@ class Loop:
                 f.write(json.dumps(row) + "\n")
 
     def _sample(self, sample_fn):
+        """Rank 0 only, in eval mode; the global RNG is put back so sampling never changes training."""
         if self.rank != 0:
             return
         for m in self.raw.values():
             m.eval()
+        rng = _rng_state()
         with torch.no_grad():
             image = sample_fn(self.step)
+        _set_rng_state(rng)
         if image is not None:
             image = np.asarray(image, dtype=np.uint8)
             Image.fromarray(image.squeeze(-1) if image.ndim == 3 and image.shape[-1] == 1 else image).save(
@@ -308,10 +313,15 @@ class Loop:
 
 # shared helpers for training commands -------------------------------------------
 def dataset_arg(text):
-    """fashion-mnist, orl-faces, an existing folder, or hub:<org>/<name>."""
-    if text in DATASETS or text.startswith("hub:") and text.count("/") == 1 or Path(text).is_dir():
+    """A data set name (canonical: fashion -> fashion-mnist), an existing folder, or hub:<org>/<name>."""
+    from .. import data
+    name = ALIASES.get(text.lower(), text.lower())
+    if name in data.DATASETS:
+        return name
+    if text.startswith("hub:") and text.count("/") == 1 or Path(text).expanduser().is_dir():
         return text
-    raise argparse.ArgumentTypeError(f"{text!r} is not {', '.join(DATASETS)}, a folder or hub:<org>/<name>")
+    raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(data.DATASETS)}, a folder or "
+                                     "hub:<org>/<name>")
 
 
 def common_parser(**defaults):
@@ -323,18 +333,28 @@ def common_parser(**defaults):
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best there is)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="continue from the run folder's checkpoint if there is one")
-    p.add_argument("--dataset", type=dataset_arg, help=f"{', '.join(DATASETS)}, a folder or hub:<org>/<name>")
+    p.add_argument("--dataset", type=dataset_arg, help="fashion-mnist, orl-faces, mnist-5k, digits, a folder "
+                   "of images or hub:<org>/<name>")
     p.set_defaults(**defaults)
     return p
 
 
+def setup(args):
+    """Threads, device (joining torchrun's group) and seeds from the common arguments -> the device."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = init_distributed(args.device)
+    seed_everything(args.seed)
+    return device
+
+
 def load_dataset(name, split="train", size=None, mode=None):
-    """The dataset named on the command line, through playground.data.load."""
+    """(uint8 images, int64 labels) of the --dataset argument, through playground.data.load."""
     from .. import data
-    kwargs = {k: v for k, v in (("size", size), ("mode", mode)) if v is not None}
-    return data.load(name, split=split, **kwargs)
+    return data.load(name, split=split, size=size, mode=mode)
 
 
 def count_params(model):

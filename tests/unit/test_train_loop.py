@@ -169,3 +169,33 @@ def test_ddp_two_processes_agree(tmp_path):
     ckpt = loop.load_checkpoint(tmp_path / "run" / "checkpoint.pt")
     assert ckpt["step"] == 12 and len(ckpt["rng"]) == 2
     assert sorted(p.name for p in (tmp_path / "run" / "samples").iterdir()) == ["step_000006.png", "step_000012.png"]
+
+
+def test_common_parser_and_dataset_argument(tmp_path):
+    import argparse
+    ap = argparse.ArgumentParser(parents=[loop.common_parser(steps=7, dataset="fashion-mnist")])
+    args = ap.parse_args(["--no-resume", "--lr", "0.5"])
+    assert (args.steps, args.dataset, args.resume, args.lr, args.seed) == (7, "fashion-mnist", False, 0.5, 0)
+    for ok in ("orl-faces", "hub:org/name", str(tmp_path)):
+        assert ap.parse_args(["--dataset", ok]).dataset == ok
+    assert ap.parse_args(["--dataset", "fashion"]).dataset == "fashion-mnist"
+    with pytest.raises(SystemExit):
+        ap.parse_args(["--dataset", "no-such-thing"])
+
+
+def test_finish_writes_weights_and_card_metrics(tmp_path):
+    from playground.cards import parse_card
+    from playground.registry import load_weights
+    net = torch.nn.Linear(3, 2)
+    template = "\n".join([
+        "---", "id: tiny-model", "family: tinytest", "title: Tiny", "source: weights/tiny-model",
+        "revision: null", "dataset: digits", "license: MIT", f"params: {loop.count_params(net)}",
+        "resolution: 8x8", "train_command: python -m playground.train.tiny", "metrics: {}",
+        "metrics_command: python -m playground.evaluate tiny-model --write", "---", "", "Prose.", ""])
+    card = loop.finish(net, {"in_features": 3, "out_features": 2}, "tiny-model", {"acc": 0.75}, template, root=tmp_path)
+    parsed = parse_card(card)
+    assert parsed.metrics == {"acc": 0.75} and parsed.body.strip() == "Prose."
+    loaded = load_weights(tmp_path / "weights" / "tiny-model", lambda c: torch.nn.Linear(**c))
+    assert torch.equal(loaded.weight, net.weight)
+    loop.finish(net, {"in_features": 3, "out_features": 2}, "tiny-model", {"acc": 0.5}, root=tmp_path)
+    assert parse_card(card).metrics == {"acc": 0.5}  # an existing card keeps its prose, gets new metrics

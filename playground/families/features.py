@@ -1,0 +1,160 @@
+"""The playground's own feature networks: small CNN classifiers standing in for Inception.
+
+Inception-v3 weights cannot be fetched offline, so Frechet distances here are computed on the
+128-d penultimate features of a classifier trained on the same data as the generators
+(features-fashion on Fashion-MNIST, features-orl on ORL faces at 64x64). Such numbers are called
+FD-Fashion and FD-ORL: they rank models within this playground and are NOT comparable with
+published FID values.
+
+Inputs are uint8 grey images (N,H,W), (N,1,H,W) or (N,H,W,1) with values 0..255; the model
+normalises them itself (x / 127.5 - 1), so callers never guess the preprocessing.
+"""
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+import torch.nn.functional as F
+from torch import nn
+
+from .. import devices
+from ..errors import InputError
+
+EVAL_BATCH = 500
+QUICK_EVAL = 1000  # Fashion-MNIST test images used by evaluate(quick=True)
+
+
+def _block(c_in, c_out, stride=1):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class FeatureNet(nn.Module):
+    """conv-BN-ReLU stages (max-pooled down to 8x8 or less), global average pooling,
+    a `feature_dim` feature layer (Linear-BN-ReLU: what features() returns) and a linear head.
+    Images of 48 pixels or more start with a stride-2 convolution to keep the cost down."""
+
+    def __init__(self, in_channels=1, num_classes=10, width=32, feature_dim=128, image_size=28,
+                 dataset="fashion-mnist"):
+        super().__init__()
+        self.in_channels, self.num_classes, self.feature_dim = in_channels, num_classes, feature_dim
+        self.image_size, self.dataset = image_size, dataset
+        size, stride = image_size, 1
+        if size >= 48:
+            size, stride = (size + 1) // 2, 2
+        layers, c = [_block(in_channels, width, stride)], width
+        stage = 0
+        while True:
+            c_out = width * 2 ** min(stage, 2)
+            layers += [_block(c, c_out), _block(c_out, c_out)]
+            c = c_out
+            if size <= 8:
+                break
+            layers.append(nn.MaxPool2d(2))
+            size, stage = size // 2, stage + 1
+        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.feature = nn.Sequential(nn.Linear(c, feature_dim, bias=False), nn.BatchNorm1d(feature_dim), nn.ReLU())
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(feature_dim, num_classes))
+
+    def prepare(self, images):
+        """uint8-valued images in any of the accepted layouts -> normalised float (N,C,S,S)."""
+        x = images if torch.is_tensor(images) else torch.from_numpy(np.array(images))  # a writable copy
+        if x.ndim == 3:
+            x = x.unsqueeze(1)
+        if x.ndim != 4:
+            raise InputError(f"Expected a batch of grey images (N,H,W), not shape {tuple(x.shape)}.")
+        if x.shape[1] != self.in_channels and x.shape[-1] == self.in_channels:
+            x = x.permute(0, 3, 1, 2)
+        x = x.to(self.head[1].weight.device, torch.float32) / 127.5 - 1
+        if x.shape[-2:] != (self.image_size, self.image_size):  # features() fits with PIL first
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
+                              align_corners=False, antialias=True)
+        return x
+
+    def features(self, images):
+        return self.feature(self.body(self.prepare(images)))
+
+    def forward(self, images):
+        """Class logits for uint8-valued images."""
+        return self.head(self.features(images))
+
+
+def build(config):
+    return FeatureNet(**config)
+
+
+def fit(images, size):
+    """uint8 images [N,H,W] (or [N,H,W,1]) -> [N,size,size], resized exactly as data.load(size=...)
+    does it: scaled to cover the square (Lanczos), then centre-cropped."""
+    images = np.asarray(images)
+    images = images[..., 0] if images.ndim == 4 and images.shape[-1] == 1 else images
+    if images.ndim != 3:
+        raise InputError(f"Expected a batch of grey images (N,H,W), not shape {images.shape}.")
+    if images.shape[1:] == (size, size):
+        return images
+    images = images.astype(np.uint8) if images.dtype != np.uint8 else images
+    fitted = [ImageOps.fit(Image.fromarray(im), (size, size), method=Image.Resampling.LANCZOS) for im in images]
+    return np.stack([np.asarray(im) for im in fitted]) if fitted else np.zeros((0, size, size), np.uint8)
+
+
+def _batched(model, images, fn, width, batch=EVAL_BATCH):
+    images = fit(images, model.image_size)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = [fn(images[i:i + batch]).float().cpu() for i in range(0, len(images), batch)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out).numpy() if out else np.zeros((0, width), np.float32)
+
+
+def features(model, images_uint8, batch=EVAL_BATCH):
+    """Penultimate features, np.float32 [N, feature_dim]; images of another size are fitted first."""
+    return _batched(model, images_uint8, model.features, model.feature_dim, batch)
+
+
+def classify(model, images, batch=EVAL_BATCH):
+    """Class probabilities, np.float32 [N, num_classes]."""
+    return _batched(model, images, lambda x: model(x).softmax(-1), model.num_classes, batch)
+
+
+def class_names(model):
+    from .. import data
+    if model.dataset == "fashion-mnist":
+        return list(data.FASHION_CLASSES)
+    return [f"person {i + 1}" for i in range(model.num_classes)]
+
+
+def test_set(dataset, size):
+    """The held-out images and labels: Fashion-MNIST's 10,000 test images, ORL's 80 test faces."""
+    from .. import data
+    if dataset == "fashion-mnist":
+        return data.fashion_mnist("test")
+    if dataset == "orl-faces":
+        return data.load("orl-faces", split="test", size=size)
+    raise InputError(f"The feature network knows fashion-mnist and orl-faces, not {dataset!r}.")
+
+
+def gallery(dataset, size):
+    from .. import data
+    if dataset == "fashion-mnist":
+        return data.fashion_gallery()
+    return data.load("orl-faces", split="all", size=size)
+
+
+def default_action(model, seed):
+    """Classify 8 gallery images chosen with `seed` -> {"images": uint8 [8,S,S], "labels",
+    "predictions": int64 [8], "probabilities": float32 [8, classes]}; class_names(model) names them."""
+    images, labels = gallery(model.dataset, model.image_size)
+    pick = np.sort(torch.randperm(len(images), generator=devices.generator(seed))[:8].numpy())
+    probs = classify(model, images[pick])
+    return {"images": np.array(images[pick], np.uint8), "labels": np.array(labels[pick], np.int64),
+            "predictions": probs.argmax(1).astype(np.int64), "probabilities": probs}
+
+
+def evaluate(model, card=None, quick=False):
+    """{"test_accuracy": ...} on the held-out split (quick: the first 1,000 Fashion-MNIST test images)."""
+    dataset = getattr(card, "dataset", None) or model.dataset
+    images, labels = test_set(dataset, model.image_size)
+    if quick:
+        images, labels = images[:QUICK_EVAL], labels[:QUICK_EVAL]
+    pred = classify(model, images).argmax(1)
+    return {"test_accuracy": float((pred == np.asarray(labels)).mean())}

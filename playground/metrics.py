@@ -1,0 +1,49 @@
+"""Sample-quality metrics in plain numpy.
+
+Frechet distance between two sets of feature vectors, each summarised as a Gaussian (mean mu,
+covariance S):
+
+    d^2 = |mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a S_b)^(1/2))
+
+The trace of the square root of S_a S_b equals that of the symmetric positive semi-definite
+matrix S_a^(1/2) S_b S_a^(1/2), whose square root comes from an eigen-decomposition with real,
+non-negative eigenvalues (no scipy, no complex parts to discard). On features of the playground's
+own feature networks this is FD-Fashion / FD-ORL, not FID.
+"""
+import numpy as np
+
+from .errors import InputError
+
+
+def _sqrt_psd(m):
+    """Square root of a symmetric positive semi-definite matrix (negative rounding clipped)."""
+    values, vectors = np.linalg.eigh((m + m.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def frechet_distance_stats(mu_a, cov_a, mu_b, cov_b):
+    """Frechet distance between the Gaussians N(mu_a, cov_a) and N(mu_b, cov_b)."""
+    mu_a, mu_b = np.asarray(mu_a, np.float64), np.asarray(mu_b, np.float64)
+    cov_a, cov_b = np.atleast_2d(np.asarray(cov_a, np.float64)), np.atleast_2d(np.asarray(cov_b, np.float64))
+    root_a = _sqrt_psd(cov_a)
+    middle = root_a @ cov_b @ root_a
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    d = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+    return max(d, 0.0)
+
+
+def feature_stats(feats):
+    """(mean, covariance) of feature vectors [N, D] (N >= 2), in float64."""
+    feats = np.asarray(feats, np.float64)
+    if feats.ndim != 2 or len(feats) < 2:
+        raise InputError(f"Frechet distance needs at least 2 feature vectors [N, D], not shape {feats.shape}.")
+    return feats.mean(0), np.cov(feats, rowvar=False)
+
+
+def frechet_distance(feats_a, feats_b):
+    """Frechet distance between the Gaussians fitted to two sets of feature vectors [N, D]."""
+    mu_a, cov_a = feature_stats(feats_a)
+    mu_b, cov_b = feature_stats(feats_b)
+    if mu_a.shape != mu_b.shape:
+        raise InputError(f"The feature sets have different sizes ({mu_a.shape[0]} and {mu_b.shape[0]}).")
+    return frechet_distance_stats(mu_a, cov_a, mu_b, cov_b)

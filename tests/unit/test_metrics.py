@@ -1,0 +1,48 @@
+"""playground.metrics: the Frechet distance against closed forms."""
+import numpy as np
+import pytest
+
+from playground.errors import InputError
+from playground.metrics import frechet_distance, frechet_distance_stats
+
+
+def feats(n=500, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) + rng.normal(size=d)
+
+
+def test_identical_sets_are_at_distance_zero():
+    a = feats()
+    assert frechet_distance(a, a) == pytest.approx(0, abs=1e-8)
+
+
+def test_a_shift_gives_the_squared_mean_difference():
+    a, shift = feats(), np.array([1.0, -2.0, 0.5, 0.0, 3.0, -1.0])
+    assert frechet_distance(a, a + shift) == pytest.approx((shift ** 2).sum(), rel=1e-8)
+
+
+def test_scaling_matches_the_closed_form():
+    # b = 2a: mean 2mu, covariance 4S, so d = |mu|^2 + tr S + 4 tr S - 2 tr(2S) = |mu|^2 + tr S
+    a = feats(seed=1)
+    expected = (a.mean(0) ** 2).sum() + np.trace(np.cov(a, rowvar=False))
+    assert frechet_distance(a, 2 * a) == pytest.approx(expected, rel=1e-8)
+
+
+def test_diagonal_gaussians_match_the_closed_form():
+    mu_a, mu_b = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, -1.0])
+    var_a, var_b = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
+    expected = ((mu_a - mu_b) ** 2).sum() + ((np.sqrt(var_a) - np.sqrt(var_b)) ** 2).sum()
+    assert frechet_distance_stats(mu_a, np.diag(var_a), mu_b, np.diag(var_b)) == pytest.approx(expected, rel=1e-10)
+
+
+def test_is_symmetric_and_positive():
+    a, b = feats(seed=2), feats(seed=3)
+    assert frechet_distance(a, b) > 0
+    assert frechet_distance(a, b) == pytest.approx(frechet_distance(b, a), rel=1e-6)
+
+
+def test_rejects_mismatched_or_too_few_features():
+    with pytest.raises(InputError):
+        frechet_distance(feats(d=3), feats(d=4))
+    with pytest.raises(InputError):
+        frechet_distance(np.zeros((1, 3)), feats(d=3))
