@@ -35,10 +35,10 @@ def percentile(values, q):
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-def measure_one(model_id, runs):
+def measure_one(model_id, runs, reg=None):
     """In this process: cold load, then `runs` timed default actions."""
     from . import registry
-    reg = registry.Registry()
+    reg = reg or registry.Registry()
     start = time.perf_counter()
     model = reg.get_model(model_id)
     load = time.perf_counter() - start

@@ -37,7 +37,8 @@ def models_markdown(cards):
     lines = ["| model | family | data | params | licence | metrics | reproduce |", "|---|---|---|---|---|---|---|"]
     for c in cards:
         metrics = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in c.metrics.items())
-        how = f"`{c.train_command}`" if c.train_command else f"{c.source} @ {c.revision[:12]}"
+        how = (f"`{c.train_command}`" if c.train_command
+               else f"{c.source} @ {c.revision[:12]}" if c.revision else c.source)
         lines.append(f"| [{c.id}](model_cards/{c.id}.md) | {c.family} | {c.dataset} | {c.params:,} | {c.license} "
                      f"| {metrics} | {how} |")
     return "\n".join(lines + ["", "Metrics are written into the cards by each card's `metrics_command` "

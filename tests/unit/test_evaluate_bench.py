@@ -1,0 +1,63 @@
+"""The evaluate and bench commands: numbers come from code and land in cards and the README."""
+import json
+import sys
+import types
+
+import pytest
+import torch
+
+from playground import bench, evaluate, registry
+from playground.cards import parse_card, write_section
+from tests.unit.test_registry import Tiny, make_model
+
+
+@pytest.fixture
+def family(monkeypatch):
+    module = types.ModuleType("playground.families.evaltest")
+    module.build = lambda config: Tiny(config["width"])
+    module.default_action = lambda model, seed: model(torch.ones(1, model.lin.in_features) * seed)
+    module.evaluate = lambda model, card, quick=False: {"weight_sum": float(model.lin.weight.sum()),
+                                                       "quick": int(quick)}
+    monkeypatch.setitem(sys.modules, "playground.families.evaltest", module)
+
+
+def test_evaluate_writes_measured_metrics_into_the_card(tmp_path, family):
+    model = make_model(tmp_path, "tiny-a")
+    path = tmp_path / "model_cards" / "tiny-a.md"
+    path.write_text(path.read_text().replace("family: tinytest", "family: evaltest"))
+    reg = registry.Registry(cards_dir=tmp_path / "model_cards", root=tmp_path)
+    metrics, seconds = evaluate.evaluate("tiny-a", reg=reg)
+    assert metrics["weight_sum"] == pytest.approx(float(model.lin.weight.detach().sum())) and seconds >= 0
+    from playground.cards import write_metrics
+    write_metrics(path, metrics)
+    assert parse_card(path).metrics["weight_sum"] == pytest.approx(metrics["weight_sum"], abs=1e-6)
+
+
+def test_readme_sections_are_rewritten_between_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- x:start -->\nold\n<!-- x:end -->\noutro\n")
+    write_section(readme, "<!-- x:start -->", "<!-- x:end -->", "new table")
+    assert readme.read_text() == "intro\n<!-- x:start -->\nnew table\n<!-- x:end -->\noutro\n"
+    with pytest.raises(SystemExit):
+        write_section(readme, "<!-- y:start -->", "<!-- y:end -->", "t")
+
+
+def test_models_table_lists_every_card_with_its_reproduction_command(tmp_path):
+    make_model(tmp_path, "tiny-a")
+    from playground.cards import list_cards
+    text = evaluate.models_markdown(list_cards(tmp_path / "model_cards"))
+    assert "[tiny-a](model_cards/tiny-a.md)" in text and "score 1.5" in text
+
+
+def test_bench_measures_one_model(tmp_path, family):
+    make_model(tmp_path, "tiny-a")
+    path = tmp_path / "model_cards" / "tiny-a.md"
+    path.write_text(path.read_text().replace("family: tinytest", "family: evaltest"))
+    reg = registry.Registry(cards_dir=tmp_path / "model_cards", root=tmp_path)
+    row = bench.measure_one("tiny-a", 5, reg=reg)
+    assert row["id"] == "tiny-a" and row["runs"] == 5 and row["p95_ms"] >= row["p50_ms"] >= 0
+    assert row["peak_rss_mb"] > 10
+    text = bench.markdown({"quick": True, "machine": bench.machine(1), "models": [row],
+                           "app": {"startup_s": 4.2, "call": "/x", "api_p50_ms": 9.0, "direct_p50_ms": 1.0,
+                                   "api_over_direct": 9.0}})
+    assert "| tiny-a | evaltest |" in text and "4.2 s" in text and json.dumps(row)
