@@ -60,9 +60,23 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def api_call(url, api_name, data=()):
+    """One call through gradio's HTTP API (POST, then read the event stream); returns its data."""
+    body = json.dumps({"data": list(data)}).encode()
+    request = urllib.request.Request(f"{url}gradio_api/call/{api_name}", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as r:
+        event_id = json.load(r)["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/{api_name}/{event_id}", timeout=300) as r:
+        lines = r.read().decode().splitlines()
+    events = [line[7:] for line in lines if line.startswith("event: ")]
+    payloads = [line[6:] for line in lines if line.startswith("data: ")]
+    if not events or events[-1] != "complete":
+        raise RuntimeError(f"{api_name} failed: {payloads[-1] if payloads else lines}")
+    return json.loads(payloads[-1])
+
+
 def measure_app(runs, threads):
     """Seconds from `python app.py` to serving, and API round trip / direct call for models_status."""
-    from gradio_client import Client
     from . import registry
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS=str(threads))
@@ -80,12 +94,11 @@ def measure_app(runs, threads):
             except OSError:
                 time.sleep(0.05)
         startup = time.perf_counter() - start
-        client = Client(url, verbose=False)
-        client.predict(api_name="/models_status")
+        api_call(url, "models_status")
         api = []
         for _ in range(runs):
             t = time.perf_counter()
-            client.predict(api_name="/models_status")
+            api_call(url, "models_status")
             api.append(time.perf_counter() - t)
         reg = registry.Registry()
         reg.status()

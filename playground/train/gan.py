@@ -12,7 +12,6 @@ import argparse
 import copy
 import time
 
-import numpy as np
 import torch
 
 from ..families import gan
@@ -32,13 +31,7 @@ SAMPLE_SEED = 1234
 
 def grid(images):
     """uint8 [N, H, W, 1] -> one grey grid image (8 per row)."""
-    try:
-        from ..images import make_grid
-    except ImportError:  # playground/images.py not there yet: plain tiling, no padding
-        n, h, w = images.shape[:3]
-        rows = -(-n // 8)
-        tiles = np.concatenate([images[..., 0], np.full((rows * 8 - n, h, w), 255, np.uint8)])
-        return tiles.reshape(rows, 8, h, w).transpose(0, 2, 1, 3).reshape(rows * h, 8 * w)
+    from ..images import make_grid
     return make_grid(images, nrow=8)
 
 

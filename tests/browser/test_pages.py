@@ -24,7 +24,8 @@ def page(app_url):
         page.errors = []
         page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
         page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(app_url, wait_until="networkidle")
+        page.goto(app_url, wait_until="load")  # not networkidle: gr.State keeps a heartbeat stream open
+        page.get_by_role("tab").first.wait_for(timeout=60000)
         yield page
         browser.close()
 

@@ -89,6 +89,8 @@ def test_seed():
             validate.seed(bad)
     with pytest.raises(InputError, match="^Noise seed "):
         validate.seed(-1, name="Noise seed")
+    from playground import devices
+    assert validate.MAX_SEED == devices.MAX_SEED  # a validated seed is always one devices.generator takes
 
 
 def test_choice():
