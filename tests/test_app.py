@@ -143,3 +143,11 @@ def test_data_url_payload_goes_through_the_normaliser(app_url):
     event, payload = raw_call(app_url, "inspect_upload", [{"url": url, "meta": {"_type": "gradio.FileData"}}])
     assert event == "complete", payload
     assert "8x6 RGB" in payload
+
+
+def test_api_clients_cannot_make_the_server_read_its_own_files(app_url):
+    """A FileData payload naming a server path is refused before it reaches the normaliser."""
+    from playground import data
+    target = str(next(iter(data.natural_images().values())).path)
+    event, payload = raw_call(app_url, "inspect_upload", [{"path": target, "meta": {"_type": "gradio.FileData"}}])
+    assert event == "error" and "RGB" not in payload, payload

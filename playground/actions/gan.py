@@ -105,7 +105,7 @@ def walk(model_id, seed_a, seed_b, steps):
         frames = gan.interpolate(model, seed_a, seed_b, steps)
     big = zoom(frames, 3)
     path = Path(tempfile.mkdtemp(prefix="walk-")) / f"walk-{seed_a}-{seed_b}.gif"
-    save_gif(list(big) + list(big[::-1]), path, duration_ms=120)
+    save_gif(list(big) + list(big[-2:0:-1]), path, duration_ms=120)  # there and back, no repeats
     return make_grid(zoom(frames), nrow=steps), str(path)
 
 

@@ -1,0 +1,112 @@
+"""The GAN tab's actions on tiny real models in a temporary registry."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from playground import registry
+from playground.actions import gan as actions
+from playground.errors import InputError
+from playground.families import features, gan
+
+CARD = """---
+id: {id}
+family: {family}
+title: tiny {id}
+source: weights/{id}
+revision: null
+dataset: orl-faces
+license: MIT
+params: {params}
+resolution: 64x64
+train_command: null
+metrics: {{}}
+metrics_command: python -m playground.evaluate {id} --write
+---
+Tiny test model.
+"""
+
+
+def _add(root, model_id, family, model, config):
+    registry.save_weights(root / "weights" / model_id, model, config)
+    params = sum(p.numel() for p in model.parameters())
+    (root / "model_cards" / f"{model_id}.md").write_text(CARD.format(id=model_id, family=family, params=params))
+
+
+@pytest.fixture(scope="module")
+def tiny_registry(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gan-tab")
+    (root / "model_cards").mkdir()
+    torch.manual_seed(0)
+    config = {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 64, "channels": 1}
+    _add(root, "gan-tiny", "gan", gan.build(config), config)
+    fconfig = {"num_classes": 40, "width": 4, "feature_dim": 8, "image_size": 64, "dataset": "orl-faces"}
+    _add(root, "features-orl", "features", features.build(fconfig), fconfig)
+    before = registry.default()
+    registry.configure(cards_dir=root / "model_cards", root=root)
+    actions._training_set.cache_clear()
+    yield root
+    registry._default = before
+    actions._training_set.cache_clear()
+
+
+def test_generate_is_seeded_and_validated(tiny_registry):
+    grid, faces = actions.generate("gan-tiny", 3, 2, 1.0)
+    again, _ = actions.generate("gan-tiny", 3, 2, 1.0)
+    other, _ = actions.generate("gan-tiny", 4, 2, 1.0)
+    assert faces.shape == (4, 64, 64, 1) and np.array_equal(grid, again) and not np.array_equal(grid, other)
+    assert grid.shape == (2 * 128 + 3 * 2, 2 * 128 + 3 * 2)
+    for bad in [("gan-tiny", 3, 9, 1.0), ("gan-tiny", 3, 2, float("nan")), ("gan-tiny", 3, 2, 0.33),
+                ("nope", 3, 2, 1.0), ("gan-tiny", -1, 2, 1.0)]:
+        with pytest.raises(InputError):
+            actions.generate(*bad)
+
+
+def test_truncation_zero_gives_one_face_for_every_seed(tiny_registry):
+    _, a = actions.generate("gan-tiny", 1, 1, 0)
+    _, b = actions.generate("gan-tiny", 2, 1, 0)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("x, y, expected", [(2, 2, 0), (129, 2, 0), (133, 2, 1), (2, 133, 2), (259, 259, 3),
+                                            (0, 0, None), (400, 10, None)])
+def test_click_maps_to_the_face_under_it(x, y, expected):
+    assert actions.grid_index(x, y, 2) == expected
+
+
+def test_walk_writes_a_looping_gif(tiny_registry):
+    strip, path = actions.walk("gan-tiny", 0, 1, 5)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 8 and gif.size == (192, 192)
+    _, first = actions.generate("gan-tiny", 0, 1, 1.0)
+    assert np.array_equal(strip[2:130, 2:130], actions.zoom(first[0]))
+
+
+def test_a_training_face_is_flagged_as_a_copy_and_a_generated_one_is_not(tiny_registry):
+    train = actions._training_set("gan-tiny")["images"]
+    result, strips = actions.is_new("gan-tiny", train[17])
+    assert result["pixels"].index[0, 0] == 17 and result["pixels"].copy[0]
+    assert result["features"].index[0, 0] == 17 and result["features"].copy[0]
+    _, faces = actions.generate("gan-tiny", 0, 1, 1.0)
+    result, strips = actions.is_new("gan-tiny", faces[0])
+    assert not result["pixels"].copy[0] and strips["pixels"].shape == (132, 3 * 128 + 4 * 2)
+
+
+def test_precision_recall_and_discriminator_scores(tiny_registry):
+    pr = actions.fidelity_diversity("gan-tiny", 0, 1.0)
+    assert 0 <= pr["precision"] <= 1 and 0 <= pr["recall"] <= 1
+    _, faces = actions.generate("gan-tiny", 0, 2, 1.0)
+    fake, real = actions.judge("gan-tiny", faces, actions.real_example("gan-tiny", 5))
+    assert fake.shape == (4,) and np.isfinite(fake).all() and np.isfinite(real)
+
+
+def test_timeline_reads_what_training_shipped(tiny_registry):
+    assert actions.timeline("gan-tiny") == ([], [])
+    folder = Path(tiny_registry) / "weights" / "gan-tiny" / "timeline"
+    folder.mkdir()
+    Image.new("L", (8, 8)).save(folder / "step_000100.png")
+    (folder / "losses.json").write_text('[{"step": 100, "d_loss": 1.5, "g_loss": 0.2}]')
+    grids, losses = actions.timeline("gan-tiny")
+    assert grids[0][0] == 100 and losses[0]["g_loss"] == 0.2
