@@ -6,8 +6,9 @@ import gradio as gr
 from playground import registry, validate
 from tabs.common import guarded, intro, model_event, model_queue, raw
 
-COLUMNS = ["id", "family", "title", "dataset", "params", "license", "metrics",
-           "availability", "loaded", "device", "memory (MB)", "load (s)", "last used"]
+COLUMNS = ["id", "family", "dataset", "params", "metrics", "availability", "loaded", "device",
+           "memory (MB)", "load (s)", "last used"]
+LOADED = COLUMNS.index("loaded")
 
 
 def _metrics(card):
@@ -22,7 +23,7 @@ def table():
     for s in reg.status():
         card = cards[s["id"]]
         last = time.strftime("%H:%M:%S", time.localtime(s["last_used"])) if s["last_used"] else ""
-        rows.append([s["id"], card.family, card.title, card.dataset, f"{card.params:,}", card.license,
+        rows.append([s["id"], card.family, card.dataset, f"{card.params:,}",
                      _metrics(card), s["availability"], "yes" if s["loaded"] else "no", s["device"],
                      round(s["bytes"] / 2**20, 2) if s["loaded"] else "",
                      s["load_seconds"] if s["loaded"] else "", last])
@@ -38,12 +39,12 @@ def card_text(model_id):
     model_id = validate.choice(model_id, sorted(reg.cards()), name="Model")
     card = reg.card(model_id)
     source = card.source + (f" @ `{card.revision[:12]}`" if card.revision else "")
-    facts = (f"### {card.title}\n\n| | |\n|---|---|\n| id | `{card.id}` |\n| family | {card.family} |\n"
-             f"| source | {source} |\n| availability | {reg.availability(model_id)} |\n"
-             f"| data | {card.dataset} |\n| licence | {card.license} |\n| parameters | {card.params:,} |\n"
-             f"| resolution | {card.resolution} |\n| metrics | {_metrics(card) or 'none yet'} |\n"
-             f"| reproduce | `{card.train_command or 'pretrained elsewhere'}` |\n"
-             f"| measure | `{card.metrics_command}` |\n\n")
+    facts = (f"**{card.title}** (`{card.id}`, family {card.family}): {reg.availability(model_id)}, from {source}\n\n"
+             f"- **Data:** {card.dataset}; **licence:** {card.license}\n"
+             f"- **Parameters:** {card.params:,}; **resolution:** {card.resolution}\n"
+             f"- **Metrics:** {_metrics(card) or 'none yet'}\n"
+             f"- **Reproduce:** `{card.train_command or 'pretrained elsewhere'}`; **measure:** `{card.metrics_command}`\n\n"
+             "---\n\n")
     return facts + card.body
 
 

@@ -49,8 +49,7 @@ def start_app(*extra, timeout=120):
     raise RuntimeError(f"app did not answer within {timeout}s; see {log.name}")
 
 
-@pytest.fixture(scope="session")
-def app_url():
+def _serve():
     ARTIFACTS.mkdir(exist_ok=True)
     proc, url = start_app()
     yield url
@@ -59,6 +58,18 @@ def app_url():
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The app for API tests."""
+    yield from _serve()
+
+
+@pytest.fixture(scope="module")
+def fresh_app_url():
+    """An app of the module's own, for tests that change what is loaded (the browser tests)."""
+    yield from _serve()
 
 
 @pytest.fixture(scope="session")

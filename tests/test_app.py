@@ -7,6 +7,7 @@ import pytest
 from gradio_client.exceptions import AppError
 
 from playground.cards import list_cards
+from tabs.models import LOADED
 
 CARD_IDS = sorted(c.id for c in list_cards())
 
@@ -20,17 +21,17 @@ def test_binds_loopback_and_starts_with_nothing_loaded(app_url, client):
     assert app_url.startswith("http://127.0.0.1:")
     rows = status(client)
     assert sorted(rows) == CARD_IDS
-    assert all(r[8] == "no" for r in rows.values())
+    assert all(r[LOADED] == "no" for r in rows.values())
 
 
 def test_load_and_unload_a_model(client):
     model_id = CARD_IDS[0]
     table, memory, card = client.predict(model_id, api_name="/load_model")
     row = {r[0]: r for r in table["data"]}[model_id]
-    assert row[8] == "yes" and row[9] == "cpu" and float(row[10]) > 0
+    assert row[LOADED] == "yes" and row[LOADED + 1] == "cpu" and float(row[LOADED + 2]) > 0
     assert "Memory in use" in memory and model_id in card
     table, _, _ = client.predict(model_id, api_name="/unload_model")
-    assert {r[0]: r for r in table["data"]}[model_id][8] == "no"
+    assert {r[0]: r for r in table["data"]}[model_id][LOADED] == "no"
 
 
 def test_bad_input_gets_a_clear_message_and_the_server_keeps_serving(client):

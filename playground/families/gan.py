@@ -33,12 +33,27 @@ POLICY = "translation,cutout,color"
 CROP_TOP = 0.4  # of the spare height above the square crop: ORL faces sit slightly above the middle
 
 
+def _upsamplings(image_size):
+    ups = int(np.log2(image_size // 4)) if isinstance(image_size, int) and image_size >= 8 else 0
+    if ups < 1 or 4 * 2 ** ups != image_size:
+        raise InputError(f"The GAN's image_size must be 4 times a power of two (8, 16, 32, 64 ...), not {image_size!r}.")
+    return ups
+
+
 class Generator(nn.Module):
-    def __init__(self, latent_dim=128, width=16, image_size=64, channels=1):
+    """num_classes > 0 makes it class-conditional: a learned class embedding (latent_dim wide) is
+    concatenated with z before the first linear layer. num_classes = 0 keeps the unconditional
+    layout (and state-dict keys) of gan-faces."""
+
+    def __init__(self, latent_dim=128, width=16, image_size=64, channels=1, num_classes=0):
         super().__init__()
-        ups = int(np.log2(image_size // 4))
+        ups = _upsamplings(image_size)
         c = width * 2 ** (ups - 1)
-        self.fc = nn.Sequential(nn.Linear(latent_dim, c * 16, bias=False), nn.BatchNorm1d(c * 16), nn.ReLU(True))
+        self.num_classes = num_classes
+        if num_classes:
+            self.embed = nn.Embedding(num_classes, latent_dim)
+        z_in = latent_dim * (2 if num_classes else 1)
+        self.fc = nn.Sequential(nn.Linear(z_in, c * 16, bias=False), nn.BatchNorm1d(c * 16), nn.ReLU(True))
         layers = []
         for _ in range(ups - 1):
             layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
@@ -47,33 +62,59 @@ class Generator(nn.Module):
         self.body = nn.Sequential(*layers)
         self.latent_dim, self.c0 = latent_dim, width * 2 ** (ups - 1)
 
-    def forward(self, z):
+    def forward(self, z, y=None):
+        if self.num_classes:
+            if y is None:
+                raise InputError("This generator is class-conditional: it needs a class label per latent.")
+            z = torch.cat([z, self.embed(y)], 1)
         return self.body(self.fc(z).view(len(z), self.c0, 4, 4))
 
 
 class Discriminator(nn.Module):
-    def __init__(self, width=32, image_size=64, channels=1):
+    """num_classes > 0 makes it a projection discriminator (Miyato & Koyama 2018): the score is
+    head(h) + <embed(y), h>, h the flattened 4x4 features, embed spectrally normalised."""
+
+    def __init__(self, width=32, image_size=64, channels=1, num_classes=0):
         super().__init__()
         layers, c = [], channels
-        for i in range(int(np.log2(image_size // 4))):
+        for i in range(_upsamplings(image_size)):
             layers += [spectral_norm(nn.Conv2d(c, width * 2 ** i, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
             c = width * 2 ** i
         self.body = nn.Sequential(*layers, nn.Flatten())
         self.head = spectral_norm(nn.Linear(c * 16, 1))
+        self.num_classes = num_classes
+        if num_classes:
+            self.embed = spectral_norm(nn.Embedding(num_classes, c * 16))
 
-    def forward(self, x):
-        """One realness score per image (x in [-1, 1], N x C x H x W); higher is more real."""
-        return self.head(self.body(x)).squeeze(1)
+    def forward(self, x, y=None):
+        """One realness score per image (x in [-1, 1], N x C x H x W); higher is more real.
+        A conditional discriminator scores how real the image is *as an example of class y*."""
+        h = self.body(x)
+        score = self.head(h).squeeze(1)
+        if self.num_classes:
+            if y is None:
+                raise InputError("This discriminator is class-conditional: it needs a class label per image.")
+            score = score + (self.embed(y) * h).sum(1)
+        return score
 
 
 class GAN(nn.Module):
     """Both networks in one module, so one safetensors file carries them."""
 
-    def __init__(self, latent_dim=128, g_width=16, d_width=32, image_size=64, channels=1):
+    def __init__(self, latent_dim=128, g_width=16, d_width=32, image_size=64, channels=1, num_classes=0,
+                 output_size=None, dataset="orl-faces"):
         super().__init__()
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
-        self.generator = Generator(latent_dim, g_width, image_size, channels)
-        self.discriminator = Discriminator(d_width, image_size, channels)
+        self.num_classes, self.dataset = int(num_classes), dataset
+        # the networks work at image_size; callers get the centre output_size crop (gan-fashion:
+        # 28x28 Fashion-MNIST padded with black to 32x32 for training, cropped back on the way out)
+        self.output_size = int(output_size or image_size)
+        if not 0 < self.output_size <= image_size or (image_size - self.output_size) % 2:
+            raise InputError(f"output_size must be at most image_size ({image_size}) and differ from it by an "
+                             f"even number of pixels, not {output_size!r}.")
+        self.pad = (image_size - self.output_size) // 2
+        self.generator = Generator(latent_dim, g_width, image_size, channels, self.num_classes)
+        self.discriminator = Discriminator(d_width, image_size, channels, self.num_classes)
 
 
 def build(config):
@@ -135,8 +176,11 @@ def recalibrate_bn(generator, seed=0, batches=8, batch_size=64):
     gen = devices.generator(seed)
     generator.train()
     device = next(generator.parameters()).device
+    classes = getattr(generator, "num_classes", 0)
     for _ in range(batches):
-        generator(torch.randn(batch_size, generator.latent_dim, generator=gen).to(device))
+        z = torch.randn(batch_size, generator.latent_dim, generator=gen).to(device)
+        y = torch.randint(0, classes, (batch_size,), generator=gen).to(device) if classes else None
+        generator(z, y)
     for m, momentum in zip(norms, saved):
         m.momentum = momentum
     generator.train(was_training)
@@ -188,20 +232,70 @@ def slerp(z0, z1, t):
     return (torch.sin((1 - t) * omega) / so) * z0 + (torch.sin(t * omega) / so) * z1
 
 
+def class_names(model):
+    """The names of a conditional model's classes (label i -> name); [] for an unconditional one."""
+    if not getattr(model, "num_classes", 0):
+        return []
+    if model.dataset == "fashion-mnist":
+        from ..data import FASHION_CLASSES
+        return list(FASHION_CLASSES)
+    return [f"class {i}" for i in range(model.num_classes)]
+
+
+def labels_for(model, labels, n):
+    """Validated class labels for n images -> int64 tensor [n] (None for an unconditional model).
+
+    An unconditional model takes labels=None only. A conditional one needs an int or a sequence of
+    ints (cycled to n: [0, 1] for 5 images gives 0, 1, 0, 1, 0), each from 0 to num_classes - 1."""
+    classes = getattr(model, "num_classes", 0)
+    if not classes:
+        if labels is not None:
+            raise InputError("This GAN is unconditional: it takes no class labels.")
+        return None
+    names = class_names(model)
+    hint = f"a class from 0 to {classes - 1}" + (f" ({', '.join(f'{i} {c}' for i, c in enumerate(names))})"
+                                                 if names else "")
+    if labels is None:
+        raise InputError(f"This GAN is class-conditional: choose {hint}.")
+    if isinstance(labels, (int, np.integer)) and not isinstance(labels, bool):
+        seq = [labels]
+    elif isinstance(labels, (np.ndarray, torch.Tensor)):
+        seq = labels.reshape(-1).tolist()
+    elif isinstance(labels, (list, tuple, range)):
+        seq = list(labels)
+    else:
+        seq = None
+    if not seq or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < classes
+                      for v in seq):
+        raise InputError(f"Class labels must each be {hint}; got {labels!r}.")
+    return torch.tensor([int(seq[i % len(seq)]) for i in range(n)], dtype=torch.int64)
+
+
+def crop(model, images):
+    """Network-size images (N x C x S x S) -> the centre output_size crop callers get."""
+    p = getattr(model, "pad", 0)
+    return images[..., p:images.shape[-2] - p, p:images.shape[-1] - p] if p else images
+
+
 @torch.no_grad()
-def _decode(model, z):
+def _decode(model, z, y=None):
     g = model.generator
     was_training = g.training
     g.eval()
     device = next(g.parameters()).device
     try:
-        return to_uint8(g(z.to(device)))
+        return to_uint8(crop(model, g(z.to(device), None if y is None else y.to(device))))
     finally:
         g.train(was_training)
 
 
-def generate(model, seed, n=16, truncation=1.0):
-    """n faces, uint8 [n, 64, 64, 1], from latents drawn with `seed`.
+def generate(model, seed, n=16, truncation=1.0, labels=None):
+    """n images, uint8 [n, S, S, 1] (S = the model's output_size: 64 for gan-faces, 28 for
+    gan-fashion), from latents drawn with `seed`.
+
+    labels: None for an unconditional model; for a conditional one an int (every image of that
+    class) or a sequence of ints cycled to n. The latents depend on the seed only, so the same
+    seed with another label draws "the same" noise as another class.
 
     Truncation psi pulls each latent toward the mean latent: z' = mean + psi * (z - mean). For
     the Gaussian prior the mean is 0, so z' = psi * z. psi = 1 is the model as trained; smaller
@@ -209,21 +303,29 @@ def generate(model, seed, n=16, truncation=1.0):
     """
     if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) or not 0 <= truncation <= 2:
         raise InputError(f"Truncation must be a number from 0 to 2, not {truncation!r}.")
-    return _decode(model, latents(seed, n, model.latent_dim) * float(truncation))
+    z = latents(seed, n, model.latent_dim) * float(truncation)
+    return _decode(model, z, labels_for(model, labels, len(z)))
 
 
-def interpolate(model, seed_a, seed_b, steps=8):
-    """Frames uint8 [steps, 64, 64, 1] walking (slerp) from seed_a's face to seed_b's."""
+def interpolate(model, seed_a, seed_b, steps=8, label=None):
+    """Frames uint8 [steps, S, S, 1] walking (slerp) from seed_a's image to seed_b's; a conditional
+    model needs one class `label` (an int), held fixed along the walk."""
     steps = _count(steps, "steps")
+    if getattr(model, "num_classes", 0) and label is not None and not isinstance(label, (int, np.integer)):
+        raise InputError(f"The walk takes one class label (a whole number), not {label!r}.")
+    y = labels_for(model, label, steps)
     za, zb = latents(seed_a, 1, model.latent_dim), latents(seed_b, 1, model.latent_dim)
     t = torch.linspace(0, 1, steps)[:, None] if steps > 1 else torch.zeros(1, 1)
-    return _decode(model, slerp(za, zb, t))
+    return _decode(model, slerp(za, zb, t), y)
 
 
 @torch.no_grad()
-def discriminate(model, images_uint8):
+def discriminate(model, images_uint8, labels=None):
     """The discriminator's realness scores (float32 [N], higher = more real; 0 is its hinge
-    boundary) for uint8 grey images (N,H,W) or (N,H,W,1); non-64x64 images are cropped and resized."""
+    boundary) for uint8 grey images (N,H,W) or (N,H,W,1). Images of another size than the model's
+    output are cropped to a square and resized (faces: prepare_faces; others: centre crop); images
+    of output_size are padded with black to the network's size, as in training. A conditional
+    model needs labels (as for generate): the score is "real, as this class"."""
     x = np.asarray(images_uint8)
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
@@ -231,21 +333,32 @@ def discriminate(model, images_uint8):
         x = x[None]
     if x.ndim != 3 or x.dtype != np.uint8:
         raise InputError(f"Expected uint8 grey images (N,H,W), not {x.dtype} {x.shape}.")
-    if x.shape[1:] != (model.image_size, model.image_size):
-        x = prepare_faces(x, model.image_size)
+    y = labels_for(model, labels, len(x))
+    size = getattr(model, "output_size", model.image_size)
+    if x.shape[1:] != (size, size):
+        if getattr(model, "dataset", "orl-faces") == "orl-faces":
+            x = prepare_faces(x, size)
+        else:
+            from .features import fit
+            x = fit(x, size)
     d = model.discriminator
     was_training = d.training
     d.eval()
     try:
         t = torch.from_numpy(np.ascontiguousarray(x)).float().div(127.5).sub(1).unsqueeze(1)
-        return d(t.to(next(d.parameters()).device)).float().cpu().numpy()
+        p = getattr(model, "pad", 0)
+        if p:
+            t = F.pad(t, (p, p, p, p), value=-1.0)
+        device = next(d.parameters()).device
+        return d(t.to(device), None if y is None else y.to(device)).float().cpu().numpy()
     finally:
         d.train(was_training)
 
 
 def default_action(model, seed):
-    """16 faces from `seed`."""
-    return generate(model, seed, 16)
+    """16 images from `seed` (a conditional model: over its classes in turn, 0, 1, ... 9, 0, ...)."""
+    classes = getattr(model, "num_classes", 0)
+    return generate(model, seed, 16, labels=list(range(classes)) if classes else None)
 
 
 # metrics -------------------------------------------------------------------------------------------
@@ -267,6 +380,15 @@ def nn_distances(queries, references, exclude_self=False):
 
 
 def evaluate(model, card=None, quick=False, seed=0):
+    """The card's metrics, by data set (the card's, else the model's own): gan-faces (orl-faces)
+    gets evaluate_faces, gan-fashion (fashion-mnist) evaluate_fashion."""
+    dataset = getattr(card, "dataset", None) or getattr(model, "dataset", None) or "orl-faces"
+    if dataset == "fashion-mnist":
+        return evaluate_fashion(model, quick=quick, seed=seed)
+    return evaluate_faces(model, card, quick=quick, seed=seed)
+
+
+def evaluate_faces(model, card=None, quick=False, seed=0):
     """fd_orl: Frechet distance between features-orl features of generated and real faces (400 each;
     100 generated when quick). nn_ratio_median / nn_ratio_min: each generated face's pixel distance
     to its nearest training face over the median nearest-neighbour distance among training faces
@@ -287,4 +409,82 @@ def evaluate(model, card=None, quick=False, seed=0):
         log.warning("fd_orl not computed: %s", e)
         return metrics
     metrics["fd_orl"] = float(frechet_distance(features.features(feats, fake), features.features(feats, real)))
+    return metrics
+
+
+FASHION_EVAL, FASHION_QUICK = 10_000, 2_000   # generated images (a tenth per class) vs real test images
+PR_SAMPLES, PR_K = 2_000, 3                    # precision / recall: 2,000 real vs 2,000 generated features
+NN_REFERENCE, NN_QUERIES = 10_000, 2_000       # memorisation: generated vs a 10,000-image train subset
+
+
+def nn_distances_chunked(queries, references, exclude_self=False, chunk=1000):
+    """nn_distances in float32, a block of queries at a time (10,000 x 10,000 fits in memory)."""
+    q = np.asarray(queries, np.float32).reshape(len(queries), -1) / 255
+    r = np.asarray(references, np.float32).reshape(len(references), -1) / 255
+    r2 = (r ** 2).sum(1)
+    out = np.empty(len(q), np.float64)
+    for i in range(0, len(q), chunk):
+        d2 = (q[i:i + chunk] ** 2).sum(1)[:, None] + r2[None] - 2 * q[i:i + chunk] @ r.T
+        if exclude_self:
+            d2[np.arange(len(d2)), np.arange(i, i + len(d2))] = np.inf
+        out[i:i + chunk] = np.sqrt(np.maximum(d2.min(1), 0))
+    return out
+
+
+def generate_balanced(model, n, seed=0):
+    """n images cycling through the classes (n / num_classes of each), in MAX_IMAGES batches, and
+    their labels: (uint8 [n, S, S], int64 [n])."""
+    classes = max(getattr(model, "num_classes", 0), 1)
+    labels = np.arange(n) % classes
+    images = [generate(model, seed + i, min(MAX_IMAGES, n - i),
+                       labels=labels[i:i + MAX_IMAGES].tolist() if model.num_classes else None)[..., 0]
+              for i in range(0, n, MAX_IMAGES)]
+    return np.concatenate(images), labels.astype(np.int64)
+
+
+def evaluate_fashion(model, quick=False, seed=0):
+    """gan-fashion's metrics, all on 28x28 images (the generator's 32x32 output cropped back, the
+    real images as they are):
+
+    - fd_fashion: Frechet distance on features-fashion features between 10,000 generated images
+      (1,000 per class) and the 10,000 Fashion-MNIST test images (2,000 vs 2,000 when quick).
+      fd_fashion_real_floor: the same distance between two random halves of those test images
+      (5,000 vs 5,000): what "as good as real data" scores at this sample size.
+    - precision_fashion / recall_fashion: improved precision and recall (k=3) on the same features,
+      2,000 real test vs 2,000 generated images.
+    - label_accuracy: the share of generated images features-fashion classifies as the class asked for.
+    - nn_ratio_median / nn_ratio_min: pixel distance of 2,000 generated images to their nearest image
+      in a 10,000-image subset of the training split, over the median nearest-neighbour distance
+      inside that subset (about 1: no closer to the data than it is to itself; near 0: copies).
+    """
+    from .. import data, registry
+    from ..metrics import frechet_distance, precision_recall
+    from . import features
+    n = FASHION_QUICK if quick else FASHION_EVAL
+    fake, labels = generate_balanced(model, n, seed)
+    pick = np.random.default_rng(seed)
+    test, _ = data.fashion_mnist("test")
+    train, _ = data.fashion_mnist("train")
+    test = test[np.sort(pick.permutation(len(test))[:n])]
+    reference = train[np.sort(pick.permutation(len(train))[:NN_REFERENCE])]
+    queries = fake[:NN_QUERIES // 4 if quick else NN_QUERIES]
+    scale = np.median(nn_distances_chunked(reference, reference, exclude_self=True))
+    ratios = nn_distances_chunked(queries, reference) / scale
+    metrics = {"nn_ratio_median": float(np.median(ratios)), "nn_ratio_min": float(ratios.min())}
+    try:
+        net = registry.get_model("features-fashion")
+    except ModelUnavailable as e:
+        log.warning("fd_fashion not computed: %s", e)
+        return metrics
+    f_fake, f_real = features.features(net, fake), features.features(net, test)
+    metrics["fd_fashion"] = float(frechet_distance(f_fake, f_real))
+    halves = pick.permutation(len(f_real))
+    metrics["fd_fashion_real_floor"] = float(frechet_distance(f_real[halves[:len(halves) // 2]],
+                                                              f_real[halves[len(halves) // 2:]]))
+    m = min(PR_SAMPLES, n)
+    pr = precision_recall(f_real[pick.permutation(len(f_real))[:m]], f_fake[:m], k=PR_K)
+    metrics["precision_fashion"], metrics["recall_fashion"] = pr["precision"], pr["recall"]
+    if model.num_classes:
+        predicted = features.classify(net, fake).argmax(1)
+        metrics["label_accuracy"] = float((predicted == labels).mean())
     return metrics

@@ -1,6 +1,9 @@
-"""Train gan-faces: a data-efficient GAN on the 400 ORL faces at 64x64 grey.
+"""Train gan-faces: a data-efficient GAN on the 400 ORL faces at 64x64 grey, or gan-fashion: a
+class-conditional DCGAN on Fashion-MNIST (28x28 padded to 32x32).
 
     python -m playground.train.gan --dataset orl-faces [--steps N] [--threads 1] [--run-dir DIR]
+    python -m playground.train.gan --dataset fashion-mnist --threads 1 [--run-dir DIR]
+    python -m playground.train.gan --dataset orl-faces --export-timeline RUN_DIR   # only the timeline
 
 Hinge loss, a spectral-norm discriminator, DiffAugment (translation, cutout, colour) on every image
 the discriminator sees, horizontal flips of the real faces, and an EMA of the generator (decay
@@ -10,19 +13,32 @@ writing weights/gan-faces/ (EMA generator + discriminator) and the card's metric
 """
 import argparse
 import copy
+import json
+import shutil
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..families import gan
 from . import loop
 
-MODEL_ID = "gan-faces"
+FASHION_STEPS, FASHION_G_WIDTH, FASHION_D_WIDTH = 6000, 32, 32  # sized for ~35 min on one busy CPU thread
+MODEL_ID = "gan-faces"  # the orl-faces model; MODEL_IDS maps every preset's data set to its model
+MODEL_IDS = {"orl-faces": "gan-faces", "fashion-mnist": "gan-fashion"}
 PRESETS = {
     "orl-faces": dict(steps=16000, batch_size=32, lr=2e-4,
                       config=dict(latent_dim=128, g_width=32, d_width=32, image_size=64, channels=1)),
+    # class-conditional (generator: class embedding concatenated with z; projection discriminator),
+    # 60,000 images: no DiffAugment and no flips (shoes all face left in Fashion-MNIST)
+    "fashion-mnist": dict(steps=FASHION_STEPS, batch_size=64, lr=2e-4, betas=(0.0, 0.9), augment="", flip=False,
+                          config=dict(latent_dim=128, g_width=FASHION_G_WIDTH, d_width=FASHION_D_WIDTH,
+                                      image_size=32, channels=1, num_classes=10, output_size=28,
+                                      dataset="fashion-mnist")),
 }
 COMMAND = "python -m playground.train.gan --dataset {dataset}"
+COMMANDS = {"fashion-mnist": "python -m playground.train.gan --dataset fashion-mnist --threads 1"}
 BETAS = (0.0, 0.99)
 EMA_DECAY = 0.999
 GRIDS = 16
@@ -33,6 +49,19 @@ def grid(images):
     """uint8 [N, H, W, 1] -> one grey grid image (8 per row)."""
     from ..images import make_grid
     return make_grid(images, nrow=8)
+
+
+def real_fashion(split="train", size=32):
+    """Fashion-MNIST padded with black from 28x28 to size x size: (uint8 [N, size, size], int64 [N])."""
+    from .. import data
+    images, labels = data.fashion_mnist(split)
+    p = (size - images.shape[1]) // 2
+    return np.pad(images, ((0, 0), (p, p), (p, p))), np.array(labels)
+
+
+def labelled_batch(batch, gen):
+    """(uint8 images (B, H, W), labels (B,)) -> (float (B, 1, H, W) in [-1, 1], labels); no flips."""
+    return batch[0].float().div(127.5).sub(1).unsqueeze(1), batch[1]
 
 
 def real_batch(batch, gen):
@@ -140,9 +169,137 @@ laboratory's light. With 400 images it learns this set, not "faces".
 """
 
 
-def card_template(params, g_params, d_params, c0, **training):
-    return CARD.format(params=params, g_params=g_params, d_params=d_params, c0=c0, ema=EMA_DECAY,
-                       betas=BETAS, **training)
+CARD_FASHION = """---
+id: gan-fashion
+family: gan
+title: Class-conditional DCGAN on Fashion-MNIST
+source: weights/gan-fashion
+revision: null
+dataset: fashion-mnist
+license: MIT
+params: {params}
+resolution: 28x28
+train_command: {command}
+metrics: {{}}
+metrics_command: python -m playground.evaluate gan-fashion --write
+---
+
+# Class-conditional DCGAN on Fashion-MNIST
+
+A small generative adversarial network that draws 28x28 grey pictures of clothing of a class you
+choose (T-shirt/top, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle boot) from a
+128-d latent vector. The weights (code: MIT) hold both networks, {g_params:,} generator parameters
+(the exponential moving average of the trained generator) and {d_params:,} discriminator parameters,
+{params:,} in all.
+
+## How it works
+
+- **Padding**: the networks work at 32x32, so every layer halves or doubles cleanly (4 -> 8 -> 16 ->
+  32). Training images are Fashion-MNIST's 28x28 padded with 2 black pixels on each side; the
+  generator's 32x32 output is cropped back to the centre 28x28 before anyone sees it, so generated
+  and real images are compared at the same size.
+- **Generator** (DCGAN): z ~ N(0, I) (128-d) concatenated with a learned 128-d embedding of the class
+  label -> linear -> 4x4x{c0} -> three stride-2 transposed convolutions with BatchNorm and ReLU ->
+  32x32x1, tanh.
+- **Discriminator**: three stride-2 convolutions with spectral normalisation and LeakyReLU (no
+  BatchNorm) give features h; the score is a linear function of h plus the inner product of h with a
+  (spectrally normalised) embedding of the label: a **projection discriminator** (Miyato & Koyama
+  2018). It judges "is this a real example of this class", so a good sandal labelled "coat" is
+  penalised and the generator has to follow the label. Trained with the **hinge loss**.
+- **Labels during training**: real images carry their own labels; generated ones get labels drawn
+  uniformly, so every class is practised equally.
+- No DiffAugment and no flips: with 60,000 images the discriminator has enough data, and flipping
+  would turn the (always left-facing) shoes around.
+- **EMA**: the shipped generator is an exponential moving average (decay {ema}) of the trained one,
+  with its BatchNorm statistics recomputed for the averaged weights.
+- **Truncation** psi scales the latent toward 0: below 1 it trades variety for typical items.
+
+## Data
+
+Fashion-MNIST (Zalando Research, Xiao, Rasul and Vollgraf 2017; MIT licence): 70,000 28x28 grey
+product photographs from Zalando's shop, 10 classes, 60,000 for training (all used here) and 10,000
+for testing (used only by the metrics).
+
+## Training
+
+`{command}`: Adam (lr {lr}, betas {betas}) for both networks, batch {batch_size}, {steps} steps
+(one discriminator and one generator update each; about {epochs:.1f} passes over the training set),
+seed {seed}, {minutes:.0f} minutes on {threads} CPU thread(s). Fixed-noise sample grids (one row of
+8 per class, top to bottom in the order above) along the way are in weights/gan-fashion/timeline/
+and the run folder, the losses in timeline/losses.json.
+
+## Metrics
+
+Written by `python -m playground.evaluate gan-fashion --write`, never by hand; all on 28x28 images:
+- `fd_fashion`: Frechet distance between features-fashion features (the playground's own small
+  classifier, standing in for Inception) of 10,000 generated images (1,000 per class) and the
+  10,000 Fashion-MNIST test images. Lower is better. It is **not an FID** and cannot be compared
+  with published numbers. `fd_fashion_real_floor` is the same distance between two random halves
+  of the test set (5,000 each): the score real data gets, for scale (the floor is a little higher
+  with fewer samples, so it is a rough, not exact, lower bound).
+- `precision_fashion` / `recall_fashion`: improved precision (generated images that fall inside
+  the real data's feature manifold: fidelity) and recall (real images covered by the generated
+  manifold: diversity), k=3, 2,000 real test images against 2,000 generated ones.
+- `label_accuracy`: the share of generated images that features-fashion classifies as the class
+  they were asked for (the classifier itself gets about 0.93 on real test images).
+- `nn_ratio_median` / `nn_ratio_min`: each of 2,000 generated images' pixel distance to its
+  nearest image in a 10,000-image subset of the training split, divided by the median distance
+  between an image of that subset and its nearest other one. Around 1 or above: no closer to the
+  training set than its images are to each other; near 0: copies.
+
+## Limits
+
+28x28 grey only, and small: details such as prints, logos, laces and textures are blurred or
+invented. Shirts, T-shirts, pullovers and coats look alike in Fashion-MNIST itself and the model
+confuses them too. It knows only these ten kinds of centred, isolated product shots on black; it is
+a teaching toy, not a fashion designer.
+
+## Risks
+
+- **Mode collapse**: a GAN can learn to draw a few items per class very well and ignore the rest;
+  samples then look good while the variety is gone. recall_fashion and fd_fashion measure this;
+  look at a grid of one class for near-duplicates.
+- **Memorisation**: a generator can reproduce training images. The product photographs are not
+  personal data, but the check matters for any GAN; the nearest-neighbour ratio above measures it
+  (against a subset of the training set, so a copy of an image outside the subset can be missed).
+- **Misuse**: the images are far too small to pass as product photographs; do not present them as
+  real products.
+"""
+
+
+def card_template(params, g_params, d_params, c0, dataset="orl-faces", betas=BETAS, **training):
+    """The new card's text for the data set's model (CARD for gan-faces, CARD_FASHION for gan-fashion)."""
+    template = CARD_FASHION if dataset == "fashion-mnist" else CARD
+    return template.format(params=params, g_params=g_params, d_params=d_params, c0=c0, ema=EMA_DECAY,
+                           betas=tuple(betas), **training)
+
+
+def _evenly(items, k):
+    """At most k items spread evenly over the list, first and last included."""
+    if len(items) <= k:
+        return list(items)
+    return [items[i] for i in np.unique(np.round(np.linspace(0, len(items) - 1, k)).astype(int))]
+
+
+def export_timeline(run_dir, weights_dir, max_grids=16, max_rows=400):
+    """Copy a run's "how it learned" timeline for the GAN tab into weights_dir/timeline/: at most
+    `max_grids` fixed-noise sample grids (samples/step_XXXXXX.png, evenly spaced, the last one
+    included) and losses.json, the log.jsonl rows as one JSON list (at most `max_rows`, evenly
+    subsampled). Older step_*.png files there are replaced. Returns the timeline folder."""
+    run_dir, out = Path(run_dir), Path(weights_dir) / "timeline"
+    grids = sorted((run_dir / "samples").glob("step_*.png"))
+    log_path = run_dir / "log.jsonl"
+    if not grids and not log_path.is_file():
+        raise FileNotFoundError(f"{run_dir} holds neither samples/step_*.png nor log.jsonl: not a training run.")
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("step_*.png"):
+        old.unlink()
+    for path in _evenly(grids, max_grids):
+        shutil.copyfile(path, out / path.name)
+    rows = [json.loads(line) for line in (log_path.read_text().splitlines() if log_path.is_file() else [])
+            if line.strip()]
+    (out / "losses.json").write_text(json.dumps(_evenly(rows, max_rows)) + "\n")
+    return out
 
 
 def main(argv=None):
@@ -151,40 +308,59 @@ def main(argv=None):
     ap.add_argument("--g-width", type=int, help="generator channels at 32x32 (default: the preset's)")
     ap.add_argument("--d-width", type=int, help="discriminator channels at 32x32 (default: the preset's)")
     ap.add_argument("--no-finish", action="store_true", help="train only; do not write weights/ or the card")
+    ap.add_argument("--export-timeline", type=Path, metavar="RUN_DIR", help="only copy RUN_DIR's sample grids "
+                    "and losses to weights/<id>/timeline/ (the id follows --dataset) and stop")
     args = ap.parse_args(argv)
     if args.dataset not in PRESETS:
         ap.error(f"--dataset must be one of {', '.join(PRESETS)}")
+    model_id = MODEL_IDS[args.dataset]
+    if args.export_timeline:
+        out = export_timeline(args.export_timeline, loop.REPO_ROOT / "weights" / model_id)
+        print(f"wrote {out}", flush=True)
+        return
     preset = PRESETS[args.dataset]
+    betas, policy = preset.get("betas", BETAS), preset.get("augment", gan.POLICY)
     config = dict(preset["config"])
     config.update({k: v for k, v in (("g_width", args.g_width), ("d_width", args.d_width)) if v})
     steps, batch_size, lr = (args.steps or preset["steps"], args.batch_size or preset["batch_size"],
                              args.lr or preset["lr"])
     if args.threads:
         torch.set_num_threads(args.threads)
-    run_dir = args.run_dir or loop.REPO_ROOT / "runs" / MODEL_ID
+    run_dir = args.run_dir or loop.REPO_ROOT / "runs" / model_id
 
     device = loop.init_distributed(args.device)
     loop.seed_everything(args.seed)
-    faces = gan.real_faces(args.dataset, config["image_size"])
+    conditional = bool(config.get("num_classes"))
+    if args.dataset == "fashion-mnist":
+        data = tuple(torch.from_numpy(a) for a in real_fashion("train", config["image_size"]))
+    else:
+        data = torch.from_numpy(gan.real_faces(args.dataset, config["image_size"]))
     model = gan.build(config).to(device)
     g, d = model.generator, model.discriminator
-    opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=BETAS)
-    opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=BETAS)
+    opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=betas)
     trainer = loop.Loop(run_dir, {"generator": g, "discriminator": d}, {"generator": opt_g, "discriminator": opt_d},
                         ema={"generator": EMA_DECAY}, steps=steps, seed=args.seed, log_every=50,
                         sample_every=max(1, steps // GRIDS), checkpoint_every=250, resume=args.resume)
-    batches = loop.Batches(torch.from_numpy(faces), batch_size, args.seed, real_batch)
+    batches = loop.Batches(data, batch_size, args.seed,
+                           labelled_batch if conditional else real_batch if preset.get("flip", True) else None)
     single = trainer.world == 1
-    fixed_z = gan.latents(SAMPLE_SEED, 64, config["latent_dim"])
+    # fixed latents for the timeline: 64 for gan-faces; one row of 8 per class for a conditional model
+    rows = config["num_classes"] if conditional else 8
+    fixed_z = gan.latents(SAMPLE_SEED, rows * 8, config["latent_dim"])
+    fixed_y = torch.arange(rows).repeat_interleave(8).to(device) if conditional else None
+    augment = (lambda x, gen: gan.diff_augment(x, gen, policy)) if policy else (lambda x, gen: x)
 
     def step_fn(batch, step):
-        real = batch  # Batches hands over a lone tensor as it is
+        real, y = batch if conditional else (batch, None)  # Batches hands over a lone tensor as it is
         G, D = trainer.modules["generator"], trainer.modules["discriminator"]
         gen = torch.Generator().manual_seed(loop.mix_seed(args.seed, step, trainer.rank, 1))
         z = torch.randn(len(real), config["latent_dim"], generator=gen).to(device)
+        fake_y = torch.randint(0, config["num_classes"], (len(real),), generator=gen).to(device) if conditional else None
         with torch.no_grad():
-            fake = G(z)
-        scores = D(torch.cat([gan.diff_augment(real, gen), gan.diff_augment(fake, gen)]))
+            fake = G(z, fake_y)
+        labels = torch.cat([y, fake_y]) if conditional else None
+        scores = D(torch.cat([augment(real, gen), augment(fake, gen)]), labels)
         d_loss = gan.hinge_d_loss(scores[:len(real)], scores[len(real):])
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
@@ -193,7 +369,9 @@ def main(argv=None):
         if single:
             d.requires_grad_(False)  # no discriminator weight gradients in the generator's step
         z = torch.randn(len(real), config["latent_dim"], generator=gen).to(device)
-        g_loss = gan.hinge_g_loss(D(gan.diff_augment(G(z), gen)))
+        if conditional:
+            fake_y = torch.randint(0, config["num_classes"], (len(real),), generator=gen).to(device)
+        g_loss = gan.hinge_g_loss(D(augment(G(z, fake_y), gen), fake_y))
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
@@ -204,29 +382,33 @@ def main(argv=None):
 
     def sample_fn(step):  # the EMA generator on fixed latents, its BatchNorm statistics recomputed
         g_ema = gan.recalibrate_bn(copy.deepcopy(trainer.ema["generator"]), seed=0).eval()
-        return grid(gan.to_uint8(g_ema(fixed_z.to(device))))
+        return grid(gan.to_uint8(gan.crop(model, g_ema(fixed_z.to(device), fixed_y))))
 
     start = time.perf_counter()
     trainer.run(step_fn, batches, sample_fn)
     if loop.is_main() and not args.no_finish:
         shipped = export(trainer.ema["generator"], d, config)
-        final = gan.to_uint8(shipped.generator(gan.latents(SAMPLE_SEED + 1, 64, config["latent_dim"]).to(device)))
+        final_z = gan.latents(SAMPLE_SEED + 1, rows * 8, config["latent_dim"]).to(device)
+        final = gan.to_uint8(gan.crop(shipped, shipped.generator(final_z, fixed_y)))
         from PIL import Image
         Image.fromarray(grid(final).squeeze()).save(run_dir / "final_grid.png")
         params = loop.count_params(shipped)
         template = card_template(params, loop.count_params(shipped.generator), loop.count_params(shipped.discriminator),
-                                 shipped.generator.c0, command=COMMAND.format(dataset=args.dataset), lr=lr,
+                                 shipped.generator.c0, dataset=args.dataset, betas=betas,
+                                 command=COMMANDS.get(args.dataset, COMMAND.format(dataset=args.dataset)), lr=lr,
                                  batch_size=batch_size, steps=steps, seed=args.seed, minutes=trainer.elapsed / 60,
+                                 epochs=steps * batch_size / len(data[0] if conditional else data),
                                  threads=torch.get_num_threads())
-        card = loop.finish(shipped, config, MODEL_ID, {}, template)
+        card = loop.finish(shipped, config, model_id, {}, template)
+        export_timeline(run_dir, loop.REPO_ROOT / "weights" / model_id)
         try:
             metrics = gan.evaluate(shipped, None)
-            loop.finish(shipped, config, MODEL_ID, metrics, template)
+            loop.finish(shipped, config, model_id, metrics, template)
         except Exception as e:  # noqa: BLE001 - weights are written; metrics can be recomputed
-            print(f"metrics not written ({e}); run: python -m playground.evaluate {MODEL_ID} --write", flush=True)
+            print(f"metrics not written ({e}); run: python -m playground.evaluate {model_id} --write", flush=True)
             metrics = {}
-        print(f"{MODEL_ID}: {metrics} after {trainer.elapsed:.0f}s of training "
-              f"({time.perf_counter() - start:.0f}s this session); wrote weights/{MODEL_ID}/ and {card}", flush=True)
+        print(f"{model_id}: {metrics} after {trainer.elapsed:.0f}s of training "
+              f"({time.perf_counter() - start:.0f}s this session); wrote weights/{model_id}/ and {card}", flush=True)
     trainer.close()
 
 

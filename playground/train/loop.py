@@ -153,6 +153,13 @@ def load_checkpoint(path):
                               "Delete it or start again with --no-resume.") from None
 
 
+def _step_of(line):
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return float("inf")
+
+
 class Loop:
     """Runs `step_fn(batch, step) -> {name: loss}` for `steps` steps, with checkpoints, logs and samples."""
 
@@ -219,7 +226,7 @@ class Loop:
         """Keep the log lines up to the checkpoint's step (all of them on a fresh start go)."""
         path = self.run_dir / "log.jsonl"
         lines = path.read_text().splitlines() if path.is_file() and self.step else []
-        kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= self.step]
+        kept = [line for line in lines if _step_of(line) <= self.step]  # a torn last line goes too
         path.write_text("".join(line + "\n" for line in kept))
 
     # the loop ----------------------------------------------------------------

@@ -14,7 +14,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
+def page(fresh_app_url):
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
@@ -24,7 +24,7 @@ def page(app_url):
         page.errors = []
         page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
         page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(app_url, wait_until="load")  # not networkidle: gr.State keeps a heartbeat stream open
+        page.goto(fresh_app_url, wait_until="load")  # not networkidle: gr.State keeps a heartbeat stream open
         page.get_by_role("tab").first.wait_for(timeout=60000)
         yield page
         browser.close()
@@ -43,9 +43,11 @@ def test_every_tab_renders_without_console_errors(page, label):
 
 def test_models_tab_loads_a_model_from_the_browser(page):
     page.get_by_role("tab", name="Models", exact=True).click()
+    memory = page.locator("p", has_text="Memory in use").first
+    assert "0.0 MB of" in memory.inner_text()
     page.get_by_role("button", name="Load", exact=True).click()
-    loaded = page.locator("table").get_by_text("yes", exact=True)
-    loaded.first.wait_for(timeout=60000)
-    assert loaded.count() == 1
+    page.wait_for_function("() => [...document.querySelectorAll('p')].some("
+                           "p => p.innerText.startsWith('Memory in use') && !p.innerText.includes(' 0.0 MB of'))",
+                           timeout=60000)
     page.screenshot(path=str(ARTIFACTS / "screenshots" / "models-loaded.png"), full_page=True)
     assert not page.errors, page.errors

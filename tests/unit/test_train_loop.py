@@ -100,6 +100,8 @@ def test_resume_equals_uninterrupted_run(tmp_path):
         broken.run(dies, loop.Batches(digits(), 32, seed=3, transform=jitter), sample_fn)
     assert len(log_rows(tmp_path / "broken")) == 5  # steps 5..25 logged, checkpoint at 20
 
+    with open(tmp_path / "broken" / "log.jsonl", "a") as f:
+        f.write('{"step": 26, "lo')  # a line torn by the interruption
     resumed, step_fn = make_trainer(tmp_path / "broken", seed=99)  # the checkpoint wins over a fresh init
     assert resumed.step == 20 and len(log_rows(tmp_path / "broken")) == 4
     resumed.run(step_fn, loop.Batches(digits(), 32, seed=3, transform=jitter), sample_fn)
