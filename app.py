@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent
 TITLE = "Generative Playground"
 # (label, module): each module has build() -> gr.Blocks and runs alone with `python -m tabs.<name>`.
 TABS = [
+    ("GAN", "tabs.gan"),
     ("Data", "tabs.data"),
     ("Models", "tabs.models"),
 ]

@@ -1,7 +1,7 @@
 """Data tab: what the models learn from, and what the playground makes of an uploaded image."""
 import gradio as gr
 
-from playground import gallery
+from playground.actions import gallery
 from tabs.common import guarded, image_input, image_output, intro, raw
 
 

@@ -152,3 +152,22 @@ def test_api_clients_cannot_make_the_server_read_its_own_files(app_url):
     target = str(next(iter(data.natural_images().values())).path)
     event, payload = raw_call(app_url, "inspect_upload", [{"path": target, "meta": {"_type": "gradio.FileData"}}])
     assert event == "error" and "RGB" not in payload, payload
+
+
+GAN_IDS = sorted(c.id for c in list_cards() if c.family == "gan")
+
+
+@pytest.mark.skipif(not GAN_IDS, reason="no GAN model card yet")
+def test_gan_generate_and_walk_over_http(client):
+    grid, *_ = client.predict(GAN_IDS[0], 3, 2, 1.0, api_name="/generate")  # gr.State is not returned
+    again, *_ = client.predict(GAN_IDS[0], 3, 2, 1.0, api_name="/generate")
+    assert open(grid, "rb").read() == open(again, "rb").read()
+    strip, gif = client.predict(GAN_IDS[0], 0, 1, 4, api_name="/walk")
+    assert open(gif, "rb").read(6) == b"GIF89a"
+
+
+@pytest.mark.skipif(not GAN_IDS, reason="no GAN model card yet")
+def test_gan_rejects_bad_numbers_over_raw_http(app_url):
+    for side, psi in ((float("nan"), 1.0), (2, float("inf")), (2, 0.33), (99, 1.0), (2, "1")):
+        event, payload = raw_call(app_url, "generate", [GAN_IDS[0], 1, side, psi])
+        assert event == "error" and "Traceback" not in payload, payload

@@ -24,7 +24,7 @@ import torch
 from ..families import gan
 from . import loop
 
-FASHION_STEPS, FASHION_G_WIDTH, FASHION_D_WIDTH = 6000, 32, 32  # sized for ~35 min on one busy CPU thread
+FASHION_STEPS, FASHION_G_WIDTH, FASHION_D_WIDTH = 9000, 48, 48  # sized for ~35 min on one busy CPU thread
 MODEL_ID = "gan-faces"  # the orl-faces model; MODEL_IDS maps every preset's data set to its model
 MODEL_IDS = {"orl-faces": "gan-faces", "fashion-mnist": "gan-fashion"}
 PRESETS = {

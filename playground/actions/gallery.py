@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from . import data, validate
-from .images import make_grid, normalize_image
+from .. import data, validate
+from ..images import make_grid, normalize_image
 
 
 @dataclass(frozen=True)
