@@ -49,6 +49,15 @@ def _verdict_text(result):
     return "\n\n".join(lines)
 
 
+def _summary_text(summary):
+    parts = []
+    for space, n in summary.items():
+        parts.append(f"{space}: {int(n.copy.sum())} of {len(n.copy)} flagged as likely copies, the closest at "
+                     f"{n.ratio.min():.2f}x the usual train-to-train distance")
+    return ("**Is it new? The whole grid:** " + "; ".join(parts) +
+            ". Click a face to see its nearest training faces.")
+
+
 def build():
     ids = actions.gan_ids()
     with gr.Blocks() as tab:
@@ -118,7 +127,8 @@ def build():
 
         def on_generate(model_id, seed_value, side_value, psi_value):
             image, made = actions.generate(model_id, seed_value, side_value, psi_value)
-            return image, made, int(side_value), None, None, None, "**Is it new?** Click a face in the grid."
+            summary = _summary_text(actions.novelty_summary(model_id, made))
+            return image, made, int(side_value), None, None, None, summary
 
         go.click(model_event(on_generate), [model, seed, side, psi],
                  [grid, faces, side_state, picked, near_px, near_ft, verdict], api_name="generate", **model_queue())

@@ -148,6 +148,18 @@ def is_new(model_id, face, k=3):
     return result, strip
 
 
+def novelty_summary(model_id, faces):
+    """For every face of a grid: its nearest-training-image ratio in pixel (and feature) space."""
+    train = _training_set(_model_id(model_id))
+    flat = np.asarray(faces)[..., 0] if np.asarray(faces).ndim == 4 else np.asarray(faces)
+    out = {"pixels": memorisation.nearest(memorisation.pixels(flat), train["pixels"], train["pixel_nn"], 1)}
+    if train["features"] is not None:
+        with registry.using(train["feature_id"]) as net:
+            feats = features.features(net, flat)
+        out["features"] = memorisation.nearest(feats, train["features"], train["feature_nn"], 1)
+    return out
+
+
 def timeline(model_id):
     """Sample grids of fixed latents along training, and the loss log, shipped with the weights."""
     folder = registry.default().folder(_model_id(model_id)) / "timeline"

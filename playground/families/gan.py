@@ -1,4 +1,14 @@
-"""A small data-efficient GAN for 64x64 grey faces (gan-faces, trained on the 400 ORL faces).
+"""A small data-efficient GAN for 64x64 grey faces (gan-faces, trained on the 400 ORL faces), and
+the same networks made class-conditional for Fashion-MNIST (gan-fashion).
+
+gan-fashion (config num_classes=10, image_size=32, output_size=28, dataset="fashion-mnist"): the
+generator concatenates a learned class embedding with z; the discriminator is a projection
+discriminator (Miyato & Koyama 2018: score = head(h) + <embed(y), h>). The networks work at 32x32
+(Fashion-MNIST padded with black from 28x28, so three clean stride-2 steps 4 -> 8 -> 16 -> 32);
+generate/interpolate return the centre 28x28 crop and discriminate pads 28x28 input back, so callers
+and the metrics only ever see Fashion-MNIST-shaped images. Conditional models take labels
+(generate(..., labels=...), interpolate(..., label=...), discriminate(..., labels=...)); the
+unconditional gan-faces takes none and its config and state-dict keys are unchanged.
 
 - Generator: DCGAN-like. A latent z ~ N(0, I) (128-d) -> linear -> 4x4 -> four stride-2
   transposed convolutions (BatchNorm + ReLU) -> 64x64x1, tanh.

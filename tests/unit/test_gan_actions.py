@@ -94,6 +94,15 @@ def test_a_training_face_is_flagged_as_a_copy_and_a_generated_one_is_not(tiny_re
     assert not result["pixels"].copy[0] and strips["pixels"].shape == (132, 3 * 128 + 4 * 2)
 
 
+def test_novelty_summary_flags_copies_in_a_grid(tiny_registry):
+    train = actions._training_set("gan-tiny")["images"]
+    _, faces = actions.generate("gan-tiny", 0, 2, 1.0)
+    mixed = np.concatenate([faces[:3, ..., 0], train[[40]]])
+    summary = actions.novelty_summary("gan-tiny", mixed)
+    assert summary["pixels"].copy.tolist() == [False, False, False, True]
+    assert summary["features"].copy[3]
+
+
 def test_precision_recall_and_discriminator_scores(tiny_registry):
     pr = actions.fidelity_diversity("gan-tiny", 0, 1.0)
     assert 0 <= pr["precision"] <= 1 and 0 <= pr["recall"] <= 1
