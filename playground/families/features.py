@@ -9,10 +9,12 @@ published FID values.
 Inputs are uint8 grey images (N,H,W), (N,1,H,W) or (N,H,W,1) with values 0..255; the model
 normalises them itself (x / 127.5 - 1), so callers never guess the preprocessing.
 """
+import functools
+
 import numpy as np
 import torch
-from PIL import Image, ImageOps
 import torch.nn.functional as F
+from PIL import Image, ImageOps
 from torch import nn
 
 from .. import devices
@@ -133,6 +135,7 @@ def test_set(dataset, size):
     raise InputError(f"The feature network knows fashion-mnist and orl-faces, not {dataset!r}.")
 
 
+@functools.lru_cache(maxsize=4)
 def gallery(dataset, size):
     from .. import data
     if dataset == "fashion-mnist":
