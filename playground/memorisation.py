@@ -13,6 +13,7 @@ import numpy as np
 from .metrics import pairwise_distances
 
 COPY_QUANTILE = 0.01  # closer than the closest 1% of train-to-train neighbours: a likely copy
+BLOCK = 1024  # rows per block, so 10,000 x 10,000 distances never sit in memory at once
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,13 @@ class Neighbours:
 
 def reference(train):
     """Train-to-train nearest-neighbour distances [N] (each training item to its nearest other)."""
-    d = pairwise_distances(train, train)
-    np.fill_diagonal(d, np.inf)
-    return d.min(1)
+    out = np.empty(len(train))
+    for start in range(0, len(train), BLOCK):
+        d = pairwise_distances(train[start:start + BLOCK], train)
+        rows = np.arange(len(d))
+        d[rows, start + rows] = np.inf
+        out[start:start + len(d)] = d.min(1)
+    return out
 
 
 def nearest(queries, train, train_nn, k=3):

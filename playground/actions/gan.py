@@ -18,6 +18,7 @@ from ..metrics import precision_recall
 
 MAX_SIDE = 8
 PR_SAMPLES = 200
+MAX_TRAIN = 10_000  # larger training sets are compared through a fixed, seeded subset
 FEATURES = {"orl-faces": "features-orl", "fashion-mnist": "features-fashion"}
 
 
@@ -69,6 +70,8 @@ def _training_set(model_id):
     card = registry.default().card(model_id)
     with registry.using(model_id) as model:
         real = gan.real_faces(card.dataset, model.image_size)
+    if len(real) > MAX_TRAIN:
+        real = real[np.sort(np.random.default_rng(0).choice(len(real), MAX_TRAIN, replace=False))]
     out = {"images": real, "pixels": memorisation.pixels(real)}
     out["pixel_nn"] = memorisation.reference(out["pixels"])
     feats_id = FEATURES.get(card.dataset)
