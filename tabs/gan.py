@@ -26,13 +26,13 @@ def _pr_text(pr, psi):
 
 
 def _score_text(fake, real):
-    rows = "\n".join(f"| generated {i + 1} | {s:+.2f} |" for i, s in enumerate(fake[:16]))
-    mean = (f"Mean score of the generated faces: {np.mean(fake):+.2f} against {real:+.2f} for the real one. "
-            if len(fake) else "Generate a grid to score generated faces too. ")
-    return (f"| image | score |\n|---|---|\n| **real (chosen)** | **{real:+.2f}** |\n{rows}\n\n{mean}"
-            "The discriminator was trained to give real faces scores above +1 and generated faces below "
-            "-1; at the end of training it can barely tell them apart, so the scores say more about "
-            "what it learned to look for than about how good a face is.")
+    listed = ", ".join(f"{v:+.2f}" for v in fake)
+    mean = (f"**Generated, in grid order:** {listed} (mean {np.mean(fake):+.2f}).\n\n" if len(fake)
+            else "Generate a grid to score generated images too.\n\n")
+    return (f"**Real image:** {real:+.2f}\n\n{mean}"
+            "The discriminator was trained to push real images above +1 and generated ones below -1 (the hinge "
+            "loss); by the end of training it can barely tell them apart, so these scores say more about what "
+            "it learned to look for than about how good an image is.")
 
 
 def _verdict_text(result):
@@ -50,12 +50,10 @@ def _verdict_text(result):
 
 
 def _summary_text(summary):
-    parts = []
-    for space, n in summary.items():
-        parts.append(f"{space}: {int(n.copy.sum())} of {len(n.copy)} flagged as likely copies, the closest at "
-                     f"{n.ratio.min():.2f}x the usual train-to-train distance")
-    return ("**Is it new? The whole grid:** " + "; ".join(parts) +
-            ". Click a face to see its nearest training faces.")
+    parts = [f"in {space} space {int(n.copy.sum())} of {len(n.copy)} are flagged as likely copies, the closest at "
+             f"{n.ratio.min():.2f}x the usual distance between neighbouring training images"
+             for space, n in (("pixel", summary["pixels"]), ("feature", summary.get("features"))) if n is not None]
+    return "**Is it new? The whole grid:** " + "; ".join(parts) + ". Click an image to see its nearest training images."
 
 
 def build():
@@ -79,8 +77,11 @@ def build():
               "for Data-Efficient GAN Training*; Karras et al. 2019, *StyleGAN* (the truncation trick).")
         faces = gr.State(None)
         side_state = gr.State(4)
+        first_classes = actions.classes(ids[0]) if ids else []
         with gr.Row():
             model = raw(gr.Dropdown(ids, value=ids[0] if ids else None, label="Model"))
+            label = raw(gr.Dropdown([actions.ALL] + first_classes, value=actions.ALL, label="Class",
+                                    visible=bool(first_classes)))
             seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
             side = raw(gr.Slider(1, actions.MAX_SIDE, value=4, step=1, label="Grid size (n x n)"))
             psi = raw(gr.Slider(0, 1, value=1, step=0.05, label="Truncation psi (1 = none)"))
@@ -108,7 +109,8 @@ def build():
 
         with gr.Accordion("Discriminator view: what does the critic think?", open=False):
             with gr.Row():
-                real_index = raw(gr.Slider(0, 399, value=0, step=1, label="Training face to compare"))
+                real_index = raw(gr.Slider(0, (actions.training_size(ids[0]) if ids else 400) - 1, value=0, step=1,
+                                           label="Training image to compare"))
                 real_upload = image_input("...or upload a face (any size; made grey)")
             judge_btn = gr.Button("Score the grid and the real face")
             with gr.Row():
@@ -125,38 +127,50 @@ def build():
         with gr.Accordion("Risks: deepfakes, consent, memorisation, bias", open=False):
             gr.Markdown(ETHICS)
 
-        def on_generate(model_id, seed_value, side_value, psi_value):
-            image, made = actions.generate(model_id, seed_value, side_value, psi_value)
-            summary = _summary_text(actions.novelty_summary(model_id, made))
+        def on_model(model_id):
+            names = actions.classes(model_id)
+            return (gr.update(choices=[actions.ALL] + names, value=actions.ALL, visible=bool(names)),
+                    gr.update(maximum=actions.training_size(model_id) - 1, value=0))
+
+        model.change(guarded(on_model), model, [label, real_index])
+
+        def on_generate(model_id, label_value, seed_value, side_value, psi_value):
+            image, made = actions.generate(model_id, seed_value, side_value, psi_value, label_value)
+            summary = _summary_text(actions.novelty(model_id, made["images"]))
             return image, made, int(side_value), None, None, None, summary
 
-        go.click(model_event(on_generate), [model, seed, side, psi],
+        go.click(model_event(on_generate), [model, label, seed, side, psi],
                  [grid, faces, side_state, picked, near_px, near_ft, verdict], api_name="generate", **model_queue())
 
-        def on_pr(model_id, seed_value, psi_value):
-            return _pr_text(actions.fidelity_diversity(model_id, seed_value, psi_value), psi_value)
+        def on_pr(model_id, label_value, seed_value, psi_value):
+            return _pr_text(actions.fidelity_diversity(model_id, seed_value, psi_value, label_value), psi_value)
 
-        pr_btn.click(model_event(on_pr), [model, seed, psi], pr_md, api_name="precision_recall", **model_queue())
+        pr_btn.click(model_event(on_pr), [model, label, seed, psi], pr_md, api_name="precision_recall",
+                     **model_queue())
 
         def on_select(model_id, made, side_value, evt: gr.SelectData):
             if made is None:
                 raise gr.Error("Generate a grid first.")
-            index = actions.grid_index(evt.index[0], evt.index[1], side_value)
-            if index is None or index >= len(made):
-                raise gr.Error("Click on a face, not on the border between faces.")
-            result, strips = actions.is_new(model_id, made[index])
-            face = actions.zoom(made[index])
-            return face, strips.get("pixels"), strips.get("features"), _verdict_text(result)
+            images = made["images"]
+            tile = actions.zoom(images[:1]).shape[-1]
+            index = actions.grid_index(evt.index[0], evt.index[1], side_value, tile=tile)
+            if index is None or index >= len(images):
+                raise gr.Error("Click on an image, not on the border between images.")
+            result, strips = actions.is_new(model_id, images[index])
+            return actions.zoom(images[index]), strips.get("pixels"), strips.get("features"), _verdict_text(result)
 
         grid.select(model_event(on_select), [model, faces, side_state], [picked, near_px, near_ft, verdict],
                     **model_queue())
 
-        walk_btn.click(model_event(actions.walk), [model, seed_a, seed_b, steps], [strip, gif], api_name="walk",
+        def on_walk(model_id, label_value, a, b, n):
+            return actions.walk(model_id, a, b, n, label_value)
+
+        walk_btn.click(model_event(on_walk), [model, label, seed_a, seed_b, steps], [strip, gif], api_name="walk",
                        **model_queue())
 
         def on_judge(model_id, made, index, upload):
-            real = upload if upload is not None else actions.real_example(model_id, index)
-            fake, real_score = actions.judge(model_id, made, real)
+            real, real_label = (upload, None) if upload is not None else actions.real_example(model_id, index)
+            fake, real_score = actions.judge(model_id, made, real, real_label)
             shown = real if upload is None else actions.normalize_image(upload, mode="L")[..., 0]
             return (shown if max(shown.shape) > 200 else actions.zoom(shown)), _score_text(fake, real_score)
 

@@ -1,7 +1,8 @@
 """What the GAN tab does, as plain functions: validated inputs in, images and numbers out.
 
 Each function takes a model id and the user's raw values, validates them, borrows the model
-from the registry, and calls the family's functions in playground.families.gan.
+from the registry, and calls the family's functions in playground.families.gan. The family
+modules (and torch with them) are imported on first use, so the app starts serving sooner.
 """
 import functools
 import json
@@ -10,16 +11,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import memorisation, registry, validate
+from .. import data, memorisation, registry, validate
 from ..errors import InputError, ModelUnavailable
-from ..families import features, gan
 from ..images import make_grid, normalize_image, save_gif
 from ..metrics import precision_recall
 
 MAX_SIDE = 8
 PR_SAMPLES = 200
 MAX_TRAIN = 10_000  # larger training sets are compared through a fixed, seeded subset
+TILE = 128  # pixels a generated image is enlarged to (at most), so it is visible on a projector
+ALL = "all classes, in turn"
 FEATURES = {"orl-faces": "features-orl", "fashion-mnist": "features-fashion"}
+
+
+def _families():
+    from ..families import features, gan
+    return features, gan
 
 
 def gan_ids():
@@ -34,30 +41,54 @@ def _truncation(psi):
     return validate.number(psi, name="Truncation psi", minimum=0, maximum=1, step=0.05)
 
 
-def zoom(images, factor=2):
-    """Grey images [..., H, W] or [..., H, W, 1] -> [..., factor*H, factor*W], nearest neighbour,
-    so 64-pixel faces are visible on a projector."""
+def classes(model_id):
+    """A conditional model's class names ([] for an unconditional one), from its config, without
+    loading its weights."""
+    card = registry.default().card(_model_id(model_id))
+    config_path = registry.default().folder(card.id) / "config.json"
+    num = json.loads(config_path.read_text()).get("num_classes", 0) if config_path.is_file() else 0
+    if not num:
+        return []
+    return list(data.FASHION_CLASSES) if card.dataset == "fashion-mnist" else [f"class {i}" for i in range(num)]
+
+
+def training_size(model_id):
+    """How many training images the comparisons use (without reading them)."""
+    card = registry.default().card(_model_id(model_id))
+    return 400 if card.dataset == "orl-faces" else MAX_TRAIN
+
+
+def _labels(model_id, label, n):
+    """The labels for n images: None (unconditional), every class in turn (ALL), or one class."""
+    names = classes(model_id)
+    if not names:
+        return None
+    label = validate.choice(label if label is not None else ALL, [ALL] + names, name="Class")
+    return [i % len(names) for i in range(n)] if label == ALL else [names.index(label)] * n
+
+
+def zoom(images):
+    """Grey images [..., S, S] or [..., S, S, 1] enlarged (nearest neighbour) to about TILE pixels."""
     images = np.asarray(images)
-    if images.shape[-1] == 1:
+    if images.shape[-1] == 1 and images.ndim >= 3:
         images = images[..., 0]
+    factor = max(1, TILE // images.shape[-1])
     return images.repeat(factor, -2).repeat(factor, -1)
 
 
-def _grid(faces, side):
-    return make_grid(zoom(faces), nrow=side)
-
-
-def generate(model_id, seed, side, psi):
-    """An side x side grid of faces from `seed` at truncation `psi`, and the faces themselves."""
+def generate(model_id, seed, side, psi, label=ALL):
+    """A side x side grid from `seed` at truncation `psi`, and the images with their labels."""
     model_id, seed = _model_id(model_id), validate.seed(seed)
     side = validate.number(side, name="Grid size", minimum=1, maximum=MAX_SIDE, step=1, integer=True)
+    labels = _labels(model_id, label, side * side)
+    _, gan = _families()
     with registry.using(model_id) as model:
-        faces = gan.generate(model, seed, side * side, _truncation(psi))
-    return _grid(faces, side), faces
+        images = gan.generate(model, seed, side * side, _truncation(psi), labels)
+    return make_grid(zoom(images), nrow=side), {"images": images, "labels": labels}
 
 
-def grid_index(x, y, side, tile=128, pad=2):
-    """Which face of a grid (made by _grid) a click at pixel (x, y) landed on, or None."""
+def grid_index(x, y, side, tile=TILE, pad=2):
+    """Which image of a grid (made by generate) a click at pixel (x, y) landed on, or None."""
     col, row = (x - pad) // (tile + pad), (y - pad) // (tile + pad)
     if 0 <= col < side and 0 <= row < side:
         return int(row * side + col)
@@ -66,100 +97,121 @@ def grid_index(x, y, side, tile=128, pad=2):
 
 @functools.lru_cache(maxsize=4)
 def _training_set(model_id):
-    """The training images as the GAN saw them, their features and train-to-train NN distances."""
+    """The training images as the GAN saw them (at most MAX_TRAIN), their labels and features,
+    and the train-to-train nearest-neighbour distances."""
+    features, gan = _families()
     card = registry.default().card(model_id)
     with registry.using(model_id) as model:
-        real = gan.real_faces(card.dataset, model.image_size)
+        if card.dataset == "orl-faces":
+            real, labels = gan.real_faces(card.dataset, model.image_size), data.orl_faces()[1]
+        else:
+            real, labels = data.load(card.dataset, split="train")
     if len(real) > MAX_TRAIN:
-        real = real[np.sort(np.random.default_rng(0).choice(len(real), MAX_TRAIN, replace=False))]
-    out = {"images": real, "pixels": memorisation.pixels(real)}
+        keep = np.sort(np.random.default_rng(0).choice(len(real), MAX_TRAIN, replace=False))
+        real, labels = real[keep], labels[keep]
+    out = {"images": np.asarray(real), "labels": np.asarray(labels), "pixels": memorisation.pixels(real)}
     out["pixel_nn"] = memorisation.reference(out["pixels"])
-    feats_id = FEATURES.get(card.dataset)
+    out["feature_id"] = FEATURES.get(card.dataset)
     try:
-        with registry.using(feats_id) as net:
+        with registry.using(out["feature_id"]) as net:
             out["features"] = features.features(net, real)
         out["feature_nn"] = memorisation.reference(out["features"])
-        out["feature_id"] = feats_id
     except ModelUnavailable:
         out["features"] = None
     return out
 
 
-def fidelity_diversity(model_id, seed, psi):
-    """Precision (fidelity) and recall (diversity) of PR_SAMPLES faces at truncation psi, on the
+def fidelity_diversity(model_id, seed, psi, label=ALL):
+    """Precision (fidelity) and recall (diversity) of PR_SAMPLES images at truncation psi, on the
     project's feature network (not comparable with Inception-based numbers)."""
     model_id, seed, psi = _model_id(model_id), validate.seed(seed), _truncation(psi)
+    features, gan = _families()
     train = _training_set(model_id)
     if train["features"] is None:
         raise ModelUnavailable("Precision and recall need the feature network, which is not available here.")
+    labels = _labels(model_id, label, PR_SAMPLES)
+    real = train["features"]
+    if labels is not None and label != ALL:  # one class: compare with that class's real images
+        real = real[train["labels"] == labels[0]]
     with registry.using(model_id) as model:
-        fake = gan.generate(model, seed, PR_SAMPLES, psi)[..., 0]
+        fake = gan.generate(model, seed, PR_SAMPLES, psi, labels)[..., 0]
     with registry.using(train["feature_id"]) as net:
         fake_feats = features.features(net, fake)
-    return precision_recall(train["features"], fake_feats)
+    return precision_recall(real[:2000], fake_feats)
 
 
-def walk(model_id, seed_a, seed_b, steps):
-    """A latent walk (slerp) between two seeds: a strip image and the path of an animated GIF."""
+def walk(model_id, seed_a, seed_b, steps, label=ALL):
+    """A latent walk (slerp) between two seeds (one class for a conditional model: the chosen one,
+    else the first): a strip image and the path of an animated GIF."""
     model_id = _model_id(model_id)
     seed_a, seed_b = validate.seed(seed_a, "First seed"), validate.seed(seed_b, "Second seed")
     steps = validate.number(steps, name="Steps", minimum=2, maximum=32, step=1, integer=True)
+    labels = _labels(model_id, label, 1)
+    _, gan = _families()
     with registry.using(model_id) as model:
-        frames = gan.interpolate(model, seed_a, seed_b, steps)
-    big = zoom(frames, 3)
+        frames = gan.interpolate(model, seed_a, seed_b, steps, None if labels is None else labels[0])
+    big = zoom(frames)
+    big = big.repeat(2, -2).repeat(2, -1) if big.shape[-1] < 200 else big
     path = Path(tempfile.mkdtemp(prefix="walk-")) / f"walk-{seed_a}-{seed_b}.gif"
     save_gif(list(big) + list(big[-2:0:-1]), path, duration_ms=120)  # there and back, no repeats
     return make_grid(zoom(frames), nrow=steps), str(path)
 
 
-def judge(model_id, faces, real):
-    """The discriminator's scores for generated faces and for one real image (any size, grey)."""
-    model_id = _model_id(model_id)
-    real = real if isinstance(real, np.ndarray) and real.ndim == 2 else normalize_image(real, mode="L")[..., 0]
-    with registry.using(model_id) as model:
-        fake_scores = gan.discriminate(model, np.asarray(faces)) if faces is not None and len(faces) else []
-        real_score = float(gan.discriminate(model, real[None])[0])
-    return np.asarray(fake_scores, np.float32), real_score
-
-
 def real_example(model_id, index):
-    """One training image by index (for the discriminator view)."""
+    """One training image by index, and its label (for the discriminator view)."""
     train = _training_set(_model_id(model_id))
     index = validate.number(index, name="Training image", minimum=0, maximum=len(train["images"]) - 1,
                             step=1, integer=True)
-    return np.asarray(train["images"][index])
+    return np.asarray(train["images"][index]), int(train["labels"][index])
 
 
-def is_new(model_id, face, k=3):
-    """The k nearest training images of one face in pixel and feature space, with distances and
+def judge(model_id, generated, real, real_label=None):
+    """The discriminator's scores for generated images (as made by generate) and for one real
+    image (any size; made grey). A conditional model scores "real, as this class"."""
+    model_id = _model_id(model_id)
+    real = real if isinstance(real, np.ndarray) and real.ndim == 2 else normalize_image(real, mode="L")[..., 0]
+    conditional = bool(classes(model_id))
+    if conditional and real_label is None:
+        raise InputError("This GAN is class-conditional: pick a training image (its class is known) "
+                         "rather than an upload.")
+    _, gan = _families()
+    with registry.using(model_id) as model:
+        fake_scores = []
+        if generated is not None and len(generated["images"]):
+            fake_scores = gan.discriminate(model, np.asarray(generated["images"]), generated["labels"])
+        real_score = float(gan.discriminate(model, real[None], [real_label] if conditional else None)[0])
+    return np.asarray(fake_scores, np.float32), real_score
+
+
+def _flat(images):
+    images = np.asarray(images)
+    return images[..., 0] if images.ndim == 4 else images
+
+
+def is_new(model_id, image, k=3):
+    """The k nearest training images of one image in pixel and feature space, with distances and
     a verdict against the distances between training images themselves."""
     model_id = _model_id(model_id)
-    face = np.asarray(face)
-    if face.ndim == 3:
-        face = face[..., 0]
+    image = np.asarray(image)
+    image = image[..., 0] if image.ndim == 3 else image
     train = _training_set(model_id)
-    if face.shape != train["images"].shape[1:]:
-        raise InputError("Pick a face from the generated grid first.")
-    result = {}
-    by_pixels = memorisation.nearest(memorisation.pixels(face[None]), train["pixels"], train["pixel_nn"], k)
-    result["pixels"] = by_pixels
-    if train["features"] is not None:
-        with registry.using(train["feature_id"]) as net:
-            feats = features.features(net, face[None])
-        result["features"] = memorisation.nearest(feats, train["features"], train["feature_nn"], k)
-    strip = {space: make_grid(zoom(train["images"][n.index[0]]), nrow=k) for space, n in result.items()}
-    return result, strip
+    if image.shape != train["images"].shape[1:]:
+        raise InputError("Pick an image from the generated grid first.")
+    result = novelty(model_id, image[None], k)
+    strips = {space: make_grid(zoom(train["images"][n.index[0]]), nrow=k) for space, n in result.items()}
+    return result, strips
 
 
-def novelty_summary(model_id, faces):
-    """For every face of a grid: its nearest-training-image ratio in pixel (and feature) space."""
+def novelty(model_id, images, k=1):
+    """For each image: its k nearest training images in pixel (and feature) space, with verdicts."""
+    features, _ = _families()
     train = _training_set(_model_id(model_id))
-    flat = np.asarray(faces)[..., 0] if np.asarray(faces).ndim == 4 else np.asarray(faces)
-    out = {"pixels": memorisation.nearest(memorisation.pixels(flat), train["pixels"], train["pixel_nn"], 1)}
+    flat = _flat(images)
+    out = {"pixels": memorisation.nearest(memorisation.pixels(flat), train["pixels"], train["pixel_nn"], k)}
     if train["features"] is not None:
         with registry.using(train["feature_id"]) as net:
             feats = features.features(net, flat)
-        out["features"] = memorisation.nearest(feats, train["features"], train["feature_nn"], 1)
+        out["features"] = memorisation.nearest(feats, train["features"], train["feature_nn"], k)
     return out
 
 

@@ -2,7 +2,8 @@
 the same networks made class-conditional for Fashion-MNIST (gan-fashion).
 
 gan-fashion (config num_classes=10, image_size=32, output_size=28, dataset="fashion-mnist"): the
-generator concatenates a learned class embedding with z; the discriminator is a projection
+generator's BatchNorms are conditional (per-class gain and bias, learned embeddings of the label;
+z alone enters the linear layer); the discriminator is a projection
 discriminator (Miyato & Koyama 2018: score = head(h) + <embed(y), h>). The networks work at 32x32
 (Fashion-MNIST padded with black from 28x28, so three clean stride-2 steps 4 -> 8 -> 16 -> 32);
 generate/interpolate return the centre 28x28 crop and discriminate pads 28x28 input back, so callers
@@ -46,38 +47,65 @@ CROP_TOP = 0.4  # of the spare height above the square crop: ORL faces sit sligh
 def _upsamplings(image_size):
     ups = int(np.log2(image_size // 4)) if isinstance(image_size, int) and image_size >= 8 else 0
     if ups < 1 or 4 * 2 ** ups != image_size:
-        raise InputError(f"The GAN's image_size must be 4 times a power of two (8, 16, 32, 64 ...), not {image_size!r}.")
+        raise InputError(f"The GAN's image_size must be 4 times a power of two (8, 16, 32, 64 ...), "
+                         f"not {image_size!r}.")
     return ups
 
 
+class ConditionalBatchNorm(nn.Module):
+    """BatchNorm without its own affine parameters, then a per-class gain and bias (learned
+    embeddings of the label): the class decides the statistics of the features, z their content."""
+
+    def __init__(self, num_features, num_classes, dims=2):
+        super().__init__()
+        self.bn = (nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d)(num_features, affine=False)
+        self.gain, self.bias = nn.Embedding(num_classes, num_features), nn.Embedding(num_classes, num_features)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x, y):
+        shape = (len(x), -1) + (1,) * (x.dim() - 2)
+        return self.bn(x) * self.gain(y).view(shape) + self.bias(y).view(shape)
+
+
 class Generator(nn.Module):
-    """num_classes > 0 makes it class-conditional: a learned class embedding (latent_dim wide) is
-    concatenated with z before the first linear layer. num_classes = 0 keeps the unconditional
-    layout (and state-dict keys) of gan-faces."""
+    """num_classes > 0 makes it class-conditional through conditional BatchNorm (every BatchNorm's
+    gain and bias are learned embeddings of the class label, as in the projection-discriminator
+    cGANs): z alone enters the first linear layer, so the class cannot crowd it out. num_classes = 0
+    keeps the unconditional layout (and state-dict keys) of gan-faces."""
 
     def __init__(self, latent_dim=128, width=16, image_size=64, channels=1, num_classes=0):
         super().__init__()
         ups = _upsamplings(image_size)
         c = width * 2 ** (ups - 1)
         self.num_classes = num_classes
-        if num_classes:
-            self.embed = nn.Embedding(num_classes, latent_dim)
-        z_in = latent_dim * (2 if num_classes else 1)
-        self.fc = nn.Sequential(nn.Linear(z_in, c * 16, bias=False), nn.BatchNorm1d(c * 16), nn.ReLU(True))
+
+        def norm(features, dims=2):
+            if num_classes:
+                return ConditionalBatchNorm(features, num_classes, dims)
+            return nn.BatchNorm1d(features) if dims == 1 else nn.BatchNorm2d(features)
+
+        self.fc = nn.Sequential(nn.Linear(latent_dim, c * 16, bias=False), norm(c * 16, 1), nn.ReLU(True))
         layers = []
         for _ in range(ups - 1):
-            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), norm(c // 2), nn.ReLU(True)]
             c //= 2
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
         self.body = nn.Sequential(*layers)
         self.latent_dim, self.c0 = latent_dim, width * 2 ** (ups - 1)
 
     def forward(self, z, y=None):
-        if self.num_classes:
-            if y is None:
-                raise InputError("This generator is class-conditional: it needs a class label per latent.")
-            z = torch.cat([z, self.embed(y)], 1)
-        return self.body(self.fc(z).view(len(z), self.c0, 4, 4))
+        if not self.num_classes:
+            return self.body(self.fc(z).view(len(z), self.c0, 4, 4))
+        if y is None:
+            raise InputError("This generator is class-conditional: it needs a class label per latent.")
+        x = z
+        for i, layer in enumerate(list(self.fc) + [None] + list(self.body)):
+            if layer is None:
+                x = x.view(len(z), self.c0, 4, 4)
+            else:
+                x = layer(x, y) if isinstance(layer, ConditionalBatchNorm) else layer(x)
+        return x
 
 
 class Discriminator(nn.Module):

@@ -143,6 +143,9 @@ TINY_COND = dict(latent_dim=16, g_width=8, d_width=8, image_size=32, channels=1,
 def cond():
     torch.manual_seed(0)
     m = gan.build(TINY_COND)
+    for norm in m.generator.modules():  # untrained, every class has gain 1 and bias 0: make them differ
+        if isinstance(norm, gan.ConditionalBatchNorm):
+            torch.nn.init.normal_(norm.bias.weight, 0, 0.5)
     gan.recalibrate_bn(m.generator, seed=1, batches=2, batch_size=16)
     return m.eval()
 
@@ -249,7 +252,7 @@ def test_one_conditional_training_step():
     g_loss.backward()
     opt_g.step()
     assert math.isfinite(d_loss.item()) and math.isfinite(g_loss.item())
-    assert g.embed.weight.grad is not None
+    assert g.fc[1].gain.weight.grad is not None and g.body[1].bias.weight.grad is not None
     shipped = train_gan.export(g, d, TINY_COND)
     assert shipped.num_classes == 10 and gan.generate(shipped, 0, 2, labels=1).shape == (2, 28, 28, 1)
 

@@ -42,6 +42,13 @@ def tiny_registry(tmp_path_factory):
     torch.manual_seed(0)
     config = {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 64, "channels": 1}
     _add(root, "gan-tiny", "gan", gan.build(config), config)
+    cconfig = {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 32, "channels": 1, "num_classes": 10,
+               "output_size": 28, "dataset": "fashion-mnist"}
+    _add(root, "gan-tiny-cond", "gan", gan.build(cconfig), cconfig)
+    text = (root / "model_cards" / "gan-tiny-cond.md").read_text().replace("orl-faces", "fashion-mnist")
+    (root / "model_cards" / "gan-tiny-cond.md").write_text(text)
+    fconfig = {"num_classes": 10, "width": 4, "feature_dim": 8, "image_size": 28, "dataset": "fashion-mnist"}
+    _add(root, "features-fashion", "features", features.build(fconfig), fconfig)
     fconfig = {"num_classes": 40, "width": 4, "feature_dim": 8, "image_size": 64, "dataset": "orl-faces"}
     _add(root, "features-orl", "features", features.build(fconfig), fconfig)
     before = registry.default()
@@ -53,10 +60,11 @@ def tiny_registry(tmp_path_factory):
 
 
 def test_generate_is_seeded_and_validated(tiny_registry):
-    grid, faces = actions.generate("gan-tiny", 3, 2, 1.0)
+    grid, made = actions.generate("gan-tiny", 3, 2, 1.0)
     again, _ = actions.generate("gan-tiny", 3, 2, 1.0)
     other, _ = actions.generate("gan-tiny", 4, 2, 1.0)
-    assert faces.shape == (4, 64, 64, 1) and np.array_equal(grid, again) and not np.array_equal(grid, other)
+    faces = made["images"]
+    assert faces.shape == (4, 64, 64, 1) and made["labels"] is None and np.array_equal(grid, again) and not np.array_equal(grid, other)
     assert grid.shape == (2 * 128 + 3 * 2, 2 * 128 + 3 * 2)
     for bad in [("gan-tiny", 3, 9, 1.0), ("gan-tiny", 3, 2, float("nan")), ("gan-tiny", 3, 2, 0.33),
                 ("nope", 3, 2, 1.0), ("gan-tiny", -1, 2, 1.0)]:
@@ -67,7 +75,7 @@ def test_generate_is_seeded_and_validated(tiny_registry):
 def test_truncation_zero_gives_one_face_for_every_seed(tiny_registry):
     _, a = actions.generate("gan-tiny", 1, 1, 0)
     _, b = actions.generate("gan-tiny", 2, 1, 0)
-    assert np.array_equal(a, b)
+    assert np.array_equal(a["images"], b["images"])
 
 
 @pytest.mark.parametrize("x, y, expected", [(2, 2, 0), (129, 2, 0), (133, 2, 1), (2, 133, 2), (259, 259, 3),
@@ -79,9 +87,9 @@ def test_click_maps_to_the_face_under_it(x, y, expected):
 def test_walk_writes_a_looping_gif(tiny_registry):
     strip, path = actions.walk("gan-tiny", 0, 1, 5)
     with Image.open(path) as gif:
-        assert gif.n_frames == 8 and gif.size == (192, 192)
+        assert gif.n_frames == 8 and gif.size == (256, 256)
     _, first = actions.generate("gan-tiny", 0, 1, 1.0)
-    assert np.array_equal(strip[2:130, 2:130], actions.zoom(first[0]))
+    assert np.array_equal(strip[2:130, 2:130], actions.zoom(first["images"][0]))
 
 
 def test_a_training_face_is_flagged_as_a_copy_and_a_generated_one_is_not(tiny_registry):
@@ -89,16 +97,16 @@ def test_a_training_face_is_flagged_as_a_copy_and_a_generated_one_is_not(tiny_re
     result, strips = actions.is_new("gan-tiny", train[17])
     assert result["pixels"].index[0, 0] == 17 and result["pixels"].copy[0]
     assert result["features"].index[0, 0] == 17 and result["features"].copy[0]
-    _, faces = actions.generate("gan-tiny", 0, 1, 1.0)
-    result, strips = actions.is_new("gan-tiny", faces[0])
+    _, made = actions.generate("gan-tiny", 0, 1, 1.0)
+    result, strips = actions.is_new("gan-tiny", made["images"][0])
     assert not result["pixels"].copy[0] and strips["pixels"].shape == (132, 3 * 128 + 4 * 2)
 
 
 def test_novelty_summary_flags_copies_in_a_grid(tiny_registry):
     train = actions._training_set("gan-tiny")["images"]
-    _, faces = actions.generate("gan-tiny", 0, 2, 1.0)
-    mixed = np.concatenate([faces[:3, ..., 0], train[[40]]])
-    summary = actions.novelty_summary("gan-tiny", mixed)
+    _, made = actions.generate("gan-tiny", 0, 2, 1.0)
+    mixed = np.concatenate([made["images"][:3, ..., 0], train[[40]]])
+    summary = actions.novelty("gan-tiny", mixed)
     assert summary["pixels"].copy.tolist() == [False, False, False, True]
     assert summary["features"].copy[3]
 
@@ -106,8 +114,10 @@ def test_novelty_summary_flags_copies_in_a_grid(tiny_registry):
 def test_precision_recall_and_discriminator_scores(tiny_registry):
     pr = actions.fidelity_diversity("gan-tiny", 0, 1.0)
     assert 0 <= pr["precision"] <= 1 and 0 <= pr["recall"] <= 1
-    _, faces = actions.generate("gan-tiny", 0, 2, 1.0)
-    fake, real = actions.judge("gan-tiny", faces, actions.real_example("gan-tiny", 5))
+    _, made = actions.generate("gan-tiny", 0, 2, 1.0)
+    image, label = actions.real_example("gan-tiny", 5)
+    assert image.shape == (64, 64) and label == 0  # ORL image 6 is person 1's
+    fake, real = actions.judge("gan-tiny", made, image, None)
     assert fake.shape == (4,) and np.isfinite(fake).all() and np.isfinite(real)
 
 
@@ -119,3 +129,22 @@ def test_timeline_reads_what_training_shipped(tiny_registry):
     (folder / "losses.json").write_text('[{"step": 100, "d_loss": 1.5, "g_loss": 0.2}]')
     grids, losses = actions.timeline("gan-tiny")
     assert grids[0][0] == 100 and losses[0]["g_loss"] == 0.2
+
+
+def test_a_conditional_gan_draws_the_class_asked_for(tiny_registry):
+    assert actions.classes("gan-tiny") == [] and actions.classes("gan-tiny-cond")[7] == "Sneaker"
+    _, made = actions.generate("gan-tiny-cond", 0, 2, 1.0, "Sneaker")
+    assert made["labels"] == [7] * 4 and made["images"].shape == (4, 28, 28, 1)
+    _, mixed = actions.generate("gan-tiny-cond", 0, 2, 1.0)
+    assert mixed["labels"] == [0, 1, 2, 3]
+    with pytest.raises(InputError, match="Class"):
+        actions.generate("gan-tiny-cond", 0, 2, 1.0, "Unicorn")
+    strip, gif = actions.walk("gan-tiny-cond", 0, 1, 3, "Bag")
+    assert strip.shape[0] == 112 + 4
+    image, label = actions.real_example("gan-tiny-cond", 3)
+    fake, real = actions.judge("gan-tiny-cond", made, image, label)
+    assert fake.shape == (4,) and np.isfinite(real)
+    with pytest.raises(InputError, match="class-conditional"):
+        actions.judge("gan-tiny-cond", made, image, None)
+    result, _ = actions.is_new("gan-tiny-cond", made["images"][1])
+    assert result["pixels"].distance.shape == (1, 3)
