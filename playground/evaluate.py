@@ -18,6 +18,7 @@ from . import registry
 from .cards import list_cards, write_metrics, write_section
 
 START, END = "<!-- models:start -->", "<!-- models:end -->"
+REPORT_START, REPORT_END = "<!-- measured:start -->", "<!-- measured:end -->"
 
 
 def evaluate(model_id, quick=False, reg=None):
@@ -30,6 +31,23 @@ def evaluate(model_id, quick=False, reg=None):
     with reg.using(model_id) as model:
         metrics = family.evaluate(model, card, quick=quick)
     return metrics, time.perf_counter() - start
+
+
+def write_report(model_id, metrics, reg=None):
+    """The card's measured section: family.report(model, card, metrics, folder) writes its figures
+    into the weights folder and returns markdown, put between the card's measured markers (added at
+    the end of the card the first time)."""
+    reg = reg or registry.default()
+    card = reg.card(model_id)
+    family = registry.family_module(card.family)
+    if not hasattr(family, "report"):
+        return
+    with reg.using(model_id) as model:
+        text = family.report(model, card, metrics, reg.folder(model_id))
+    if REPORT_START not in card.path.read_text():
+        with open(card.path, "a", encoding="utf-8") as f:
+            f.write(f"\n## Measured\n\n{REPORT_START}\n{REPORT_END}\n")
+    write_section(card.path, REPORT_START, REPORT_END, text)
 
 
 def models_markdown(cards):
@@ -76,6 +94,7 @@ def main(argv=None):
         print(json.dumps({"id": model_id, "metrics": metrics, "seconds": round(seconds, 1)}), flush=True)
         if args.write:
             write_metrics(reg.card(model_id).path, metrics)
+            write_report(model_id, metrics, reg)
     return 0
 
 

@@ -18,6 +18,11 @@ def family(monkeypatch):
     module.default_action = lambda model, seed: model(torch.ones(1, model.lin.in_features) * seed)
     module.evaluate = lambda model, card, quick=False: {"weight_sum": float(model.lin.weight.sum()),
                                                        "quick": int(quick)}
+
+    def report(model, card, metrics, folder):
+        (folder / "figure.txt").write_text("made")
+        return f"Weight sum {metrics['weight_sum']:.3f}."
+    module.report = report
     monkeypatch.setitem(sys.modules, "playground.families.evaltest", module)
 
 
@@ -61,3 +66,16 @@ def test_bench_measures_one_model(tmp_path, family):
                            "app": {"startup_s": 4.2, "call": "/x", "api_p50_ms": 9.0, "direct_p50_ms": 1.0,
                                    "api_over_direct": 9.0}})
     assert "| tiny-a | evaltest |" in text and "4.2 s" in text and json.dumps(row)
+
+
+def test_the_measured_section_is_written_and_rewritten(tmp_path, family):
+    make_model(tmp_path, "tiny-a")
+    path = tmp_path / "model_cards" / "tiny-a.md"
+    path.write_text(path.read_text().replace("family: tinytest", "family: evaltest"))
+    reg = registry.Registry(cards_dir=tmp_path / "model_cards", root=tmp_path)
+    evaluate.write_report("tiny-a", {"weight_sum": 1.0}, reg)
+    evaluate.write_report("tiny-a", {"weight_sum": 2.0}, reg)
+    text = path.read_text()
+    assert text.count("## Measured") == 1 and "Weight sum 2.000." in text and "1.000" not in text
+    assert (tmp_path / "weights" / "tiny-a" / "figure.txt").read_text() == "made"
+    assert parse_card(path).body.startswith("Prose about tiny-a")
