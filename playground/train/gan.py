@@ -291,6 +291,9 @@ def export_timeline(run_dir, weights_dir, max_grids=16, max_rows=400):
     subsampled). Older step_*.png files there are replaced. Returns the timeline folder."""
     run_dir, out = Path(run_dir), Path(weights_dir) / "timeline"
     grids = sorted((run_dir / "samples").glob("step_*.png"))
+    steps = [int(p.stem.split("_")[1]) for p in grids]
+    if len(grids) > max_grids >= 2 and steps[-1] - steps[-2] < (steps[-2] - steps[0]) / (2 * (len(steps) - 2) or 1):
+        grids = grids[:-2] + grids[-1:]  # the end-of-training grid just after a regular one: keep the end's
     log_path = run_dir / "log.jsonl"
     if not grids and not log_path.is_file():
         raise FileNotFoundError(f"{run_dir} holds neither samples/step_*.png nor log.jsonl: not a training run.")

@@ -292,3 +292,16 @@ def test_export_timeline_copies_evenly_spaced_grids_and_subsampled_losses(tmp_pa
     assert len(list(small.glob("step_*.png"))) == 20 and len(json.loads((small / "losses.json").read_text())) == 1000
     with pytest.raises(FileNotFoundError):
         train_gan.export_timeline(tmp_path / "empty", tmp_path / "w3")
+
+
+def test_export_timeline_drops_the_regular_grid_just_before_the_final_one(tmp_path):
+    from PIL import Image
+    from playground.train import gan as train_gan
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    for step in list(range(562, 9000, 562)) + [9000]:  # 16 regular grids, then the end's at 9000
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(run / "samples" / f"step_{step:06d}.png")
+    out = train_gan.export_timeline(run, tmp_path / "w", max_grids=16)
+    names = sorted(p.name for p in out.glob("step_*.png"))
+    assert len(names) == 16 and "step_008992.png" not in names and names[-1] == "step_009000.png"
+    assert (out / "losses.json").read_text().strip() == "[]"
