@@ -159,15 +159,19 @@ GAN_IDS = sorted(c.id for c in list_cards() if c.family == "gan")
 
 @pytest.mark.skipif(not GAN_IDS, reason="no GAN model card yet")
 def test_gan_generate_and_walk_over_http(client):
-    grid, *_ = client.predict(GAN_IDS[0], 3, 2, 1.0, api_name="/generate")  # gr.State is not returned
-    again, *_ = client.predict(GAN_IDS[0], 3, 2, 1.0, api_name="/generate")
-    assert open(grid, "rb").read() == open(again, "rb").read()
-    strip, gif = client.predict(GAN_IDS[0], 0, 1, 4, api_name="/walk")
-    assert open(gif, "rb").read(6) == b"GIF89a"
+    from playground.actions.gan import ALL
+    for model_id in GAN_IDS:
+        grid, *_ = client.predict(model_id, ALL, 3, 2, 1.0, api_name="/generate")  # gr.State is not returned
+        again, *_ = client.predict(model_id, ALL, 3, 2, 1.0, api_name="/generate")
+        assert open(grid, "rb").read() == open(again, "rb").read()
+        strip, gif = client.predict(model_id, ALL, 0, 1, 4, api_name="/walk")
+        assert open(gif, "rb").read(6) == b"GIF89a"
 
 
 @pytest.mark.skipif(not GAN_IDS, reason="no GAN model card yet")
 def test_gan_rejects_bad_numbers_over_raw_http(app_url):
     for side, psi in ((float("nan"), 1.0), (2, float("inf")), (2, 0.33), (99, 1.0), (2, "1")):
-        event, payload = raw_call(app_url, "generate", [GAN_IDS[0], 1, side, psi])
+        event, payload = raw_call(app_url, "generate", [GAN_IDS[0], "all classes, in turn", 1, side, psi])
         assert event == "error" and "Traceback" not in payload, payload
+    event, payload = raw_call(app_url, "generate", [GAN_IDS[0], "Unicorns", 1, 2, 1.0])
+    assert event == "error" and "Traceback" not in payload

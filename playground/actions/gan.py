@@ -61,9 +61,9 @@ def training_size(model_id):
 def _labels(model_id, label, n):
     """The labels for n images: None (unconditional), every class in turn (ALL), or one class."""
     names = classes(model_id)
+    label = validate.choice(label if label is not None else ALL, [ALL] + names, name="Class")
     if not names:
         return None
-    label = validate.choice(label if label is not None else ALL, [ALL] + names, name="Class")
     return [i % len(names) for i in range(n)] if label == ALL else [names.index(label)] * n
 
 

@@ -407,66 +407,71 @@ def real_faces(dataset="orl-faces", size=64):
     return prepare_faces(images, size)
 
 
-def nn_distances(queries, references, exclude_self=False):
-    """Euclidean distance (pixels scaled to 0..1) from each query image to its nearest reference."""
-    q = np.asarray(queries, np.float64).reshape(len(queries), -1) / 255
-    r = np.asarray(references, np.float64).reshape(len(references), -1) / 255
-    d2 = (q ** 2).sum(1)[:, None] + (r ** 2).sum(1)[None] - 2 * q @ r.T
-    if exclude_self:
-        np.fill_diagonal(d2, np.inf)
-    return np.sqrt(np.maximum(d2.min(1), 0))
-
-
 def evaluate(model, card=None, quick=False, seed=0):
-    """The card's metrics, by data set (the card's, else the model's own): gan-faces (orl-faces)
-    gets evaluate_faces, gan-fashion (fashion-mnist) evaluate_fashion."""
-    dataset = getattr(card, "dataset", None) or getattr(model, "dataset", None) or "orl-faces"
-    if dataset == "fashion-mnist":
-        return evaluate_fashion(model, quick=quick, seed=seed)
-    return evaluate_faces(model, card, quick=quick, seed=seed)
+    """The card's metrics on playground.ladder's protocol (read its docstring):
 
-
-def evaluate_faces(model, card=None, quick=False, seed=0):
-    """fd_orl: Frechet distance between features-orl features of generated and real faces (400 each;
-    100 generated when quick). nn_ratio_median / nn_ratio_min: each generated face's pixel distance
-    to its nearest training face over the median nearest-neighbour distance among training faces
-    (about 1 or more: no closer to the data than the data is to itself; near 0: copies)."""
-    from .. import registry
-    from ..metrics import frechet_distance
+    - fd_orl / fd_fashion: Frechet distance on the project's feature network (features-orl,
+      features-fashion; NOT FID) between N generated images and N training images; N = 200 faces
+      (against half of the ORL faces) or 5,000 Fashion-MNIST images (500 per class).
+    - <fd>_floor, <fd>_blur1, <fd>_blur2, <fd>_noise0.1, <fd>_noise0.2: the ladder, measured in the
+      same run on the same N training images: real held-out images, blurred, and noisy.
+    - precision / recall (k=3, Kynkaanniemi et al. 2019) on the same features.
+    - memorisation_rate: the share of generated images closer (pixels) to a training image than the
+      median train-to-train nearest-neighbour distance (real held-out data scores about 0.5);
+      nn_ratio_median: the median of that ratio.
+    - label_accuracy (conditional models): the share features-fashion classifies as the class asked for.
+    quick: N / 5, for a smoke run; such numbers are not for cards.
+    """
+    from .. import ladder, registry
+    from ..metrics import precision_recall
     from . import features
-    real = real_faces(getattr(card, "dataset", None) or "orl-faces", model.image_size)
-    n = 100 if quick else len(real)
-    fake = np.concatenate([generate(model, seed + i, min(MAX_IMAGES, n - i))[..., 0]
-                           for i in range(0, n, MAX_IMAGES)])
-    scale = np.median(nn_distances(real, real, exclude_self=True))
-    ratios = nn_distances(fake, real) / scale
-    metrics = {"nn_ratio_median": float(np.median(ratios)), "nn_ratio_min": float(ratios.min())}
-    try:
-        feats = registry.get_model("features-orl")
-    except ModelUnavailable as e:  # the feature network is not trained yet: pixel metrics only
-        log.warning("fd_orl not computed: %s", e)
-        return metrics
-    metrics["fd_orl"] = float(frechet_distance(features.features(feats, fake), features.features(feats, real)))
+    dataset = getattr(card, "dataset", None) or getattr(model, "dataset", None) or "orl-faces"
+    fd_name, net_id = FD_NAMES[dataset]
+    sets = ladder.real_sets(dataset, seed, getattr(model, "output_size", model.image_size))
+    n = sets.n // 5 if quick else sets.n
+    fake, labels = generate_balanced(model, n, seed)
+    net = registry.get_model(net_id)
+    fn = lambda images: features.features(net, images)  # noqa: E731
+    ref = ladder.reference_features(fn, sets.train, n, seed)
+    metrics = {fd_name: float(ladder.model_fd(fn, fake, sets.train, n, seed, reference=ref))}
+    for name, value in ladder.fd_ladder(fn, sets.train, sets.heldout, n, seed, reference=ref).items():
+        metrics[f"{fd_name}_{RUNGS[name]}"] = float(value)
+    fake_feats = fn(fake)
+    metrics.update(precision_recall(ref, fake_feats, k=3))
+    memo = ladder.memorisation_rate(fake[:MEMO_QUERIES], sets.seen, seed=seed)
+    metrics["memorisation_rate"], metrics["nn_ratio_median"] = memo.rate, memo.median_ratio
+    if getattr(model, "num_classes", 0):
+        metrics["label_accuracy"] = float((features.classify(net, fake).argmax(1) == labels).mean())
     return metrics
 
 
-FASHION_EVAL, FASHION_QUICK = 10_000, 2_000   # generated images (a tenth per class) vs real test images
-PR_SAMPLES, PR_K = 2_000, 3                    # precision / recall: 2,000 real vs 2,000 generated features
-NN_REFERENCE, NN_QUERIES = 10_000, 2_000       # memorisation: generated vs a 10,000-image train subset
+FD_NAMES = {"orl-faces": ("fd_orl", "features-orl"), "fashion-mnist": ("fd_fashion", "features-fashion")}
+RUNGS = {"real held-out vs train": "floor", "blurred sigma=1": "blur1", "blurred sigma=2": "blur2",
+         "noisy sigma=0.1": "noise0.1", "noisy sigma=0.2": "noise0.2"}
+MEMO_QUERIES = 2_000
 
 
-def nn_distances_chunked(queries, references, exclude_self=False, chunk=1000):
-    """nn_distances in float32, a block of queries at a time (10,000 x 10,000 fits in memory)."""
-    q = np.asarray(queries, np.float32).reshape(len(queries), -1) / 255
-    r = np.asarray(references, np.float32).reshape(len(references), -1) / 255
-    r2 = (r ** 2).sum(1)
-    out = np.empty(len(q), np.float64)
-    for i in range(0, len(q), chunk):
-        d2 = (q[i:i + chunk] ** 2).sum(1)[:, None] + r2[None] - 2 * q[i:i + chunk] @ r.T
-        if exclude_self:
-            d2[np.arange(len(d2)), np.arange(i, i + len(d2))] = np.inf
-        out[i:i + chunk] = np.sqrt(np.maximum(d2.min(1), 0))
-    return out
+def report(model, card, metrics, folder):
+    """An 8x8 sample grid (samples.png beside the weights) and the FD ladder, as card markdown."""
+    from PIL import Image
+    from .. import ladder
+    from ..images import make_grid
+    classes = getattr(model, "num_classes", 0)
+    images = generate(model, 0, 64, labels=[i // 8 % classes for i in range(64)] if classes else None)
+    Image.fromarray(make_grid(images[..., 0], nrow=8)).save(folder / "samples.png")
+    fd_name, _ = FD_NAMES[getattr(card, "dataset", None) or model.dataset]
+    rungs = {name: metrics[f"{fd_name}_{key}"] for name, key in RUNGS.items() if f"{fd_name}_{key}" in metrics}
+    label = "FD-ORL" if fd_name == "fd_orl" else "FD-Fashion"
+    lines = [f"![64 samples, seed 0{', one row per class (the first eight)' if classes else ''}](../weights/{card.id}/samples.png)", "",
+             ladder.ladder_markdown(metrics[fd_name], rungs, model=card.id, metric=label), "",
+             f"Precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f} (k=3, same features). "
+             f"Memorisation rate {metrics['memorisation_rate']:.3f} (real held-out images score about 0.5), "
+             f"median nearest-training-image ratio {metrics['nn_ratio_median']:.3f}."]
+    if "label_accuracy" in metrics:
+        lines.append(f"\nfeatures-fashion classifies {metrics['label_accuracy']:.1%} of the samples as the "
+                     "class they were asked for.")
+    lines.append(f"\nWritten by `{card.metrics_command}`.")
+    return "\n".join(lines)
 
 
 def generate_balanced(model, n, seed=0):
@@ -478,51 +483,3 @@ def generate_balanced(model, n, seed=0):
                        labels=labels[i:i + MAX_IMAGES].tolist() if model.num_classes else None)[..., 0]
               for i in range(0, n, MAX_IMAGES)]
     return np.concatenate(images), labels.astype(np.int64)
-
-
-def evaluate_fashion(model, quick=False, seed=0):
-    """gan-fashion's metrics, all on 28x28 images (the generator's 32x32 output cropped back, the
-    real images as they are):
-
-    - fd_fashion: Frechet distance on features-fashion features between 10,000 generated images
-      (1,000 per class) and the 10,000 Fashion-MNIST test images (2,000 vs 2,000 when quick).
-      fd_fashion_real_floor: the same distance between two random halves of those test images
-      (5,000 vs 5,000): what "as good as real data" scores at this sample size.
-    - precision_fashion / recall_fashion: improved precision and recall (k=3) on the same features,
-      2,000 real test vs 2,000 generated images.
-    - label_accuracy: the share of generated images features-fashion classifies as the class asked for.
-    - nn_ratio_median / nn_ratio_min: pixel distance of 2,000 generated images to their nearest image
-      in a 10,000-image subset of the training split, over the median nearest-neighbour distance
-      inside that subset (about 1: no closer to the data than it is to itself; near 0: copies).
-    """
-    from .. import data, registry
-    from ..metrics import frechet_distance, precision_recall
-    from . import features
-    n = FASHION_QUICK if quick else FASHION_EVAL
-    fake, labels = generate_balanced(model, n, seed)
-    pick = np.random.default_rng(seed)
-    test, _ = data.fashion_mnist("test")
-    train, _ = data.fashion_mnist("train")
-    test = test[np.sort(pick.permutation(len(test))[:n])]
-    reference = train[np.sort(pick.permutation(len(train))[:NN_REFERENCE])]
-    queries = fake[:NN_QUERIES // 4 if quick else NN_QUERIES]
-    scale = np.median(nn_distances_chunked(reference, reference, exclude_self=True))
-    ratios = nn_distances_chunked(queries, reference) / scale
-    metrics = {"nn_ratio_median": float(np.median(ratios)), "nn_ratio_min": float(ratios.min())}
-    try:
-        net = registry.get_model("features-fashion")
-    except ModelUnavailable as e:
-        log.warning("fd_fashion not computed: %s", e)
-        return metrics
-    f_fake, f_real = features.features(net, fake), features.features(net, test)
-    metrics["fd_fashion"] = float(frechet_distance(f_fake, f_real))
-    halves = pick.permutation(len(f_real))
-    metrics["fd_fashion_real_floor"] = float(frechet_distance(f_real[halves[:len(halves) // 2]],
-                                                              f_real[halves[len(halves) // 2:]]))
-    m = min(PR_SAMPLES, n)
-    pr = precision_recall(f_real[pick.permutation(len(f_real))[:m]], f_fake[:m], k=PR_K)
-    metrics["precision_fashion"], metrics["recall_fashion"] = pr["precision"], pr["recall"]
-    if model.num_classes:
-        predicted = features.classify(net, fake).argmax(1)
-        metrics["label_accuracy"] = float((predicted == labels).mean())
-    return metrics

@@ -138,14 +138,21 @@ losses in log.jsonl.
 
 ## Metrics
 
-Written by `python -m playground.evaluate gan-faces --write`, never by hand:
-- `fd_orl`: Frechet distance between the features-orl features (a classifier trained on the same
-  faces, standing in for Inception) of 400 generated faces and the 400 real ones. Lower is better;
-  it ranks models inside this playground only and is not an FID.
-- `nn_ratio_median` / `nn_ratio_min`: each generated face's pixel distance to its nearest training
-  face, divided by the median distance between a training face and its nearest other training
-  face (usually the same person in another pose). Around 1 or above: generated faces are no closer
-  to the training set than its photographs are to each other; near 0: copies.
+Written by `python -m playground.evaluate gan-faces --write`, never by hand, on the protocol in
+`playground/ladder.py`:
+- `fd_orl` (FD-ORL): Frechet distance on the features of features-orl (the project's own classifier,
+  standing in for Inception): 200 generated faces against 200 training faces (one half of the 400, five per person). Lower is better. It is **not an FID** and cannot be compared
+  with published numbers.
+- The ladder, measured in the same run against the same training images: `fd_orl_floor` (real
+  held-out images), `fd_orl_blur1` and `fd_orl_blur2` (those images blurred, sigma 1 and 2 pixels),
+  `fd_orl_noise0.1` and `fd_orl_noise0.2` (Gaussian noise of 10% and 20% of the grey range). The
+  section *Measured* below places the model on it.
+- `precision` / `recall`: improved precision (fidelity) and recall (diversity), k=3, on the same
+  features (Kynkaanniemi et al. 2019).
+- `memorisation_rate`: the share of generated images closer (in pixels) to a training image than
+  the median distance between a training image and its nearest other one; `nn_ratio_median`: the
+  median of that ratio. Real held-out images score about 0.5 and 1.0: a rate well above 0.5 (or a
+  ratio well below 1) means samples sit closer to the training set than new photos would.
 
 ## Limits
 
@@ -233,22 +240,23 @@ and the run folder, the losses in timeline/losses.json.
 
 ## Metrics
 
-Written by `python -m playground.evaluate gan-fashion --write`, never by hand; all on 28x28 images:
-- `fd_fashion`: Frechet distance between features-fashion features (the playground's own small
-  classifier, standing in for Inception) of 10,000 generated images (1,000 per class) and the
-  10,000 Fashion-MNIST test images. Lower is better. It is **not an FID** and cannot be compared
-  with published numbers. `fd_fashion_real_floor` is the same distance between two random halves
-  of the test set (5,000 each): the score real data gets, for scale (the floor is a little higher
-  with fewer samples, so it is a rough, not exact, lower bound).
-- `precision_fashion` / `recall_fashion`: improved precision (generated images that fall inside
-  the real data's feature manifold: fidelity) and recall (real images covered by the generated
-  manifold: diversity), k=3, 2,000 real test images against 2,000 generated ones.
+Written by `python -m playground.evaluate gan-fashion --write`, never by hand, on the protocol in
+`playground/ladder.py`:
+- `fd_fashion` (FD-Fashion): Frechet distance on the features of features-fashion (the project's own classifier,
+  standing in for Inception): 5,000 generated images (500 per class) against 5,000 training images. Lower is better. It is **not an FID** and cannot be compared
+  with published numbers.
+- The ladder, measured in the same run against the same training images: `fd_fashion_floor` (real
+  held-out images), `fd_fashion_blur1` and `fd_fashion_blur2` (those images blurred, sigma 1 and 2 pixels),
+  `fd_fashion_noise0.1` and `fd_fashion_noise0.2` (Gaussian noise of 10% and 20% of the grey range). The
+  section *Measured* below places the model on it.
+- `precision` / `recall`: improved precision (fidelity) and recall (diversity), k=3, on the same
+  features (Kynkaanniemi et al. 2019).
+- `memorisation_rate`: the share of generated images closer (in pixels) to a training image than
+  the median distance between a training image and its nearest other one; `nn_ratio_median`: the
+  median of that ratio. Real held-out images score about 0.5 and 1.0: a rate well above 0.5 (or a
+  ratio well below 1) means samples sit closer to the training set than new photos would.
 - `label_accuracy`: the share of generated images that features-fashion classifies as the class
   they were asked for (the classifier itself gets about 0.93 on real test images).
-- `nn_ratio_median` / `nn_ratio_min`: each of 2,000 generated images' pixel distance to its
-  nearest image in a 10,000-image subset of the training split, divided by the median distance
-  between an image of that subset and its nearest other one. Around 1 or above: no closer to the
-  training set than its images are to each other; near 0: copies.
 
 ## Limits
 

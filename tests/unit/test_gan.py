@@ -265,7 +265,8 @@ def test_fashion_preset_and_card_follow_the_data_set():
     kw = dict(command="cmd", lr=2e-4, batch_size=64, steps=10, seed=0, minutes=1.0, threads=1, epochs=0.1)
     fashion = train_gan.card_template(3, 1, 2, 4, dataset="fashion-mnist", betas=(0.0, 0.9), **kw)
     faces = train_gan.card_template(3, 1, 2, 4, **kw)
-    assert "id: gan-fashion" in fashion and "Zalando" in fashion and "fd_fashion_real_floor" in fashion
+    assert "id: gan-fashion" in fashion and "Zalando" in fashion and "fd_fashion_floor" in fashion
+    assert "fd_orl_blur2" in faces and "memorisation_rate" in faces
     assert "id: gan-faces" in faces and "(0.0, 0.99)" in faces
 
 
