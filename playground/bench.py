@@ -81,8 +81,8 @@ def app_call(reg):
     gans = sorted(i for i, c in reg.cards().items() if c.family == "gan" and reg.availability(i) == "local")
     if gans:
         from .actions import gan as gan_actions
-        args = [gans[0], 0, 4, 1.0]
-        return "generate", args, lambda: gan_actions.generate(*args)
+        return ("generate", [gans[0], gan_actions.ALL, 0, 4, 1.0],
+                lambda: gan_actions.generate(gans[0], 0, 4, 1.0, gan_actions.ALL))
     return "models_status", [], reg.status
 
 
