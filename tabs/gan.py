@@ -184,7 +184,7 @@ def build():
             import pandas as pd
             rows = [{"step": r["step"], "loss": r[k], "network": name} for r in log
                     for k, name in (("d_loss", "discriminator"), ("g_loss", "generator")) if k in r]
-            return [(str(p), f"step {s:,}") for s, p in grids], pd.DataFrame(rows)
+            return [(image, f"step {s:,}") for s, image in grids], pd.DataFrame(rows)
 
         load_tl.click(guarded(on_timeline), model, [timeline, losses], api_name="timeline")
     return tab

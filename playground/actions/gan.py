@@ -216,11 +216,16 @@ def novelty(model_id, images, k=1):
 
 
 def timeline(model_id):
-    """Sample grids of fixed latents along training, and the loss log, shipped with the weights."""
+    """Sample grids of fixed latents along training (step, uint8 image), and the loss log, shipped
+    with the weights. Pixels, not paths: the weights folder is never served to browsers."""
+    from PIL import Image
     folder = registry.default().folder(_model_id(model_id)) / "timeline"
     if not folder.is_dir():
         return [], []
-    grids = [(int(p.stem.split("_")[-1]), p) for p in sorted(folder.glob("step_*.png"))]
+    grids = []
+    for path in sorted(folder.glob("step_*.png")):
+        with Image.open(path) as im:
+            grids.append((int(path.stem.split("_")[-1]), np.asarray(im.convert("L"))))
     losses_path = folder / "losses.json"
     losses = json.loads(losses_path.read_text()) if losses_path.is_file() else []
     return grids, losses

@@ -51,3 +51,22 @@ def test_models_tab_loads_a_model_from_the_browser(page):
                            timeout=60000)
     page.screenshot(path=str(ARTIFACTS / "screenshots" / "models-loaded.png"), full_page=True)
     assert not page.errors, page.errors
+
+
+def test_gan_tab_end_to_end(page):
+    """Generate, click a face, walk, and open the training timeline: images appear, no error shows."""
+    page.get_by_role("tab", name="GAN", exact=True).click()
+    page.get_by_role("button", name="Generate", exact=True).click()
+    images = page.locator("img[src*='/file='] >> visible=true")  # served outputs, not icons
+    images.first.wait_for(timeout=60000)  # the grid
+    images.first.click(position={"x": 60, "y": 60})
+    page.wait_for_function("() => [...document.querySelectorAll(\"img[src*='/file=']\")]"
+                           ".filter(i => i.offsetParent).length >= 4", timeout=60000)  # grid, pick, neighbours
+    page.get_by_text("Pixel space:").first.wait_for(timeout=60000)
+    page.get_by_text("How it learned: fixed noise through training").click()
+    page.get_by_role("button", name="Show the training timeline", exact=True).click()
+    page.get_by_text("step 1,000", exact=False).first.wait_for(timeout=60000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / "gan-used.png"), full_page=True)
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    assert not page.errors, page.errors

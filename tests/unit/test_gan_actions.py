@@ -128,7 +128,7 @@ def test_timeline_reads_what_training_shipped(tiny_registry):
     Image.new("L", (8, 8)).save(folder / "step_000100.png")
     (folder / "losses.json").write_text('[{"step": 100, "d_loss": 1.5, "g_loss": 0.2}]')
     grids, losses = actions.timeline("gan-tiny")
-    assert grids[0][0] == 100 and losses[0]["g_loss"] == 0.2
+    assert grids[0][0] == 100 and grids[0][1].shape == (8, 8) and losses[0]["g_loss"] == 0.2
 
 
 def test_a_conditional_gan_draws_the_class_asked_for(tiny_registry):
