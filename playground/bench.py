@@ -49,7 +49,9 @@ def measure_one(model_id, runs, reg=None):
         start = time.perf_counter()
         family.default_action(model, seed)
         times.append(time.perf_counter() - start)
-    return {"id": model_id, "family": reg.card(model_id).family, "load_s": round(load, 3),
+    first_line = ((family.default_action.__doc__ or "").strip().splitlines() or [""])[0]
+    action = first_line.split(" ->")[0].split(" (")[0].split(". ")[0].strip()
+    return {"id": model_id, "family": reg.card(model_id).family, "action": action, "load_s": round(load, 3),
             "p50_ms": round(1000 * statistics.median(times), 1), "p95_ms": round(1000 * percentile(times, 0.95), 1),
             "peak_rss_mb": round(peak_rss_mb(), 1), "runs": runs}
 
@@ -145,14 +147,14 @@ def markdown(result):
     lines = [f"Measured by `python -m playground.bench{' --quick' if result['quick'] else ''}` on "
              f"{m['platform']}, {m['cpus']} CPUs, {m['threads']} torch thread(s), device {m['device']}, "
              + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", "",
-             "| model | family | cold load (s) | default action p50 (ms) | p95 (ms) | peak RSS (MB) |",
-             "|---|---|---|---|---|---|"]
+             "| model | family | default action | cold load (s) | action p50 (ms) | p95 (ms) | peak RSS (MB) |",
+             "|---|---|---|---|---|---|---|"]
     for r in result["models"]:
         if "error" in r:
-            lines.append(f"| {r['id']} | {r.get('family', '')} | {r['error']} | | | |")
+            lines.append(f"| {r['id']} | {r.get('family', '')} | {r['error']} | | | | |")
         else:
-            lines.append(f"| {r['id']} | {r['family']} | {r['load_s']} | {r['p50_ms']} | {r['p95_ms']} | "
-                         f"{r['peak_rss_mb']} |")
+            lines.append(f"| {r['id']} | {r['family']} | {r.get('action', '')} | {r['load_s']} | {r['p50_ms']} | "
+                         f"{r['p95_ms']} | {r['peak_rss_mb']} |")
     a = result.get("app")
     if a:
         lines += ["", f"App: serving {a['startup_s']} s after start with no model loaded; an API round trip of "

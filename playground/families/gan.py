@@ -394,9 +394,10 @@ def discriminate(model, images_uint8, labels=None):
 
 
 def default_action(model, seed):
-    """16 images from `seed` (a conditional model: over its classes in turn, 0, 1, ... 9, 0, ...)."""
+    """64 images from `seed` (a conditional model: over its classes in turn, 0, 1, ... 9, 0, ...):
+    the benchmark times this against the target of 64 faces in at most 0.5 s on 2 cores."""
     classes = getattr(model, "num_classes", 0)
-    return generate(model, seed, 16, labels=list(range(classes)) if classes else None)
+    return generate(model, seed, 64, labels=list(range(classes)) if classes else None)
 
 
 # metrics -------------------------------------------------------------------------------------------

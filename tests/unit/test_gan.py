@@ -155,7 +155,7 @@ def test_conditional_model_builds_at_32_and_crops_to_28(cond):
     assert cond.generator(torch.zeros(2, 16), torch.tensor([0, 9])).shape == (2, 1, 32, 32)
     images = gan.generate(cond, 0, 5, labels=3)
     assert images.shape == (5, 28, 28, 1) and images.dtype == np.uint8
-    assert gan.default_action(cond, 1).shape == (16, 28, 28, 1)
+    assert gan.default_action(cond, 1).shape == (64, 28, 28, 1)
     assert gan.class_names(cond)[9] == "Ankle boot" and gan.class_names(gan.build(TINY)) == []
     with pytest.raises(InputError):
         gan.build(dict(TINY_COND, image_size=28))  # not 4 times a power of two
