@@ -133,6 +133,7 @@ def test_timeline_reads_what_training_shipped(tiny_registry):
 
 def test_a_conditional_gan_draws_the_class_asked_for(tiny_registry):
     assert actions.classes("gan-tiny") == [] and actions.classes("gan-tiny-cond")[7] == "Sneaker"
+    assert actions.training_size("gan-tiny") == 400 and actions.training_size("gan-tiny-cond") == actions.MAX_TRAIN
     _, made = actions.generate("gan-tiny-cond", 0, 2, 1.0, "Sneaker")
     assert made["labels"] == [7] * 4 and made["images"].shape == (4, 28, 28, 1)
     _, mixed = actions.generate("gan-tiny-cond", 0, 2, 1.0)
