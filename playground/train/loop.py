@@ -315,6 +315,7 @@ class Loop:
 
     def close(self):
         if self.world > 1 and dist.is_initialized():
+            dist.barrier()  # no rank tears the group down while another still talks to it
             dist.destroy_process_group()
 
 
