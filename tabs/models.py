@@ -1,4 +1,5 @@
 """Models tab: every card, what is loaded where, and load/unload by hand."""
+import re
 import time
 
 import gradio as gr
@@ -11,8 +12,14 @@ COLUMNS = ["id", "family", "dataset", "params", "metrics", "availability", "load
 LOADED = COLUMNS.index("loaded")
 
 
-def _metrics(card):
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in card.metrics.items())
+RUNG = re.compile(r"_(floor|blur[0-9.]+|noise[0-9.]+)$")  # the FD ladder's reference rows
+WEIGHTS_IMAGE = re.compile(r"!\[[^\]]*\]\(\.\./weights/[^)]*\)")
+
+
+def _metrics(card, most=None):
+    items = [(k, v) for k, v in card.metrics.items() if most is None or not RUNG.search(k)]
+    text = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in items[:most])
+    return text + (", ..." if most is not None and len(items) > most else "")
 
 
 def table():
@@ -24,7 +31,7 @@ def table():
         card = cards[s["id"]]
         last = time.strftime("%H:%M:%S", time.localtime(s["last_used"])) if s["last_used"] else ""
         rows.append([s["id"], card.family, card.dataset, f"{card.params:,}",
-                     _metrics(card), s["availability"], "yes" if s["loaded"] else "no", s["device"],
+                     _metrics(card, most=3), s["availability"], "yes" if s["loaded"] else "no", s["device"],
                      round(s["bytes"] / 2**20, 2) if s["loaded"] else "",
                      s["load_seconds"] if s["loaded"] else "", last])
     memory = (f"**Memory in use:** {reg.resident_bytes() / 2**20:.1f} MB of a "
@@ -45,7 +52,9 @@ def card_text(model_id):
              f"- **Metrics:** {_metrics(card) or 'none yet'}\n"
              f"- **Reproduce:** `{card.train_command or 'pretrained elsewhere'}`; **measure:** `{card.metrics_command}`\n\n"
              "---\n\n")
-    return facts + card.body
+    # weights/ is never served to browsers: the sample grid the card links is not shown here
+    body = WEIGHTS_IMAGE.sub("*(sample grid: weights/" + card.id + "/samples.png in the repository)*", card.body)
+    return facts + body
 
 
 def load(model_id):

@@ -175,3 +175,9 @@ def test_gan_rejects_bad_numbers_over_raw_http(app_url):
         assert event == "error" and "Traceback" not in payload, payload
     event, payload = raw_call(app_url, "generate", [GAN_IDS[0], "Unicorns", 1, 2, 1.0])
     assert event == "error" and "Traceback" not in payload
+
+
+def test_model_cards_link_nothing_the_server_will_not_serve(client):
+    for model_id in CARD_IDS:
+        text = client.predict(model_id, api_name="/model_card")
+        assert "](../weights" not in text and model_id in text
