@@ -180,6 +180,14 @@ def rungs(heldout_uint8, seed=0):
     return out
 
 
+def _reference(feature_fn, train, n, seed, reference):
+    """The N training images' features, computed unless given; checked to hold N rows."""
+    ref = reference_features(feature_fn, train, n, seed) if reference is None else reference
+    if len(ref) != n:
+        raise InputError(f"The reference features hold {len(ref)} rows, not N = {n}.")
+    return ref
+
+
 def fd_ladder(feature_fn, train_uint8, heldout_uint8, n=None, seed=0, reference=None):
     """Rung name -> FD against the training images' features, in ladder order:
 
@@ -192,9 +200,7 @@ def fd_ladder(feature_fn, train_uint8, heldout_uint8, n=None, seed=0, reference=
     already computed."""
     train, heldout = _images(train_uint8, "training images"), _images(heldout_uint8, "held-out images")
     n = _check_n(n, train, heldout)
-    ref = reference_features(feature_fn, train, n, seed) if reference is None else reference
-    if len(ref) != n:
-        raise InputError(f"The reference features hold {len(ref)} rows, not N = {n}.")
+    ref = _reference(feature_fn, train, n, seed, reference)
     held = heldout[_pick(len(heldout), n, seed + 1)]
     return OrderedDict((name, frechet_distance(np.asarray(feature_fn(images), np.float64), ref))
                        for name, images in rungs(held, seed).items())
@@ -205,9 +211,7 @@ def model_fd(feature_fn, generated_uint8, train_uint8, n=None, seed=0, reference
     fd_ladder(feature_fn, train, ..., n, seed) compares its rungs with."""
     generated, train = _images(generated_uint8, "generated images"), _images(train_uint8, "training images")
     n = _check_n(n, generated, train)
-    ref = reference_features(feature_fn, train, n, seed) if reference is None else reference
-    if len(ref) != n:
-        raise InputError(f"The reference features hold {len(ref)} rows, not N = {n}.")
+    ref = _reference(feature_fn, train, n, seed, reference)
     fake = generated[_pick(len(generated), n, seed + 2)]
     return frechet_distance(np.asarray(feature_fn(fake), np.float64), ref)
 

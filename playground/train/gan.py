@@ -137,25 +137,7 @@ the hinge loss and the EMA are what make it work at this size.
 seed {seed}, {minutes:.0f} minutes on {threads} CPU thread(s). Fixed-noise sample grids along the way
 are in weights/gan-faces/timeline/ and the run folder, the losses in timeline/losses.json.
 
-## Metrics
-
-Written by `python -m playground.evaluate gan-faces --write`, never by hand, on the protocol in
-`playground/ladder.py`:
-- `fd_orl` (FD-ORL): Frechet distance on the features of features-orl (the project's own classifier,
-  standing in for Inception): 200 generated faces against 200 training faces (one half of the 400, five per person). Lower is better. It is **not an FID** and cannot be compared
-  with published numbers.
-- The ladder, measured in the same run against the same training images: `fd_orl_floor` (real
-  held-out images), `fd_orl_blur1` and `fd_orl_blur2` (those images blurred, sigma 1 and 2 pixels),
-  `fd_orl_noise0.1` and `fd_orl_noise0.2` (Gaussian noise of 10% and 20% of the grey range). The
-  section *Measured* below places the model on it.
-- `precision` / `recall`: improved precision (fidelity) and recall (diversity), k=3, on the same
-  features (Kynkaanniemi et al. 2019).
-- `memorisation_rate`: the share of generated images closer (in pixels) to a training image than
-  the median distance between a training image and its nearest other one; `nn_ratio_median`: the
-  median of that ratio. Real held-out images score about 0.5 and 1.0: a rate well above 0.5 (or a
-  ratio well below 1) means samples sit closer to the training set than new photos would.
-
-## Limits
+{metrics}## Limits
 
 64x64 grey only, blurry in detail, with artefacts on hair and edges. It can only draw faces like
 these 40 people: mostly young white men, frontal, against a dark background, under one
@@ -242,27 +224,7 @@ seed {seed}, {minutes:.0f} minutes on {threads} CPU thread(s). Fixed-noise sampl
 8 per class, top to bottom in the order above) along the way are in weights/gan-fashion/timeline/
 and the run folder, the losses in timeline/losses.json.
 
-## Metrics
-
-Written by `python -m playground.evaluate gan-fashion --write`, never by hand, on the protocol in
-`playground/ladder.py`:
-- `fd_fashion` (FD-Fashion): Frechet distance on the features of features-fashion (the project's own classifier,
-  standing in for Inception): 5,000 generated images (500 per class) against 5,000 training images. Lower is better. It is **not an FID** and cannot be compared
-  with published numbers.
-- The ladder, measured in the same run against the same training images: `fd_fashion_floor` (real
-  held-out images), `fd_fashion_blur1` and `fd_fashion_blur2` (those images blurred, sigma 1 and 2 pixels),
-  `fd_fashion_noise0.1` and `fd_fashion_noise0.2` (Gaussian noise of 10% and 20% of the grey range). The
-  section *Measured* below places the model on it.
-- `precision` / `recall`: improved precision (fidelity) and recall (diversity), k=3, on the same
-  features (Kynkaanniemi et al. 2019).
-- `memorisation_rate`: the share of generated images closer (in pixels) to a training image than
-  the median distance between a training image and its nearest other one; `nn_ratio_median`: the
-  median of that ratio. Real held-out images score about 0.5 and 1.0: a rate well above 0.5 (or a
-  ratio well below 1) means samples sit closer to the training set than new photos would.
-- `label_accuracy`: the share of generated images that features-fashion classifies as the class
-  they were asked for (the classifier itself gets about 0.93 on real test images).
-
-## Limits
+{metrics}## Limits
 
 28x28 grey only, and small: details such as prints, logos, laces and textures are blurred or
 invented. Shirts, T-shirts, pullovers and coats look alike in Fashion-MNIST itself and the model
@@ -282,11 +244,46 @@ a teaching toy, not a fashion designer.
 """
 
 
+METRICS = {  # data set -> (model id, metric key, its name, feature network, what is compared)
+    "orl-faces": ("gan-faces", "fd_orl", "FD-ORL", "features-orl",
+                  "200 generated faces against 200 training faces (one half of the 400, five per person)"),
+    "fashion-mnist": ("gan-fashion", "fd_fashion", "FD-Fashion", "features-fashion",
+                      "5,000 generated images (500 per class) against 5,000 training images"),
+}
+
+
+def metrics_section(dataset):
+    """The card's "## Metrics" section: what `python -m playground.evaluate <id> --write` measures."""
+    model_id, key, label, net, what = METRICS[dataset]
+    labels = ("\n- `label_accuracy`: the share of generated images that features-fashion classifies as the class\n"
+              "  they were asked for (the classifier itself gets about 0.93 on real test images)."
+              if dataset == "fashion-mnist" else "")
+    return f"""## Metrics
+
+Written by `python -m playground.evaluate {model_id} --write`, never by hand, on the protocol in
+`playground/ladder.py`:
+- `{key}` ({label}): Frechet distance on the features of {net} (the project's own classifier,
+  standing in for Inception): {what}. Lower is better. It is **not an FID** and cannot be compared
+  with published numbers.
+- The ladder, measured in the same run against the same training images: `{key}_floor` (real
+  held-out images), `{key}_blur1` and `{key}_blur2` (those images blurred, sigma 1 and 2 pixels),
+  `{key}_noise0.1` and `{key}_noise0.2` (Gaussian noise of 10% and 20% of the grey range). The
+  section *Measured* below places the model on it.
+- `precision` / `recall`: improved precision (fidelity) and recall (diversity), k=3, on the same
+  features (Kynkaanniemi et al. 2019).
+- `memorisation_rate`: the share of generated images closer (in pixels) to a training image than
+  the median distance between a training image and its nearest other one; `nn_ratio_median`: the
+  median of that ratio. Real held-out images score about 0.5 and 1.0: a rate well above 0.5 (or a
+  ratio well below 1) means samples sit closer to the training set than new photos would.{labels}
+
+"""
+
+
 def card_template(params, g_params, d_params, c0, dataset="orl-faces", betas=BETAS, **training):
     """The new card's text for the data set's model (CARD for gan-faces, CARD_FASHION for gan-fashion)."""
     template = CARD_FASHION if dataset == "fashion-mnist" else CARD
     return template.format(params=params, g_params=g_params, d_params=d_params, c0=c0, ema=EMA_DECAY,
-                           betas=tuple(betas), **training)
+                           betas=tuple(betas), metrics=metrics_section(dataset), **training)
 
 
 def _evenly(items, k):
