@@ -169,10 +169,12 @@ def build():
                        **model_queue())
 
         def on_judge(model_id, made, index, upload):
-            real, real_label = (upload, None) if upload is not None else actions.real_example(model_id, index)
+            if upload is not None:  # through the normaliser once; judge takes the grey pixels as they are
+                real, real_label = actions.normalize_image(upload, mode="L")[..., 0], None
+            else:
+                real, real_label = actions.real_example(model_id, index)
             fake, real_score = actions.judge(model_id, made, real, real_label)
-            shown = real if upload is None else actions.normalize_image(upload, mode="L")[..., 0]
-            return (shown if max(shown.shape) > 200 else actions.zoom(shown)), _score_text(fake, real_score)
+            return (real if max(real.shape) > 200 else actions.zoom(real)), _score_text(fake, real_score)
 
         judge_btn.click(model_event(on_judge), [model, faces, real_index, real_upload], [real_img, scores_md],
                         api_name="discriminate", **model_queue())
