@@ -15,6 +15,7 @@ TITLE = "Generative Playground"
 # (label, module): each module has build() -> gr.Blocks and runs alone with `python -m tabs.<name>`.
 TABS = [
     ("GAN", "tabs.gan"),
+    ("VAE", "tabs.vae"),
     ("Data", "tabs.data"),
     ("Models", "tabs.models"),
 ]

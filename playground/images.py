@@ -256,3 +256,19 @@ def resize(arr, size, resample="bicubic"):
     w, h = (size, size) if isinstance(size, int) else size
     out = np.array(_pil(arr).resize((int(w), int(h)), RESAMPLE[resample]))
     return out[..., None] if np.ndim(arr) == 3 and out.ndim == 2 else out
+
+
+HEAT = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], np.float64)  # inferno
+
+
+def heatmap(values, vmax=None, vmin=0.0):
+    """A float map (H,W) -> uint8 RGB (H,W,3) on an inferno-like scale from vmin (black) to vmax
+    (pale yellow; default: the map's maximum). NaN shows as vmin."""
+    v = np.nan_to_num(np.asarray(values, np.float64), nan=vmin)
+    if v.ndim != 2:
+        raise ValueError(f"heatmap expects a 2-D map, not shape {v.shape}")
+    top = float(v.max()) if vmax is None else float(vmax)
+    t = np.clip((v - vmin) / max(top - vmin, 1e-12), 0, 1) * (len(HEAT) - 1)
+    i = np.minimum(t.astype(int), len(HEAT) - 2)
+    f = (t - i)[..., None]
+    return np.rint(HEAT[i] * (1 - f) + HEAT[i + 1] * f).astype(np.uint8)

@@ -1,0 +1,269 @@
+"""What the VAE tab does, as plain functions: validated inputs in, images and numbers out.
+
+Reconstruct (any VAE), the latent map (vae-fashion-2d), interpolation and prior samples, and two
+anomaly views: a held-out class (vae-fashion-holdout) and out-of-distribution digits
+(vae-fashion, through playground.ood, which the PixelCNN tab shares). Scores over test sets are
+computed once per model and kept (they depend only on the weights and fixed seeds).
+"""
+import functools
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .. import data, ood, quality, registry, validate
+from ..errors import InputError
+from ..images import heatmap, make_grid, normalize_image, save_gif
+
+MAP_ID, HOLDOUT_ID, OOD_ID = "vae-fashion-2d", "vae-fashion-holdout", "vae-fashion"
+SOURCES = ("test image", "upload", "drawing")
+DECODES = ("mean", "sample")
+TILE = 168          # pixels a 28x28 image is enlarged to for display (6x)
+GRID_SIDE = 20      # the manifold figure: GRID_SIDE x GRID_SIDE decoded points
+SCORE_N = 1000      # Fashion-MNIST gallery images (and digits) scored for the anomaly views
+MAP_N = 2000
+
+
+def _vae():
+    from ..families import vae
+    return vae
+
+
+def vae_ids():
+    return sorted(i for i, c in registry.default().cards().items() if c.family == "vae")
+
+
+def _model_id(model_id, options=None):
+    return validate.choice(model_id, options or vae_ids(), name="Model")
+
+
+def _fixed(model_id):
+    if model_id not in registry.default().cards():
+        raise InputError(f"The model {model_id} is not installed in this playground.")
+    return model_id
+
+
+def zoom(image, size=TILE):
+    """A small grey image enlarged (nearest neighbour) to about `size` pixels, for projectors."""
+    image = np.asarray(image)
+    f = max(1, size // image.shape[-1])
+    return image.repeat(f, -2).repeat(f, -1)
+
+
+def zoom_rgb(image, size=TILE):
+    """zoom() for an (H,W,3) colour image."""
+    return np.stack([zoom(c, size) for c in np.moveaxis(image, -1, 0)], -1)
+
+
+@functools.lru_cache(maxsize=4)
+def _test_set(dataset, size):
+    """(images, labels, class names) the tab picks from: the 2,000-image Fashion-MNIST gallery that
+    ships with the playground, or the 80 held-out ORL faces."""
+    if dataset == "fashion-mnist":
+        images, labels = data.fashion_gallery()
+        return np.asarray(images), np.asarray(labels), list(data.FASHION_CLASSES)
+    images, labels = data.load(dataset, split="test", size=size)
+    return np.asarray(images), np.asarray(labels), [f"person {i + 1}" for i in range(int(np.max(labels)) + 1)]
+
+
+def _card_size(model_id):
+    card = registry.default().card(model_id)
+    return card.dataset, int(str(card.resolution).split("x")[0])
+
+
+def test_count(model_id):
+    """How many test images the model's picker offers (without loading the model)."""
+    dataset, size = _card_size(_model_id(model_id))
+    return len(_test_set(dataset, size)[0])
+
+
+def test_image(model_id, index):
+    dataset, size = _card_size(_model_id(model_id))
+    images, labels, names = _test_set(dataset, size)
+    index = validate.number(index, name="Test image", minimum=0, maximum=len(images) - 1, step=1, integer=True)
+    return images[index], names[int(labels[index])]
+
+
+def fit_upload(src, dataset, size):
+    """An upload or drawing -> the grey size x size image a model of `dataset` expects: scaled to
+    cover and centre-cropped; for Fashion-MNIST a light background is inverted (its items are
+    light on black, photos and drawings are usually dark on white)."""
+    from ..families.features import fit
+    grey = normalize_image(src, mode="L")[..., 0]
+    if dataset == "fashion-mnist":
+        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+        if border.mean() > 127:
+            grey = 255 - grey
+    return fit(grey[None], size)[0]
+
+
+def model_input(model_id, source, index=0, upload=None, drawing=None):
+    """The image a model will see, from the chosen source, and a caption."""
+    model_id = _model_id(model_id)
+    source = validate.choice(source, SOURCES, name="Source")
+    dataset, size = _card_size(model_id)
+    if source == "test image":
+        image, name = test_image(model_id, index)
+        return image, f"test image {int(index)} ({name})"
+    src = upload if source == "upload" else drawing
+    if src is None:
+        raise InputError(f"Choose an image for the {source} source first.")
+    if source == "drawing":
+        src = np.asarray(src)
+        if src.size == 0 or src.ndim < 2 or (src.ndim == 3 and src.shape[-1] == 4 and not src[..., 3].any()):
+            raise InputError("The drawing is empty: draw something first.")
+    return fit_upload(src, dataset, size), f"your {source}"
+
+
+def reconstruct(model_id, source="test image", index=0, upload=None, drawing=None, decode="mean", seed=0):
+    """Input, reconstruction and error heatmap (display-sized), with PSNR, SSIM and bits/dim."""
+    model_id = _model_id(model_id)
+    decode = validate.choice(decode, DECODES, name="Decoding")
+    seed = validate.seed(seed)
+    image, caption = model_input(model_id, source, index, upload, drawing)
+    vae = _vae()
+    with registry.using(model_id) as model:
+        recon = vae.reconstruct(model, image[None], decode, seed)[0]
+        bits = float(vae.bound_bits(model, image[None], 1, seed)[0])
+    error = np.abs(image.astype(np.float64) - recon.astype(np.float64))
+    return {"input": zoom(image), "reconstruction": zoom(recon), "error": zoom_rgb(heatmap(error, vmax=255)),
+            "psnr": float(quality.psnr(image, recon)[0]), "ssim": float(quality.ssim(image, recon)[0]),
+            "bits_per_dim": bits, "caption": caption, "raw": (image, recon)}
+
+
+# latent map -------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=2)
+def _latent_map(model_id):
+    vae = _vae()
+    images, labels, names = _test_set("fashion-mnist", 28)
+    with registry.using(model_id) as model:
+        if model.latent_dim != 2:
+            raise InputError("The latent map needs a model with a 2-D latent space.")
+        mu, _ = vae.encode(model, images[:MAP_N])
+        from statistics import NormalDist
+        q = np.array([NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, GRID_SIDE)], np.float32)
+        z = np.stack(np.meshgrid(q, q[::-1]), -1).reshape(-1, 2)  # rows top to bottom: z2 high to low
+        tiles = vae.decode_latents(model, z)
+    return {"z": mu, "labels": labels[:MAP_N], "names": names,
+            "manifold": make_grid(tiles, nrow=GRID_SIDE, pad=0), "extent": float(q[-1])}
+
+
+def latent_map(model_id=MAP_ID):
+    """2,000 gallery images' posterior means in the 2-D latent (with labels and class names), and
+    the decoded manifold: a GRID_SIDE x GRID_SIDE grid at evenly spaced quantiles of the prior
+    (5% to 95%, as in Kingma and Welling 2014, figure 4)."""
+    return dict(_latent_map(_fixed(model_id)))
+
+
+def decode_point(z1, z2, model_id=MAP_ID):
+    """The decoder's mean image at one point of the 2-D latent plane."""
+    z = [validate.number(v, name=n, minimum=-4, maximum=4, step=0.01) for v, n in ((z1, "z1"), (z2, "z2"))]
+    with registry.using(_fixed(model_id)) as model:
+        if model.latent_dim != 2:
+            raise InputError("Decoding a point needs a model with a 2-D latent space.")
+        return zoom(_vae().decode_latents(model, np.array([z], np.float32))[0])
+
+
+# interpolation and samples ------------------------------------------------------------------------
+def interpolate(model_id, index_a, index_b, steps=8, decode="mean"):
+    """Two test images' posterior means joined by a line: a strip and the path of a GIF."""
+    model_id = _model_id(model_id)
+    steps = validate.number(steps, name="Steps", minimum=2, maximum=32, step=1, integer=True)
+    decode = validate.choice(decode, DECODES, name="Decoding")
+    a, _ = test_image(model_id, index_a)
+    b, _ = test_image(model_id, index_b)
+    with registry.using(model_id) as model:
+        frames = _vae().interpolate(model, a, b, steps, decode)
+    big = [zoom(f, 192) for f in frames]
+    path = Path(tempfile.mkdtemp(prefix="vae-walk-")) / f"interpolation-{int(index_a)}-{int(index_b)}.gif"
+    save_gif(big + big[-2:0:-1], path, duration_ms=120)
+    return make_grid([zoom(f, 96) for f in frames], nrow=steps), str(path)
+
+
+def sample(model_id, seed, temperature=1.0, side=4, decode="mean"):
+    """A side x side grid of images decoded from z ~ N(0, temperature^2 I), drawn with `seed`."""
+    model_id = _model_id(model_id)
+    seed = validate.seed(seed)
+    temperature = validate.number(temperature, name="Temperature", minimum=0, maximum=2, step=0.05)
+    side = validate.number(side, name="Grid size", minimum=1, maximum=8, step=1, integer=True)
+    decode = validate.choice(decode, DECODES, name="Decoding")
+    with registry.using(model_id) as model:
+        images = _vae().sample_prior(model, seed, side * side, float(temperature), decode)
+    return make_grid([zoom(im, 96) for im in images], nrow=side)
+
+
+# anomaly views ----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4)
+def _scores(model_id, against):
+    """Negative ELBO (bits/dim, seed 0) and complexity-corrected scores of the normal images and of
+    the anomalies: the held-out class of the gallery (against="holdout") or MNIST digits ("digits")."""
+    vae = _vae()
+    images, labels, names = _test_set("fashion-mnist", 28)
+    with registry.using(model_id) as model:
+        if against == "holdout":
+            if model.holdout_class is None:
+                raise InputError(f"{model_id} was trained on every class; it has no held-out class.")
+            normal, anomal = images[labels != model.holdout_class], images[labels == model.holdout_class]
+            anomal_name = names[model.holdout_class]
+        else:
+            normal, anomal, anomal_name = images[:SCORE_N], vae.ood_images(quick=True)[:SCORE_N], "MNIST digits"
+        raw_n, raw_a = vae.bound_bits(model, normal, 1, 0), vae.bound_bits(model, anomal, 1, 0)
+    return {"normal": normal, "anomal": anomal, "anomal_name": anomal_name,
+            "raw": (raw_n, raw_a), "corrected": (ood.corrected_scores(raw_n, normal),
+                                                 ood.corrected_scores(raw_a, anomal))}
+
+
+KINDS = {"likelihood (bits/dim)": "raw", "complexity-corrected": "corrected"}
+
+
+def _histogram_rows(normal, anomal, names):
+    edges, hn, ha = ood.histogram(normal, anomal, bins=30)
+    centres = (edges[:-1] + edges[1:]) / 2
+    return [{"score": float(c), "share": float(h), "set": names[0]} for c, h in zip(centres, hn)] + \
+           [{"score": float(c), "share": float(h), "set": names[1]} for c, h in zip(centres, ha)]
+
+
+def anomaly(kind="likelihood (bits/dim)", percentile=95, model_id=HOLDOUT_ID):
+    """The held-out-class view: histogram rows, ROC points, AUROC, the confusion counts when images
+    above the `percentile`-th percentile of normal scores are flagged, and the most anomalous images."""
+    kind = KINDS[validate.choice(kind, KINDS, name="Score")]
+    percentile = validate.number(percentile, name="Threshold percentile", minimum=50, maximum=99.9, step=0.1)
+    s = _scores(_fixed(model_id), "holdout")
+    normal, anomal = s[kind]
+    threshold = float(np.percentile(normal, percentile))
+    fpr, tpr = ood.roc_curve(normal, anomal)
+    both = np.concatenate([normal, anomal])
+    images = np.concatenate([s["normal"], s["anomal"]])
+    top = np.argsort(-both, kind="stable")[:16]
+    return {"histogram": _histogram_rows(normal, anomal, ("other nine classes", s["anomal_name"])),
+            "roc": [{"false positive rate": float(f), "true positive rate": float(t)} for f, t in zip(fpr, tpr)],
+            "auroc": ood.auroc(normal, anomal), "threshold": threshold,
+            "confusion": ood.confusion(normal, anomal, threshold), "anomal_name": s["anomal_name"],
+            "most_anomalous": make_grid([zoom(im, 84) for im in images[top]], nrow=8),
+            "most_anomalous_held_out": int((top >= len(normal)).sum())}
+
+
+def score_image(source, index=0, upload=None, drawing=None, model_id=HOLDOUT_ID):
+    """One image's score under the held-out-class model, where it falls among normal test images,
+    and a heatmap of its per-pixel code length (bits) under the decoder."""
+    model_id = _fixed(model_id)
+    image, caption = model_input(model_id, source, index, upload, drawing)
+    vae = _vae()
+    with registry.using(model_id) as model:
+        bits = float(vae.bound_bits(model, image[None], 1, 0)[0])
+        pixel = vae.pixel_bits(model, image[None])[0]
+    corrected = float(ood.corrected_scores([bits], image[None])[0])
+    s = _scores(model_id, "holdout")
+    return {"input": zoom(image), "heatmap": zoom_rgb(heatmap(pixel, vmax=12)),
+            "bits_per_dim": bits, "corrected": corrected, "caption": caption,
+            "percentile_raw": float((s["raw"][0] < bits).mean() * 100),
+            "percentile_corrected": float((s["corrected"][0] < corrected).mean() * 100)}
+
+
+def out_of_distribution(model_id=OOD_ID):
+    """Fashion-MNIST gallery images against MNIST digits: raw and corrected histograms and AUROCs."""
+    s = _scores(_fixed(model_id), "digits")
+    names = ("Fashion-MNIST (in)", "MNIST digits (out)")
+    return {"raw": _histogram_rows(*s["raw"], names), "corrected": _histogram_rows(*s["corrected"], names),
+            "auroc_raw": ood.auroc(*s["raw"]), "auroc_corrected": ood.auroc(*s["corrected"]),
+            "mean_raw": (float(s["raw"][0].mean()), float(s["raw"][1].mean())), "why": ood.WHY}

@@ -1,0 +1,212 @@
+"""VAE tab: reconstruction, the latent map, interpolation, and anomaly detection where likelihood fails."""
+import gradio as gr
+
+from playground.actions import vae as actions
+from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
+
+DETAILS = """A **variational autoencoder** (Kingma and Welling 2014) has two networks. The **encoder** maps an
+image x to a distribution q(z|x) over a short latent vector z (here 32 numbers, or 2 for the map); the
+**decoder** maps z back to a distribution p(x|z) over images. Training maximises the **ELBO**,
+log p(x|z) on average over q minus KL(q(z|x) || N(0, I)): reconstruct well, but keep the codes close
+to a standard normal, so that decoding z ~ N(0, I) gives new images.
+
+Here the decoder gives every pixel a mixture of discretised logistic distributions over its 256
+values (as PixelCNN++ does), so -ELBO is a real code length: **bits per dimension** (per pixel),
+an upper bound on -log2 p(x) that the importance-weighted bound (Burda et al. 2016) tightens. The
+same unit is used by the PixelCNN tab. "Mean" decoding shows the decoder's expected image; "sample"
+draws every pixel independently, which looks grainy: the decoder's pixels are independent given z.
+
+**Anomaly detection.** A model of "normal" images should give unusual images a low likelihood. It
+does not, reliably: Nalisnick et al. 2019 showed that likelihood models trained on Fashion-MNIST give
+MNIST digits a *higher* likelihood (Ren et al. 2019 report an AUROC of 0.089 for PixelCNN++ on this
+pair). Serra et al. 2020 explain it by complexity: simple images are cheap to code for any model.
+Subtracting the image's length under a generic compressor (PNG) corrects for it.
+
+References: Kingma and Welling 2014, *Auto-Encoding Variational Bayes*; Burda et al. 2016,
+*Importance Weighted Autoencoders*; Salimans et al. 2017, *PixelCNN++*; Nalisnick et al. 2019, *Do
+Deep Generative Models Know What They Don't Know?*; Serra et al. 2020, *Input Complexity and
+Out-of-distribution Detection with Likelihood-based Generative Models*."""
+
+
+def _recon_text(r):
+    return (f"**{r['caption']}**: PSNR {r['psnr']:.1f} dB, SSIM {r['ssim']:.3f}, "
+            f"-ELBO {r['bits_per_dim']:.3f} bits/dim (lower: the model finds the image more typical). The heatmap "
+            "shows |input - reconstruction| per pixel: bright where the VAE lost detail.")
+
+
+def _source_inputs(prefix, model_id):
+    with gr.Row():
+        source = raw(gr.Radio(list(actions.SOURCES), value="test image", label=f"{prefix}source"))
+        index = raw(gr.Slider(0, actions.test_count(model_id) - 1, value=0, step=1, label="Test image"))
+    with gr.Row():
+        upload = image_input("Upload (any size; made grey, light backgrounds inverted)", height=200)
+        drawing = gr.Sketchpad(label="Drawing", type="numpy", image_mode="L", height=260,
+                               canvas_size=(280, 280), brush=gr.Brush(default_size=18, colors=["#000000"]))
+    return source, index, upload, drawing
+
+
+def _drawing(value):
+    """The sketchpad's composite image (pixels; it goes through the normaliser in the action)."""
+    return None if value is None else value.get("composite")
+
+
+def build():
+    ids = actions.vae_ids()
+    first = actions.OOD_ID if actions.OOD_ID in ids else (ids[0] if ids else None)
+    with gr.Blocks() as tab:
+        intro("An encoder squeezes an image into a few numbers, a decoder rebuilds it. Pick an image and "
+              "click Reconstruct; then explore the latent space and see why likelihood is not an anomaly detector.",
+              DETAILS)
+        with gr.Tab("Reconstruct"):
+            with gr.Row():
+                model = raw(gr.Dropdown(ids, value=first, label="Model"))
+                decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
+                seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (sampled decoding)"))
+            source, index, upload, drawing = _source_inputs("Image ", first)
+            go = gr.Button("Reconstruct", variant="primary")
+            with gr.Row():
+                shown = image_output("Input, as the model sees it", height=220)
+                recon = image_output("Reconstruction", height=220)
+                error = image_output("Error |input - reconstruction|", height=220)
+            recon_md = gr.Markdown()
+
+            def on_model(model_id):
+                return gr.update(maximum=actions.test_count(model_id) - 1, value=0)
+
+            model.change(guarded(on_model), model, index)
+
+            def on_reconstruct(model_id, src, i, up, draw, dec, s):
+                r = actions.reconstruct(model_id, src, i, up, _drawing(draw), dec, s)
+                return r["input"], r["reconstruction"], r["error"], _recon_text(r)
+
+            go.click(model_event(on_reconstruct), [model, source, index, upload, drawing, decode, seed],
+                     [shown, recon, error, recon_md], api_name="reconstruct", **model_queue())
+
+        with gr.Tab("Latent map"):
+            gr.Markdown(f"**{actions.MAP_ID}** squeezes every image into just two numbers. Left: 2,000 test images "
+                        "placed at their codes, coloured by class. Right: what the decoder draws at evenly spaced "
+                        "points of the plane (Kingma and Welling's figure). Move the sliders to decode any point.")
+            map_btn = gr.Button("Draw the latent map", variant="primary")
+            with gr.Row():
+                scatter = gr.ScatterPlot(x="z1", y="z2", color="class", label="Test images in the latent plane",
+                                         height=420)
+                manifold = image_output("Decoded manifold (z1 left to right, z2 bottom to top)", height=420)
+            with gr.Row():
+                z1 = raw(gr.Slider(-3, 3, value=0, step=0.01, label="z1"))
+                z2 = raw(gr.Slider(-3, 3, value=0, step=0.01, label="z2"))
+                point = image_output("Decoded point", height=200)
+
+            def on_map():
+                import pandas as pd
+                m = actions.latent_map()
+                frame = pd.DataFrame({"z1": m["z"][:, 0], "z2": m["z"][:, 1],
+                                      "class": [m["names"][i] for i in m["labels"]]})
+                return frame, m["manifold"]
+
+            map_btn.click(model_event(on_map), None, [scatter, manifold], api_name="latent_map", **model_queue())
+            for slider in (z1, z2):
+                slider.release(model_event(actions.decode_point), [z1, z2], point, api_name=False, **model_queue())
+
+        with gr.Tab("Interpolate and sample"):
+            with gr.Row():
+                walk_model = raw(gr.Dropdown(ids, value=first, label="Model"))
+                index_a = raw(gr.Slider(0, actions.test_count(first) - 1 if first else 1, value=0, step=1,
+                                        label="First test image"))
+                index_b = raw(gr.Slider(0, actions.test_count(first) - 1 if first else 1, value=1, step=1,
+                                        label="Second test image"))
+                steps = raw(gr.Slider(2, 32, value=10, step=1, label="Steps"))
+            walk_btn = gr.Button("Interpolate")
+            strip = image_output("From the first image's code to the second's")
+            gif = gr.Image(label="Animated", type="filepath", interactive=False, height=220)
+            with gr.Row():
+                sample_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
+                temperature = raw(gr.Slider(0, 2, value=1, step=0.05, label="Temperature (scales z)"))
+                side = raw(gr.Slider(1, 8, value=6, step=1, label="Grid size (n x n)"))
+                sample_decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
+            sample_btn = gr.Button("Sample from the prior")
+            samples = image_output("Decoded from z ~ N(0, T^2 I)")
+
+            def on_walk_model(model_id):
+                top = actions.test_count(model_id) - 1
+                return gr.update(maximum=top, value=0), gr.update(maximum=top, value=1)
+
+            walk_model.change(guarded(on_walk_model), walk_model, [index_a, index_b])
+            walk_btn.click(model_event(actions.interpolate), [walk_model, index_a, index_b, steps], [strip, gif],
+                           api_name="interpolate", **model_queue())
+            sample_btn.click(model_event(actions.sample), [walk_model, sample_seed, temperature, side, sample_decode],
+                             samples, api_name="sample", **model_queue())
+
+        with gr.Tab("Anomaly: held-out class"):
+            gr.Markdown(f"**{actions.HOLDOUT_ID}** never saw one class in training. Can its likelihood pick that "
+                        "class out of the test images? Scores are computed once for the 2,000 gallery images.")
+            with gr.Row():
+                kind = raw(gr.Radio(list(actions.KINDS), value="likelihood (bits/dim)", label="Score"))
+                percentile = raw(gr.Slider(50, 99.9, value=95, step=0.1,
+                                           label="Flag images scoring above this percentile of normal images"))
+            holdout_btn = gr.Button("Score the test images", variant="primary")
+            holdout_md = gr.Markdown()
+            with gr.Row():
+                hist = gr.BarPlot(x="score", y="share", color="set", label="Score histograms", height=300)
+                roc = gr.LinePlot(x="false positive rate", y="true positive rate", label="ROC curve", height=300)
+            top = image_output("The 16 highest-scoring test images")
+            gr.Markdown("**Score one image** (from the test set, an upload or a drawing):")
+            a_source, a_index, a_upload, a_drawing = _source_inputs("Image ", actions.HOLDOUT_ID) \
+                if actions.HOLDOUT_ID in ids else _source_inputs("Image ", first)
+            score_btn = gr.Button("Score this image")
+            with gr.Row():
+                a_shown = image_output("Image", height=200)
+                a_heat = image_output("Bits per pixel under the decoder (brighter: more surprising)", height=200)
+                a_md = gr.Markdown()
+
+            def on_holdout(k, p):
+                r = actions.anomaly(k, p)
+                import pandas as pd
+                c = r["confusion"]
+                text = (f"**AUROC {r['auroc']:.3f}** for {r['anomal_name']} against the other nine classes "
+                        f"(0.5 is chance, 1 is perfect). At the {float(p):g}th percentile (score {r['threshold']:.3f}): "
+                        f"{c['true_positives']} {r['anomal_name']} images caught, {c['false_negatives']} missed; "
+                        f"{c['false_positives']} normal images wrongly flagged, {c['true_negatives']} passed. "
+                        f"{r['most_anomalous_held_out']} of the 16 highest scores are {r['anomal_name']} images.")
+                return text, pd.DataFrame(r["histogram"]), pd.DataFrame(r["roc"]), r["most_anomalous"]
+
+            holdout_btn.click(model_event(on_holdout), [kind, percentile], [holdout_md, hist, roc, top],
+                              api_name="anomaly", **model_queue())
+
+            def on_score(src, i, up, draw):
+                r = actions.score_image(src, i, up, _drawing(draw))
+                text = (f"**{r['caption']}**: -ELBO {r['bits_per_dim']:.3f} bits/dim, higher than "
+                        f"{r['percentile_raw']:.0f}% of normal test images; complexity-corrected {r['corrected']:+.3f}, "
+                        f"higher than {r['percentile_corrected']:.0f}% of them.")
+                return r["input"], r["heatmap"], text
+
+            score_btn.click(model_event(on_score), [a_source, a_index, a_upload, a_drawing], [a_shown, a_heat, a_md],
+                            api_name="score", **model_queue())
+
+        with gr.Tab("Anomaly: out of distribution"):
+            gr.Markdown(f"**{actions.OOD_ID}**, trained on Fashion-MNIST, scores 1,000 of its test images and 1,000 "
+                        "MNIST digits it has never seen. Which does it find more likely?")
+            ood_btn = gr.Button("Score clothes and digits", variant="primary")
+            ood_md = gr.Markdown()
+            with gr.Row():
+                raw_hist = gr.BarPlot(x="score", y="share", color="set", height=300,
+                                      label="Likelihood score: -ELBO in bits/dim (right = less likely)")
+                cor_hist = gr.BarPlot(x="score", y="share", color="set", height=300,
+                                      label="Complexity-corrected: -ELBO minus PNG length, bits/dim")
+
+            def on_ood():
+                import pandas as pd
+                r = actions.out_of_distribution()
+                text = (f"**AUROC, digits as anomalies: raw likelihood {r['auroc_raw']:.3f}, complexity-corrected "
+                        f"{r['auroc_corrected']:.3f}** (0.5 is chance; below 0.5 means the digits look *more* normal). "
+                        f"Mean -ELBO: clothes {r['mean_raw'][0]:.2f}, digits {r['mean_raw'][1]:.2f} bits/dim.\n\n"
+                        f"{r['why']}")
+                return text, pd.DataFrame(r["raw"]), pd.DataFrame(r["corrected"])
+
+            ood_btn.click(model_event(on_ood), None, [ood_md, raw_hist, cor_hist], api_name="out_of_distribution",
+                          **model_queue())
+    return tab
+
+
+if __name__ == "__main__":
+    from tabs.common import launch_alone
+    launch_alone(build)
