@@ -29,6 +29,9 @@ Out-of-distribution Detection with Likelihood-based Generative Models*."""
 
 
 def _recon_text(r):
+    if r["bits_per_dim"] is None:  # a hub photo autoencoder: no pixel likelihood, colour PSNR/SSIM on Y
+        return (f"**{r['caption']}**: PSNR {r['psnr']:.1f} dB, SSIM {r['ssim']:.3f} on the luminance. The heatmap "
+                "shows the luminance error per pixel: bright where the autoencoder changed the picture.")
     return (f"**{r['caption']}**: PSNR {r['psnr']:.1f} dB, SSIM {r['ssim']:.3f}, "
             f"-ELBO {r['bits_per_dim']:.3f} bits/dim (lower: the model finds the image more typical). The heatmap "
             "shows |input - reconstruction| per pixel: bright where the VAE lost detail.")
@@ -37,7 +40,8 @@ def _recon_text(r):
 def _source_inputs(prefix, model_id):
     with gr.Row():
         source = raw(gr.Radio(list(actions.SOURCES), value="test image", label=f"{prefix}source"))
-        index = raw(gr.Slider(0, actions.test_count(model_id) - 1, value=0, step=1, label="Test image"))
+        top = actions.test_count(model_id) - 1 if model_id else 1
+        index = raw(gr.Slider(0, top, value=0, step=1, label="Test image"))
     with gr.Row():
         upload = image_input("Upload (any size; made grey, light backgrounds inverted)", height=200)
         drawing = gr.Sketchpad(label="Drawing", type="numpy", image_mode="L", height=260,
@@ -52,6 +56,7 @@ def _drawing(value):
 
 def build():
     ids = actions.vae_ids()
+    recon_ids = actions.recon_ids()
     first = actions.OOD_ID if actions.OOD_ID in ids else (ids[0] if ids else None)
     with gr.Blocks() as tab:
         intro("An encoder squeezes an image into a few numbers, a decoder rebuilds it. Pick an image and "
@@ -59,7 +64,7 @@ def build():
               DETAILS)
         with gr.Tab("Reconstruct"):
             with gr.Row():
-                model = raw(gr.Dropdown(ids, value=first, label="Model"))
+                model = raw(gr.Dropdown(recon_ids, value=first, label="Model (hub autoencoders need the network)"))
                 decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
                 seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (sampled decoding)"))
             source, index, upload, drawing = _source_inputs("Image ", first)

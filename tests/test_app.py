@@ -181,3 +181,40 @@ def test_model_cards_link_nothing_the_server_will_not_serve(client):
     for model_id in CARD_IDS:
         text = client.predict(model_id, api_name="/model_card")
         assert "](../weights" not in text and model_id in text
+
+
+VAE_IDS = sorted(c.id for c in list_cards() if c.family == "vae")
+
+
+@pytest.mark.skipif("vae-fashion" not in VAE_IDS, reason="no VAE model cards yet")
+def test_vae_reconstruct_sample_and_interpolate_over_http(client):
+    shown, recon, error, text = client.predict("vae-fashion", "test image", 3, None, None, "mean", 0,
+                                               api_name="/reconstruct")
+    again = client.predict("vae-fashion", "test image", 3, None, None, "mean", 0, api_name="/reconstruct")
+    assert open(recon, "rb").read() == open(again[1], "rb").read() and "bits/dim" in text and "PSNR" in text
+    grid = client.predict("vae-fashion", 1, 1.0, 2, "mean", api_name="/sample")
+    assert open(grid, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    strip, gif = client.predict("vae-fashion", 0, 1, 4, api_name="/interpolate")
+    assert open(gif, "rb").read(6) == b"GIF89a"
+
+
+@pytest.mark.skipif("vae-fashion" not in VAE_IDS, reason="no VAE model cards yet")
+@pytest.mark.parametrize("args, words", [
+    (["vae-fashion", "test image", float("nan"), None, None, "mean", 0], "Test image"),
+    (["vae-fashion", "test image", 2.5, None, None, "mean", 0], "whole"),
+    (["vae-fashion", "test image", 0, None, None, "median", 0], "Decoding"),
+    (["vae-fashion", "upload", 0, None, None, "mean", 0], "upload"),
+    (["vae-fashion", "test image", 0, None, None, "mean", -3], "Seed"),
+    (["../weights", "test image", 0, None, None, "mean", 0], "Model"),
+])
+def test_vae_bad_input_gets_clear_messages(app_url, args, words):
+    event, payload = raw_call(app_url, "reconstruct", args)
+    assert event == "error" and words in payload and "Traceback" not in payload, payload
+
+
+@pytest.mark.skipif("vae-fashion-holdout" not in VAE_IDS, reason="no held-out VAE yet")
+def test_vae_anomaly_views_over_http(client):
+    text, hist, roc, top = client.predict("likelihood (bits/dim)", 95, api_name="/anomaly")
+    assert "AUROC" in text and "Bag" in text
+    text, raw_hist, cor_hist = client.predict(api_name="/out_of_distribution")
+    assert "complexity-corrected" in text

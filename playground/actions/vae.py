@@ -33,8 +33,25 @@ def vae_ids():
     return sorted(i for i, c in registry.default().cards().items() if c.family == "vae")
 
 
+def recon_ids():
+    """The playground's VAEs, then the hub's photo autoencoders (usable when downloaded)."""
+    hub = sorted(i for i, c in registry.default().cards().items() if c.family == "autoencoder_kl")
+    return vae_ids() + hub
+
+
+def _is_photo(model_id):
+    return registry.default().card(model_id).family == "autoencoder_kl"
+
+
+def _photos():
+    return sorted(data.natural_images())
+
+
 def _model_id(model_id, options=None):
-    return validate.choice(model_id, options or vae_ids(), name="Model")
+    options = recon_ids() if options is None else options
+    if not options:
+        raise InputError("No VAE is installed in this playground for this view.")
+    return validate.choice(model_id, options, name="Model")
 
 
 def _fixed(model_id):
@@ -73,12 +90,18 @@ def _card_size(model_id):
 
 def test_count(model_id):
     """How many test images the model's picker offers (without loading the model)."""
-    dataset, size = _card_size(_model_id(model_id))
+    if _is_photo(_model_id(model_id)):
+        return len(_photos())
+    dataset, size = _card_size(model_id)
     return len(_test_set(dataset, size)[0])
 
 
 def test_image(model_id, index):
-    dataset, size = _card_size(_model_id(model_id))
+    if _is_photo(_model_id(model_id)):
+        names = _photos()
+        index = validate.number(index, name="Test image", minimum=0, maximum=len(names) - 1, step=1, integer=True)
+        return np.asarray(data.load_natural(names[index])), names[index]
+    dataset, size = _card_size(model_id)
     images, labels, names = _test_set(dataset, size)
     index = validate.number(index, name="Test image", minimum=0, maximum=len(images) - 1, step=1, integer=True)
     return images[index], names[int(labels[index])]
@@ -101,7 +124,7 @@ def model_input(model_id, source, index=0, upload=None, drawing=None):
     """The image a model will see, from the chosen source, and a caption."""
     model_id = _model_id(model_id)
     source = validate.choice(source, SOURCES, name="Source")
-    dataset, size = _card_size(model_id)
+    dataset, size = (None, None) if _is_photo(model_id) else _card_size(model_id)
     if source == "test image":
         image, name = test_image(model_id, index)
         return image, f"test image {int(index)} ({name})"
@@ -112,6 +135,8 @@ def model_input(model_id, source, index=0, upload=None, drawing=None):
         src = np.asarray(src)
         if src.size == 0 or src.ndim < 2 or (src.ndim == 3 and src.shape[-1] == 4 and not src[..., 3].any()):
             raise InputError("The drawing is empty: draw something first.")
+    if _is_photo(model_id):
+        return normalize_image(src, mode="RGB"), f"your {source}"
     return fit_upload(src, dataset, size), f"your {source}"
 
 
@@ -121,6 +146,8 @@ def reconstruct(model_id, source="test image", index=0, upload=None, drawing=Non
     decode = validate.choice(decode, DECODES, name="Decoding")
     seed = validate.seed(seed)
     image, caption = model_input(model_id, source, index, upload, drawing)
+    if _is_photo(model_id):
+        return _reconstruct_photo(model_id, image, caption, decode, seed)
     vae = _vae()
     with registry.using(model_id) as model:
         recon = vae.reconstruct(model, image[None], decode, seed)[0]
@@ -129,6 +156,16 @@ def reconstruct(model_id, source="test image", index=0, upload=None, drawing=Non
     return {"input": zoom(image), "reconstruction": zoom(recon), "error": zoom_rgb(heatmap(error, vmax=255)),
             "psnr": float(quality.psnr(image, recon)[0]), "ssim": float(quality.ssim(image, recon)[0]),
             "bits_per_dim": bits, "caption": caption, "raw": (image, recon)}
+
+
+def _reconstruct_photo(model_id, image, caption, decode, seed):
+    from ..families import autoencoder_kl
+    with registry.using(model_id) as model:
+        image, recon = autoencoder_kl.reconstruct(model, image, decode, seed)
+    y_in, y_out = quality.luminance(image), quality.luminance(recon)
+    return {"input": image, "reconstruction": recon, "error": heatmap(np.abs(y_in - y_out), vmax=64),
+            "psnr": float(quality.psnr(y_in, y_out)[0]), "ssim": float(quality.ssim(y_in, y_out)[0]),
+            "bits_per_dim": None, "caption": caption, "raw": (image, recon)}
 
 
 # latent map -------------------------------------------------------------------------------------
@@ -167,7 +204,7 @@ def decode_point(z1, z2, model_id=MAP_ID):
 # interpolation and samples ------------------------------------------------------------------------
 def interpolate(model_id, index_a, index_b, steps=8, decode="mean"):
     """Two test images' posterior means joined by a line: a strip and the path of a GIF."""
-    model_id = _model_id(model_id)
+    model_id = _model_id(model_id, vae_ids())
     steps = validate.number(steps, name="Steps", minimum=2, maximum=32, step=1, integer=True)
     decode = validate.choice(decode, DECODES, name="Decoding")
     a, _ = test_image(model_id, index_a)
@@ -182,7 +219,7 @@ def interpolate(model_id, index_a, index_b, steps=8, decode="mean"):
 
 def sample(model_id, seed, temperature=1.0, side=4, decode="mean"):
     """A side x side grid of images decoded from z ~ N(0, temperature^2 I), drawn with `seed`."""
-    model_id = _model_id(model_id)
+    model_id = _model_id(model_id, vae_ids())
     seed = validate.seed(seed)
     temperature = validate.number(temperature, name="Temperature", minimum=0, maximum=2, step=0.05)
     side = validate.number(side, name="Grid size", minimum=1, maximum=8, step=1, integer=True)

@@ -30,7 +30,7 @@ PRESETS = {
                        config=dict(FASHION, latent_dim=2, width=16)),
     "fashion-holdout": dict(model_id="vae-fashion-holdout", steps=3000, batch_size=64, lr=2e-3,
                             config=dict(FASHION, holdout_class=8)),  # Bag: chosen before any measurement
-    "faces": dict(model_id="vae-faces", steps=3000, batch_size=32, lr=1e-3, flip=True,
+    "faces": dict(model_id="vae-faces", steps=2000, batch_size=32, lr=1e-3, flip=True,
                   config=dict(latent_dim=32, width=24, image_size=64, mixtures=5, dataset="orl-faces", blocks=1)),
 }
 COMMAND = "python -m playground.train.vae --preset {preset} --threads 1"

@@ -70,3 +70,23 @@ def test_gan_tab_end_to_end(page):
     page.screenshot(path=str(ARTIFACTS / "screenshots" / "gan-used.png"), full_page=True)
     assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
     assert not page.errors, page.errors
+
+
+def test_vae_tab_end_to_end(page):
+    """Reconstruct a test image, draw the latent map, and run the out-of-distribution view."""
+    page.get_by_role("tab", name="VAE", exact=True).click()
+    page.get_by_role("button", name="Reconstruct", exact=True).click()
+    page.get_by_text("bits/dim (lower", exact=False).first.wait_for(timeout=60000)
+    page.get_by_role("tab", name="Latent map", exact=True).click()
+    page.get_by_role("button", name="Draw the latent map", exact=True).click()
+    page.wait_for_function("() => [...document.querySelectorAll(\"img[src*='/file=']\")]"
+                           ".filter(i => i.offsetParent).length >= 1", timeout=60000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / "vae-latent-map.png"), full_page=True)
+    page.get_by_role("tab", name="Anomaly: out of distribution", exact=True).click()
+    page.get_by_role("button", name="Score clothes and digits", exact=True).click()
+    page.get_by_text("AUROC, digits as anomalies", exact=False).first.wait_for(timeout=120000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / "vae-ood.png"), full_page=True)
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    assert not page.errors, page.errors

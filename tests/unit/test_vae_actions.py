@@ -1,0 +1,154 @@
+"""The VAE tab's actions on tiny untrained models in a temporary registry, with the real data."""
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from playground import registry
+from playground.actions import vae as actions
+from playground.errors import InputError
+from playground.families import vae
+
+CARD = """---
+id: {id}
+family: vae
+title: tiny {id}
+source: weights/{id}
+revision: null
+dataset: {dataset}
+license: MIT
+params: {params}
+resolution: {size}x{size}
+train_command: null
+metrics: {{}}
+metrics_command: python -m playground.evaluate {id} --write
+---
+Tiny test model.
+"""
+
+
+def _add(root, model_id, **config):
+    config = {"latent_dim": 4, "width": 4, "image_size": 28, "mixtures": 2, "dataset": "fashion-mnist", **config}
+    model = vae.build(config)
+    registry.save_weights(root / "weights" / model_id, model, config)
+    (root / "model_cards" / f"{model_id}.md").write_text(CARD.format(
+        id=model_id, params=sum(p.numel() for p in model.parameters()), dataset=config["dataset"],
+        size=config["image_size"]))
+
+
+@pytest.fixture(scope="module")
+def tiny_registry(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vae-tab")
+    (root / "model_cards").mkdir()
+    torch.manual_seed(0)
+    _add(root, "vae-fashion")
+    _add(root, "vae-fashion-2d", latent_dim=2)
+    _add(root, "vae-fashion-holdout", holdout_class=8)
+    _add(root, "vae-faces", image_size=64, dataset="orl-faces")
+    before = registry.default()
+    registry.configure(cards_dir=root / "model_cards", root=root)
+    for cached in (actions._scores, actions._latent_map):
+        cached.cache_clear()
+    yield root
+    registry._default = before
+    for cached in (actions._scores, actions._latent_map):
+        cached.cache_clear()
+
+
+def _png(array):
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return "data:image/png;base64," + __import__("base64").b64encode(buf.getvalue()).decode()
+
+
+def test_lists_and_counts(tiny_registry):
+    assert actions.vae_ids() == ["vae-faces", "vae-fashion", "vae-fashion-2d", "vae-fashion-holdout"]
+    assert actions.test_count("vae-fashion") == 2000 and actions.test_count("vae-faces") == 80
+
+
+def test_reconstruct_a_test_image(tiny_registry):
+    r = actions.reconstruct("vae-fashion", "test image", 5)
+    image, recon = r["raw"]
+    assert image.shape == recon.shape == (28, 28) and r["input"].shape == (168, 168)
+    assert r["error"].shape == (168, 168, 3) and r["error"].dtype == np.uint8
+    assert np.isfinite([r["psnr"], r["ssim"], r["bits_per_dim"]]).all() and "test image 5" in r["caption"]
+    again = actions.reconstruct("vae-fashion", "test image", 5)
+    assert again["bits_per_dim"] == r["bits_per_dim"]
+
+
+def test_faces_reconstruct_at_64(tiny_registry):
+    assert actions.reconstruct("vae-faces", "test image", 79)["raw"][0].shape == (64, 64)
+
+
+def test_uploads_are_fitted_and_light_backgrounds_inverted(tiny_registry):
+    photo = np.full((90, 60, 3), 250, np.uint8)
+    photo[30:60, 20:40] = 10  # a dark item on white
+    image, caption = actions.model_input("vae-fashion", "upload", upload=_png(photo))
+    assert image.shape == (28, 28) and image[0, 0] < 10 and image[14, 14] > 200 and caption == "your upload"
+
+
+def test_drawings_count_and_empty_ones_are_refused(tiny_registry):
+    drawing = np.full((280, 280), 255, np.uint8)
+    drawing[100:180, 120:160] = 0
+    image, _ = actions.model_input("vae-fashion", "drawing", drawing=drawing)
+    assert image[14, 14] > 200
+    with pytest.raises(InputError, match="empty"):
+        actions.model_input("vae-fashion", "drawing", drawing=np.zeros((10, 10, 4), np.uint8))
+    with pytest.raises(InputError, match="upload"):
+        actions.model_input("vae-fashion", "upload")
+
+
+@pytest.mark.parametrize("args", [("vae-nope", "test image", 0), ("vae-fashion", "webcam", 0),
+                                  ("vae-fashion", "test image", 2000), ("vae-fashion", "test image", 1.5),
+                                  ("vae-fashion", "test image", float("nan"))])
+def test_bad_reconstruct_inputs_are_refused(tiny_registry, args):
+    with pytest.raises(InputError):
+        actions.reconstruct(*args)
+
+
+def test_latent_map_and_points(tiny_registry):
+    m = actions.latent_map()
+    assert m["z"].shape == (2000, 2) and len(m["labels"]) == 2000 and len(m["names"]) == 10
+    side = actions.GRID_SIDE * 28
+    assert m["manifold"].shape == (side, side)
+    assert actions.decode_point(0.5, -1).shape == (168, 168)
+    with pytest.raises(InputError):
+        actions.decode_point(9, 0)
+
+
+def test_interpolate_and_sample(tiny_registry, tmp_path):
+    strip, gif = actions.interpolate("vae-fashion", 0, 1, 5)
+    with Image.open(gif) as im:
+        assert im.n_frames == 8  # there and back without repeating the ends
+    assert strip.ndim == 2
+    a, b = actions.sample("vae-fashion", 7, 1.0, 3), actions.sample("vae-fashion", 7, 1.0, 3)
+    assert np.array_equal(a, b)
+    with pytest.raises(InputError):
+        actions.sample("vae-fashion", 7, 5.0, 3)
+
+
+def test_held_out_class_view(tiny_registry):
+    r = actions.anomaly("likelihood (bits/dim)", 95)
+    c = r["confusion"]
+    assert r["anomal_name"] == "Bag" and 0 <= r["auroc"] <= 1
+    total_bags = c["true_positives"] + c["false_negatives"]
+    normal = c["false_positives"] + c["true_negatives"]
+    assert total_bags + normal == 2000 and 0.03 < c["false_positives"] / normal < 0.07
+    corrected = actions.anomaly("complexity-corrected", 99)
+    assert corrected["confusion"]["false_positives"] < c["false_positives"]
+    with pytest.raises(InputError):
+        actions.anomaly("entropy", 95)
+
+
+def test_score_one_image(tiny_registry):
+    r = actions.score_image("test image", 3)
+    assert r["heatmap"].shape == (168, 168, 3) and 0 <= r["percentile_raw"] <= 100
+
+
+def test_out_of_distribution_view(tiny_registry):
+    r = actions.out_of_distribution()
+    assert 0 <= r["auroc_raw"] <= 1 and 0 <= r["auroc_corrected"] <= 1 and r["why"]
+    sets = {row["set"] for row in r["raw"]}
+    assert sets == {"Fashion-MNIST (in)", "MNIST digits (out)"}
