@@ -56,6 +56,26 @@ def measure_one(model_id, runs, reg=None):
             "peak_rss_mb": round(peak_rss_mb(), 1), "runs": runs}
 
 
+ACTION_MODULES = ("gan", "vae")  # playground/actions/<name>.py with bench_cases() -> {label: fn(i)}
+
+
+def measure_cases(module_name, runs):
+    """In this process: each of a tab's bench cases, after one warm-up call (which loads models)."""
+    import importlib
+    module = importlib.import_module(f"playground.actions.{module_name}")
+    rows = []
+    for label, fn in module.bench_cases().items():
+        fn(0)
+        times = []
+        for i in range(runs):
+            start = time.perf_counter()
+            fn(i + 1)
+            times.append(time.perf_counter() - start)
+        rows.append({"case": label, "p50_ms": round(1000 * statistics.median(times), 1),
+                     "p95_ms": round(1000 * percentile(times, 0.95), 1), "runs": runs})
+    return rows
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -155,6 +175,10 @@ def markdown(result):
         else:
             lines.append(f"| {r['id']} | {r['family']} | {r.get('action', '')} | {r['load_s']} | {r['p50_ms']} | "
                          f"{r['p95_ms']} | {r['peak_rss_mb']} |")
+    if result.get("cases"):
+        lines += ["", "| what a tab does | p50 (ms) | p95 (ms) |", "|---|---|---|"]
+        lines += [f"| {c['case']} | {c['error']} | |" if "error" in c else
+                  f"| {c['case']} | {c['p50_ms']} | {c['p95_ms']} |" for c in result["cases"]]
     a = result.get("app")
     if a:
         lines += ["", f"App: serving {a['startup_s']} s after start with no model loaded; an API round trip of "
@@ -171,12 +195,16 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--runs", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--cases", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(args.threads)
     runs = args.runs or (5 if args.quick else 20)
     if args.one:
         print(json.dumps(measure_one(args.one, runs)))
+        return 0
+    if args.cases:
+        print(json.dumps(measure_cases(args.cases, runs)))
         return 0
     from . import registry
     reg = registry.Registry()
@@ -190,7 +218,17 @@ def main(argv=None):
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0
                     else {"id": model_id, "family": card.family, "error": "failed: " + out.stderr[-200:]})
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    result = {"quick": args.quick, "machine": machine(args.threads), "models": rows,
+    cases = []
+    for name in ACTION_MODULES:
+        import importlib
+        if not hasattr(importlib.import_module(f"playground.actions.{name}"), "bench_cases"):
+            continue
+        out = subprocess.run([sys.executable, "-m", "playground.bench", "--cases", name, "--runs", str(runs),
+                              "--threads", str(args.threads)], cwd=REPO_ROOT, capture_output=True, text=True)
+        cases += (json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0
+                  else [{"case": f"{name} tab", "error": "failed: " + out.stderr[-200:]}])
+        print(json.dumps(cases[-1]), file=sys.stderr, flush=True)
+    result = {"quick": args.quick, "machine": machine(args.threads), "models": rows, "cases": cases,
               "app": measure_app(runs, args.threads)}
     text = markdown(result)
     print(text)

@@ -124,3 +124,21 @@ def histogram_bits(train, test, alpha=1.0):
         counts[pos] += np.bincount(flat[:, pos], minlength=256)
     logp = np.log2(counts / counts.sum(1, keepdims=True))
     return -logp[np.arange(h * w), test.reshape(len(test), -1)].mean(1)
+
+
+def histogram_rows(normal, anomal, names, bins=30):
+    """Rows {"score", "share", "set"} of both histograms on shared bins, for a bar plot."""
+    edges, hn, ha = histogram(normal, anomal, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    return [{"score": float(c), "share": float(h), "set": name}
+            for name, hist in zip(names, (hn, ha)) for c, h in zip(centres, hist)]
+
+
+def in_out_view(nll_in, images_in, nll_out, images_out, names=("Fashion-MNIST (in)", "MNIST digits (out)")):
+    """Everything the out-of-distribution panel shows, for any likelihood model (the VAE's bound,
+    the PixelCNN's exact likelihood): histogram rows of the raw and corrected scores, both AUROCs,
+    the mean raw scores, and the one-sentence reason."""
+    s = ood_summary(nll_in, images_in, nll_out, images_out)
+    return {"raw": histogram_rows(*s["raw"], names), "corrected": histogram_rows(*s["corrected"], names),
+            "auroc_raw": s["auroc_raw"], "auroc_corrected": s["auroc_corrected"],
+            "mean_raw": (float(np.mean(s["raw"][0])), float(np.mean(s["raw"][1]))), "why": WHY}

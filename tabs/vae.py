@@ -2,6 +2,7 @@
 import gradio as gr
 
 from playground.actions import vae as actions
+from tabs import ood_panel
 from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
 
 DETAILS = """A **variational autoencoder** (Kingma and Welling 2014) has two networks. The **encoder** maps an
@@ -188,27 +189,7 @@ def build():
                             api_name="score", **model_queue())
 
         with gr.Tab("Anomaly: out of distribution"):
-            gr.Markdown(f"**{actions.OOD_ID}**, trained on Fashion-MNIST, scores 1,000 of its test images and 1,000 "
-                        "MNIST digits it has never seen. Which does it find more likely?")
-            ood_btn = gr.Button("Score clothes and digits", variant="primary")
-            ood_md = gr.Markdown()
-            with gr.Row():
-                raw_hist = gr.BarPlot(x="score", y="share", color="set", height=300,
-                                      label="Likelihood score: -ELBO in bits/dim (right = less likely)")
-                cor_hist = gr.BarPlot(x="score", y="share", color="set", height=300,
-                                      label="Complexity-corrected: -ELBO minus PNG length, bits/dim")
-
-            def on_ood():
-                import pandas as pd
-                r = actions.out_of_distribution()
-                text = (f"**AUROC, digits as anomalies: raw likelihood {r['auroc_raw']:.3f}, complexity-corrected "
-                        f"{r['auroc_corrected']:.3f}** (0.5 is chance; below 0.5 means the digits look *more* normal). "
-                        f"Mean -ELBO: clothes {r['mean_raw'][0]:.2f}, digits {r['mean_raw'][1]:.2f} bits/dim.\n\n"
-                        f"{r['why']}")
-                return text, pd.DataFrame(r["raw"]), pd.DataFrame(r["corrected"])
-
-            ood_btn.click(model_event(on_ood), None, [ood_md, raw_hist, cor_hist], api_name="out_of_distribution",
-                          **model_queue())
+            ood_panel.build(actions.out_of_distribution, actions.OOD_ID, "-ELBO")
     return tab
 
 

@@ -253,13 +253,6 @@ def _scores(model_id, against):
 KINDS = {"likelihood (bits/dim)": "raw", "complexity-corrected": "corrected"}
 
 
-def _histogram_rows(normal, anomal, names):
-    edges, hn, ha = ood.histogram(normal, anomal, bins=30)
-    centres = (edges[:-1] + edges[1:]) / 2
-    return [{"score": float(c), "share": float(h), "set": names[0]} for c, h in zip(centres, hn)] + \
-           [{"score": float(c), "share": float(h), "set": names[1]} for c, h in zip(centres, ha)]
-
-
 def anomaly(kind="likelihood (bits/dim)", percentile=95, model_id=HOLDOUT_ID):
     """The held-out-class view: histogram rows, ROC points, AUROC, the confusion counts when images
     above the `percentile`-th percentile of normal scores are flagged, and the most anomalous images."""
@@ -272,7 +265,7 @@ def anomaly(kind="likelihood (bits/dim)", percentile=95, model_id=HOLDOUT_ID):
     both = np.concatenate([normal, anomal])
     images = np.concatenate([s["normal"], s["anomal"]])
     top = np.argsort(-both, kind="stable")[:16]
-    return {"histogram": _histogram_rows(normal, anomal, ("other nine classes", s["anomal_name"])),
+    return {"histogram": ood.histogram_rows(normal, anomal, ("other nine classes", s["anomal_name"])),
             "roc": [{"false positive rate": float(f), "true positive rate": float(t)} for f, t in zip(fpr, tpr)],
             "auroc": ood.auroc(normal, anomal), "threshold": threshold,
             "confusion": ood.confusion(normal, anomal, threshold), "anomal_name": s["anomal_name"],
@@ -298,9 +291,17 @@ def score_image(source, index=0, upload=None, drawing=None, model_id=HOLDOUT_ID)
 
 
 def out_of_distribution(model_id=OOD_ID):
-    """Fashion-MNIST gallery images against MNIST digits: raw and corrected histograms and AUROCs."""
+    """Fashion-MNIST gallery images against MNIST digits: raw and corrected histograms and AUROCs
+    (playground.ood.in_out_view, which the PixelCNN tab shares)."""
     s = _scores(_fixed(model_id), "digits")
-    names = ("Fashion-MNIST (in)", "MNIST digits (out)")
-    return {"raw": _histogram_rows(*s["raw"], names), "corrected": _histogram_rows(*s["corrected"], names),
-            "auroc_raw": ood.auroc(*s["raw"]), "auroc_corrected": ood.auroc(*s["corrected"]),
-            "mean_raw": (float(s["raw"][0].mean()), float(s["raw"][1].mean())), "why": ood.WHY}
+    return ood.in_out_view(s["raw"][0], s["normal"], s["raw"][1], s["anomal"])
+
+
+def bench_cases():
+    """What `python -m playground.bench` times for this tab (the issue's latency targets)."""
+    def latent_map_afresh(i):
+        _latent_map.cache_clear()
+        return latent_map()
+    return {"VAE: reconstruct and score one test image (vae-fashion)":
+            lambda i: reconstruct(OOD_ID, "test image", i),
+            "VAE: draw the latent map afresh (encode 2,000 images, decode a 20x20 manifold)": latent_map_afresh}

@@ -79,3 +79,14 @@ def test_the_measured_section_is_written_and_rewritten(tmp_path, family):
     assert text.count("## Measured") == 1 and "Weight sum 2.000." in text and "1.000" not in text
     assert (tmp_path / "weights" / "tiny-a" / "figure.txt").read_text() == "made"
     assert parse_card(path).body.startswith("Prose about tiny-a")
+
+
+def test_bench_times_a_tabs_cases(monkeypatch):
+    module = types.ModuleType("playground.actions.benchtest")
+    calls = []
+    module.bench_cases = lambda: {"double": lambda i: calls.append(i) or 2 * i}
+    monkeypatch.setitem(sys.modules, "playground.actions.benchtest", module)
+    rows = bench.measure_cases("benchtest", 3)
+    assert calls == [0, 1, 2, 3] and rows[0]["case"] == "double" and rows[0]["p95_ms"] >= rows[0]["p50_ms"] >= 0
+    text = bench.markdown({"quick": True, "machine": bench.machine(1), "models": [], "cases": rows})
+    assert "| double |" in text
