@@ -134,7 +134,7 @@ def histogram_rows(normal, anomal, names, bins=30):
             for name, hist in zip(names, (hn, ha)) for c, h in zip(centres, hist)]
 
 
-def in_out_view(nll_in, images_in, nll_out, images_out, names=("Fashion-MNIST (in)", "MNIST digits (out)")):
+def in_out_view(nll_in, images_in, nll_out, images_out, names=("clothes (in)", "digits (out)")):
     """Everything the out-of-distribution panel shows, for any likelihood model (the VAE's bound,
     the PixelCNN's exact likelihood): histogram rows of the raw and corrected scores, both AUROCs,
     the mean raw scores, and the one-sentence reason."""

@@ -5,6 +5,11 @@ import gradio as gr
 from tabs.common import model_event, model_queue
 
 
+NAMES = ("clothes (in)", "digits (out)")
+COLOURS = {NAMES[0]: "#1f77b4", NAMES[1]: "#ff7f0e"}
+LEGEND = "Blue: Fashion-MNIST test images; orange: MNIST digits."
+
+
 def _text(r):
     return (f"**AUROC, digits as anomalies: raw likelihood {r['auroc_raw']:.3f}, complexity-corrected "
             f"{r['auroc_corrected']:.3f}** (0.5 is chance; below 0.5 means the digits look *more* normal). "
@@ -18,10 +23,10 @@ def build(view_fn, model_name, score_name, api_name="out_of_distribution"):
     button = gr.Button("Score clothes and digits", variant="primary")
     text = gr.Markdown()
     with gr.Row():
-        raw_hist = gr.BarPlot(x="score", y="share", color="set", height=300,
-                              label=f"Likelihood score: {score_name} in bits/dim (right = less likely)")
-        cor_hist = gr.BarPlot(x="score", y="share", color="set", height=300,
-                              label=f"Complexity-corrected: {score_name} minus PNG length, bits/dim")
+        raw_hist = gr.LinePlot(x="score", y="share", color="set", height=380, color_map=COLOURS,
+                               label=f"Likelihood score: {score_name} in bits/dim (right = less likely). {LEGEND}")
+        cor_hist = gr.LinePlot(x="score", y="share", color="set", height=380, color_map=COLOURS,
+                               label=f"Complexity-corrected: {score_name} minus PNG length, bits/dim. {LEGEND}")
 
     def on_click():
         import pandas as pd

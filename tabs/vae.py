@@ -73,7 +73,7 @@ def build():
             with gr.Row():
                 shown = image_output("Input, as the model sees it", height=220)
                 recon = image_output("Reconstruction", height=220)
-                error = image_output("Error |input - reconstruction|", height=220)
+                error = image_output(f"Error |input - reconstruction| (black 0, yellow {actions.ERROR_MAX}+ grey levels)", height=220)
             recon_md = gr.Markdown()
 
             def on_model(model_id):
@@ -152,8 +152,11 @@ def build():
             holdout_btn = gr.Button("Score the test images", variant="primary")
             holdout_md = gr.Markdown()
             with gr.Row():
-                hist = gr.BarPlot(x="score", y="share", color="set", label="Score histograms", height=300)
-                roc = gr.LinePlot(x="false positive rate", y="true positive rate", label="ROC curve", height=300)
+                hist = gr.LinePlot(x="score", y="share", color="set", height=380,
+                                   color_map=dict(zip(actions.HOLDOUT_SETS, ("#1f77b4", "#ff7f0e"))),
+                                   label="Score histograms (right = more anomalous). Blue: the nine trained classes; "
+                                         "orange: the held-out class")
+                roc = gr.LinePlot(x="false positive rate", y="true positive rate", label="ROC curve", height=380)
             top = image_output("The 16 highest-scoring test images")
             gr.Markdown("**Score one image** (from the test set, an upload or a drawing):")
             a_source, a_index, a_upload, a_drawing = _source_inputs("Image ", actions.HOLDOUT_ID) \
@@ -161,7 +164,7 @@ def build():
             score_btn = gr.Button("Score this image")
             with gr.Row():
                 a_shown = image_output("Image", height=200)
-                a_heat = image_output("Bits per pixel under the decoder (brighter: more surprising)", height=200)
+                a_heat = image_output(f"Bits per pixel under the decoder (black 0, yellow {actions.BITS_MAX}+)", height=200)
                 a_md = gr.Markdown()
 
             def on_holdout(k, p):

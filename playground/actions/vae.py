@@ -22,6 +22,8 @@ TILE = 168          # pixels a 28x28 image is enlarged to for display (6x)
 GRID_SIDE = 20      # the manifold figure: GRID_SIDE x GRID_SIDE decoded points
 SCORE_N = 1000      # Fashion-MNIST gallery images (and digits) scored for the anomaly views
 MAP_N = 2000
+ERROR_MAX = 128     # grey levels of reconstruction error shown at the top of the heatmap's scale
+BITS_MAX = 12       # bits per pixel shown at the top of the likelihood heatmap's scale
 
 
 def _vae():
@@ -153,7 +155,7 @@ def reconstruct(model_id, source="test image", index=0, upload=None, drawing=Non
         recon = vae.reconstruct(model, image[None], decode, seed)[0]
         bits = float(vae.bound_bits(model, image[None], 1, seed)[0])
     error = np.abs(image.astype(np.float64) - recon.astype(np.float64))
-    return {"input": zoom(image), "reconstruction": zoom(recon), "error": zoom_rgb(heatmap(error, vmax=255)),
+    return {"input": zoom(image), "reconstruction": zoom(recon), "error": zoom_rgb(heatmap(error, vmax=ERROR_MAX)),
             "psnr": float(quality.psnr(image, recon)[0]), "ssim": float(quality.ssim(image, recon)[0]),
             "bits_per_dim": bits, "caption": caption, "raw": (image, recon)}
 
@@ -250,6 +252,7 @@ def _scores(model_id, against):
                                                  ood.corrected_scores(raw_a, anomal))}
 
 
+HOLDOUT_SETS = ("other nine classes", "held-out class")
 KINDS = {"likelihood (bits/dim)": "raw", "complexity-corrected": "corrected"}
 
 
@@ -265,7 +268,7 @@ def anomaly(kind="likelihood (bits/dim)", percentile=95, model_id=HOLDOUT_ID):
     both = np.concatenate([normal, anomal])
     images = np.concatenate([s["normal"], s["anomal"]])
     top = np.argsort(-both, kind="stable")[:16]
-    return {"histogram": ood.histogram_rows(normal, anomal, ("other nine classes", s["anomal_name"])),
+    return {"histogram": ood.histogram_rows(normal, anomal, HOLDOUT_SETS),
             "roc": [{"false positive rate": float(f), "true positive rate": float(t)} for f, t in zip(fpr, tpr)],
             "auroc": ood.auroc(normal, anomal), "threshold": threshold,
             "confusion": ood.confusion(normal, anomal, threshold), "anomal_name": s["anomal_name"],
@@ -284,7 +287,7 @@ def score_image(source, index=0, upload=None, drawing=None, model_id=HOLDOUT_ID)
         pixel = vae.pixel_bits(model, image[None])[0]
     corrected = float(ood.corrected_scores([bits], image[None])[0])
     s = _scores(model_id, "holdout")
-    return {"input": zoom(image), "heatmap": zoom_rgb(heatmap(pixel, vmax=12)),
+    return {"input": zoom(image), "heatmap": zoom_rgb(heatmap(pixel, vmax=BITS_MAX)),
             "bits_per_dim": bits, "corrected": corrected, "caption": caption,
             "percentile_raw": float((s["raw"][0] < bits).mean() * 100),
             "percentile_corrected": float((s["corrected"][0] < corrected).mean() * 100)}

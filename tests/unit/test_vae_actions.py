@@ -151,4 +151,4 @@ def test_out_of_distribution_view(tiny_registry):
     r = actions.out_of_distribution()
     assert 0 <= r["auroc_raw"] <= 1 and 0 <= r["auroc_corrected"] <= 1 and r["why"]
     sets = {row["set"] for row in r["raw"]}
-    assert sets == {"Fashion-MNIST (in)", "MNIST digits (out)"}
+    assert sets == {"clothes (in)", "digits (out)"}

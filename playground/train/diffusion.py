@@ -1,0 +1,167 @@
+"""Train the diffusion models: ddpm-fashion (class-conditional, Fashion-MNIST padded to 32x32, label
+dropout for classifier-free guidance) and ddpm-faces (ORL faces at 64x64, unconditional).
+
+    python -m playground.train.diffusion --preset fashion --threads 1 [--no-finish]
+    python -m playground.train.diffusion --preset faces --threads 1
+
+A diffusers UNet2DModel learns to predict the noise added to an image at a random step t of a
+1,000-step forward process (cosine schedule, Nichol and Dhariwal 2021); the loss is the mean
+squared error (Ho et al. 2020). For guidance, the class label is replaced by a "no class" label
+(index num_classes) 10% of the time. An EMA of the weights (decay 0.999) is what gets shipped, as a
+diffusers folder (model_index.json, unet/, scheduler/) under weights/<id>/. Samples of fixed noise
+(DPM-Solver++, 20 steps) go to <run>/samples/. Resumable: rerunning the same command continues, and
+once all steps are done it only writes weights/<id>/ (unless --no-finish).
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import loop
+
+FASHION = dict(sample_size=32, block_out_channels=(32, 64, 64), layers_per_block=1, num_classes=10,
+               dataset="fashion-mnist", pad=2)
+PRESETS = {
+    "fashion": dict(model_id="ddpm-fashion", steps=8000, batch_size=48, lr=1e-3, config=FASHION),
+    "faces": dict(model_id="ddpm-faces", steps=8000, batch_size=24, lr=5e-4, flip=True,
+                  config=dict(sample_size=64, block_out_channels=(32, 48, 64, 64), layers_per_block=1,
+                              num_classes=0, dataset="orl-faces", pad=0)),
+}
+LABEL_DROPOUT = 0.1
+SAMPLE_SEED = 1234
+
+
+def build_unet(config):
+    from diffusers import UNet2DModel
+    levels = len(config["block_out_channels"])
+    classes = config["num_classes"]
+    return UNet2DModel(sample_size=config["sample_size"], in_channels=1, out_channels=1,
+                       block_out_channels=tuple(config["block_out_channels"]),
+                       layers_per_block=config["layers_per_block"], down_block_types=("DownBlock2D",) * levels,
+                       up_block_types=("UpBlock2D",) * levels, norm_num_groups=8,
+                       num_class_embeds=classes + 1 if classes else None)
+
+
+def make_scheduler():
+    from diffusers import DDPMScheduler
+    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="epsilon",
+                         clip_sample=True)
+
+
+def training_images(config, dataset=None):
+    """float (N,1,S,S) in [-1, 1]; Fashion-MNIST padded with black to 32x32, labels int64."""
+    from .. import data
+    name = dataset or config["dataset"]
+    size = None if name == "fashion-mnist" else config["sample_size"]
+    images, labels = data.load(name, split="train" if name == "fashion-mnist" else "all", size=size, mode="L")
+    images = np.asarray(images)
+    p = config["pad"]
+    if p:
+        images = np.pad(images, ((0, 0), (p, p), (p, p)))
+    return torch.from_numpy(np.array(images)), torch.from_numpy(np.array(labels, np.int64))
+
+
+@torch.no_grad()
+def quick_samples(unet, scheduler_config, config, n=64, steps=20, guidance=2.0, seed=SAMPLE_SEED):
+    """n images (uint8 (n,S,S)) by DPM-Solver++ from fixed noise; classes in turn for a conditional model."""
+    from diffusers import DPMSolverMultistepScheduler
+    sched = DPMSolverMultistepScheduler.from_config(scheduler_config, algorithm_type="dpmsolver++")
+    sched.set_timesteps(steps)
+    gen = torch.Generator().manual_seed(seed)
+    s = config["sample_size"]
+    x = torch.randn((n, 1, s, s), generator=gen)
+    classes = config["num_classes"]
+    y = torch.arange(n) % classes if classes else None
+    for t in sched.timesteps:
+        tt = torch.full((n,), int(t))
+        if classes:
+            both = unet(torch.cat([x, x]), torch.cat([tt, tt]), class_labels=torch.cat([y, torch.full_like(y, classes)])).sample
+            cond, uncond = both.chunk(2)
+            eps = uncond + guidance * (cond - uncond)
+        else:
+            eps = unet(x, tt).sample
+        x = sched.step(eps, t, x).prev_sample
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)[:, 0].numpy()
+
+
+def save_folder(folder, unet, scheduler, config):
+    """A diffusers folder: unet/ and scheduler/ (safetensors and json) and model_index.json, plus the
+    playground's own settings in playground.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    unet.save_pretrained(folder / "unet", safe_serialization=True)
+    scheduler.save_pretrained(folder / "scheduler")
+    (folder / "model_index.json").write_text(json.dumps(
+        {"_class_name": "DDPMPipeline", "unet": ["diffusers", "UNet2DModel"],
+         "scheduler": ["diffusers", type(scheduler).__name__]}, indent=2) + "\n")
+    (folder / "playground.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 parents=[loop.common_parser(seed=0)])
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="fashion")
+    ap.add_argument("--no-finish", action="store_true", help="train only; do not write weights/")
+    args = ap.parse_args(argv)
+    preset = PRESETS[args.preset]
+    config = dict(preset["config"])
+    steps, batch_size, lr = (args.steps or preset["steps"], args.batch_size or preset["batch_size"],
+                             args.lr or preset["lr"])
+    run_dir = args.run_dir or loop.REPO_ROOT / "runs" / preset["model_id"]
+    device = loop.setup(args)
+    images, labels = training_images(config, args.dataset)
+    unet = build_unet(config).to(device)
+    scheduler = make_scheduler()
+    opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.0)
+    warmup = max(1, steps // 40)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup))
+    trainer = loop.Loop(run_dir, {"unet": unet}, {"unet": opt}, schedulers={"unet": sched}, steps=steps,
+                        seed=args.seed, ema={"unet": 0.999}, log_every=50, sample_every=1000,
+                        checkpoint_every=250, resume=args.resume)
+    flip = preset.get("flip", False)
+
+    def transform(batch, gen):
+        x, y = batch
+        x = x.float().div(127.5).sub(1).unsqueeze(1)
+        if flip:
+            f = torch.rand(len(x), generator=gen) < 0.5
+            x = torch.where(f[:, None, None, None], x.flip(-1), x)
+        noise = torch.randn(x.shape, generator=gen)
+        t = torch.randint(0, 1000, (len(x),), generator=gen)
+        drop = torch.rand(len(x), generator=gen) < LABEL_DROPOUT
+        return x, y, noise, t, drop
+
+    batches = loop.Batches((images, labels), batch_size, args.seed, transform)
+    alphas = scheduler.alphas_cumprod
+
+    def step_fn(batch, step):
+        x, y, noise, t, drop = batch
+        a = alphas.to(x.device)[t].view(-1, 1, 1, 1)
+        noisy = a.sqrt() * x + (1 - a).sqrt() * noise
+        classes = config["num_classes"]
+        y = torch.where(drop, torch.full_like(y, classes), y) if classes else None
+        loss = F.mse_loss(trainer.modules["unet"](noisy, t, class_labels=y).sample, noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        return {"loss": loss.detach()}
+
+    def sample_fn(step):
+        from ..images import make_grid
+        return make_grid(quick_samples(trainer.ema["unet"], scheduler.config, config), nrow=8)
+
+    start = time.perf_counter()
+    trainer.run(step_fn, batches, sample_fn)
+    if loop.is_main() and not args.no_finish:
+        folder = loop.REPO_ROOT / "weights" / preset["model_id"]
+        save_folder(folder, trainer.ema["unet"], scheduler, config)
+        print(f"wrote {folder} after {trainer.elapsed:.0f}s of training ({time.perf_counter() - start:.0f}s "
+              "this session); its card and metrics come from the diffusion family's evaluate", flush=True)
+    trainer.close()
+
+
+if __name__ == "__main__":
+    main()
