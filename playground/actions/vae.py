@@ -135,7 +135,8 @@ def model_input(model_id, source, index=0, upload=None, drawing=None):
         raise InputError(f"Choose an image for the {source} source first.")
     if source == "drawing":
         src = np.asarray(src)
-        if src.size == 0 or src.ndim < 2 or (src.ndim == 3 and src.shape[-1] == 4 and not src[..., 3].any()):
+        if src.size == 0 or src.ndim < 2 or (src.ndim == 3 and src.shape[-1] == 4 and not src[..., 3].any()) \
+                or src.min() == src.max():
             raise InputError("The drawing is empty: draw something first.")
     if _is_photo(model_id):
         return normalize_image(src, mode="RGB"), f"your {source}"

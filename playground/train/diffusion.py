@@ -25,7 +25,7 @@ from . import loop
 FASHION = dict(sample_size=32, block_out_channels=(32, 64, 64), layers_per_block=1, num_classes=10,
                dataset="fashion-mnist", pad=2)
 PRESETS = {
-    "fashion": dict(model_id="ddpm-fashion", steps=8000, batch_size=48, lr=1e-3, config=FASHION),
+    "fashion": dict(model_id="ddpm-fashion", steps=12000, batch_size=32, lr=1e-3, config=FASHION),
     "faces": dict(model_id="ddpm-faces", steps=8000, batch_size=24, lr=5e-4, flip=True,
                   config=dict(sample_size=64, block_out_channels=(32, 48, 64, 64), layers_per_block=1,
                               num_classes=0, dataset="orl-faces", pad=0)),

@@ -96,6 +96,8 @@ def test_drawings_count_and_empty_ones_are_refused(tiny_registry):
     assert image[14, 14] > 200
     with pytest.raises(InputError, match="empty"):
         actions.model_input("vae-fashion", "drawing", drawing=np.zeros((10, 10, 4), np.uint8))
+    with pytest.raises(InputError, match="empty"):
+        actions.model_input("vae-fashion", "drawing", drawing=np.full((280, 280), 255, np.uint8))
     with pytest.raises(InputError, match="upload"):
         actions.model_input("vae-fashion", "upload")
 
