@@ -359,19 +359,38 @@ def evaluate(model, card=None, quick=False, iw=True, seed=0):
     return {key: round(v, 4) for key, v in m.items()}
 
 
+METRIC_TEXT = {
+    "test_elbo_bpd": "negative ELBO on the held-out images, bits per pixel (an upper bound on -log2 p(x))",
+    "test_iw_bpd": f"importance-weighted bound, k = {IW_K}: a tighter upper bound, bits per pixel",
+    "recon_psnr": "reconstruction PSNR, dB (decoder mean from the posterior mean)",
+    "recon_ssim": "reconstruction SSIM (1 is identical)",
+    "holdout_auroc_raw": "held-out class (Bag) against the nine others, scored by the negative ELBO (0.5 is chance)",
+    "holdout_auroc_corrected": "the same, scored by the negative ELBO minus the PNG length",
+    "ood_auroc_raw": "MNIST digits against Fashion-MNIST test images, scored by the negative ELBO (below 0.5: "
+                     "the digits look more likely)",
+    "ood_auroc_corrected": "the same, scored by the negative ELBO minus the PNG length (Serra et al. 2020)",
+    "baseline_histogram_bpd": "the same test images under a per-position pixel histogram of the training images",
+    "baseline_png_bpd": "the same test images as PNG files (zlib level 9, headers included)",
+}
+
+
 def report(model, card, metrics, folder):
     """samples.png (8x8 prior means, temperature 1, seed 0) and reconstructions.png (test images
-    above their reconstructions) in the weights folder, and the card's Measured section."""
+    above their reconstructions), enlarged 2x, in the weights folder, and the card's Measured section."""
     from PIL import Image
 
     from ..images import make_grid
-    Image.fromarray(make_grid(sample_prior(model, 0, 64), nrow=8)).save(folder / "samples.png")
+
+    def save(grid, name):
+        Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.Resampling.NEAREST).save(folder / name)
+    save(make_grid(sample_prior(model, 0, 64), nrow=8), "samples.png")
     test = test_images(model.dataset, model.image_size)[:16]
-    Image.fromarray(make_grid(np.concatenate([test, reconstruct(model, test)]), nrow=16 if model.image_size < 64
-                              else 8)).save(folder / "reconstructions.png")
-    rows = [f"| {key} | {value} |" for key, value in metrics.items()]
+    save(make_grid(np.concatenate([test[:8], reconstruct(model, test[:8]), test[8:], reconstruct(model, test[8:])]),
+                   nrow=8), "reconstructions.png")
+    rows = [f"| {key} | {value} | {METRIC_TEXT.get(key, '')} |" for key, value in metrics.items()]
     text = ["Measured by `python -m playground.evaluate " + card.id + " --write` (seed 0), on the held-out "
-            "images described above.", "", "| metric | value |", "|---|---|", *rows, "",
-            f"![64 samples from the prior](../weights/{card.id}/samples.png)", "",
-            f"![test images (top) and their reconstructions (bottom)](../weights/{card.id}/reconstructions.png)"]
+            "images described above.", "", "| metric | value | what it is |", "|---|---|---|", *rows, "",
+            f"![64 samples decoded from the prior](../weights/{card.id}/samples.png)", "",
+            f"![the first 16 test images (rows 1 and 3) and their reconstructions (rows 2 and 4)]"
+            f"(../weights/{card.id}/reconstructions.png)"]
     return "\n".join(text)

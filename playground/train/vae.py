@@ -71,9 +71,9 @@ DATA = {
                  "weights, derived from it, carry the same terms.",
 }
 LIMITS = {
-    "fashion-mnist": "It knows centred, grey, 28x28 product photos of ten kinds of clothing. Its samples are blurrier "
-                     "than a GAN's: the decoder's pixels are independent given z, so the mean image averages over "
-                     "everything z does not pin down.",
+    "fashion-mnist": "It knows centred, grey, 28x28 product photos of the kinds of clothing it was trained on. "
+                     "Its samples are blurrier than a GAN's: the decoder's pixels are independent given z, so the "
+                     "mean image averages over everything z does not pin down.",
     "fashion": " Its likelihood is not an anomaly detector: measure how it ranks MNIST digits against its own "
                "test images (ood_auroc_raw) and how the complexity-corrected score does (ood_auroc_corrected).",
     "fashion-holdout": " Which class is held out matters: a class that looks like the others (a shirt among tops) "
