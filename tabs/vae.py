@@ -2,6 +2,7 @@
 import gradio as gr
 
 from playground.actions import vae as actions
+from playground.data import FASHION_CLASSES
 from tabs import ood_panel
 from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
 
@@ -27,6 +28,10 @@ References: Kingma and Welling 2014, *Auto-Encoding Variational Bayes*; Burda et
 *Importance Weighted Autoencoders*; Salimans et al. 2017, *PixelCNN++*; Nalisnick et al. 2019, *Do
 Deep Generative Models Know What They Don't Know?*; Serra et al. 2020, *Input Complexity and
 Out-of-distribution Detection with Likelihood-based Generative Models*."""
+
+
+CLASS_COLOURS = dict(zip(FASHION_CLASSES, (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")))
 
 
 def _recon_text(r):
@@ -73,7 +78,8 @@ def build():
             with gr.Row():
                 shown = image_output("Input, as the model sees it", height=220)
                 recon = image_output("Reconstruction", height=220)
-                error = image_output(f"Error |input - reconstruction| (black 0, yellow {actions.ERROR_MAX}+ grey levels)", height=220)
+                error = image_output(f"Error |input - reconstruction| (black 0, yellow {actions.ERROR_MAX}+ grey "
+                                     "levels)", height=220)
             recon_md = gr.Markdown()
 
             def on_model(model_id):
@@ -93,23 +99,26 @@ def build():
                         "placed at their codes, coloured by class. Right: what the decoder draws at evenly spaced "
                         "points of the plane (Kingma and Welling's figure). Move the sliders to decode any point.")
             map_btn = gr.Button("Draw the latent map", variant="primary")
+            gr.Markdown("Colours: " + ", ".join(f'<span style="color:{c}">&#9632;</span> {n}' for n, c in CLASS_COLOURS.items()))
             with gr.Row():
                 scatter = gr.ScatterPlot(x="z1", y="z2", color="class", label="Test images in the latent plane",
-                                         height=420)
-                manifold = image_output("Decoded manifold (z1 left to right, z2 bottom to top)", height=420)
+                                         height=420, color_map=CLASS_COLOURS)
+                manifold = image_output("Decoded manifold: z1 left to right, z2 bottom to top, each from the 5th to "
+                                        "the 95th percentile of the prior N(0, 1)", height=420)
             with gr.Row():
                 z1 = raw(gr.Slider(-3, 3, value=0, step=0.01, label="z1"))
                 z2 = raw(gr.Slider(-3, 3, value=0, step=0.01, label="z2"))
                 point = image_output("Decoded point", height=200)
 
-            def on_map():
+            def on_map(a, b):
                 import pandas as pd
                 m = actions.latent_map()
                 frame = pd.DataFrame({"z1": m["z"][:, 0], "z2": m["z"][:, 1],
                                       "class": [m["names"][i] for i in m["labels"]]})
-                return frame, m["manifold"]
+                return frame, m["manifold"], actions.decode_point(a, b)
 
-            map_btn.click(model_event(on_map), None, [scatter, manifold], api_name="latent_map", **model_queue())
+            map_btn.click(model_event(on_map), [z1, z2], [scatter, manifold, point], api_name="latent_map",
+                          **model_queue())
             for slider in (z1, z2):
                 slider.release(model_event(actions.decode_point), [z1, z2], point, api_name=False, **model_queue())
 
@@ -164,7 +173,8 @@ def build():
             score_btn = gr.Button("Score this image")
             with gr.Row():
                 a_shown = image_output("Image", height=200)
-                a_heat = image_output(f"Bits per pixel under the decoder (black 0, yellow {actions.BITS_MAX}+)", height=200)
+                a_heat = image_output(f"Bits per pixel under the decoder (black 0, yellow {actions.BITS_MAX}+)",
+                                      height=200)
                 a_md = gr.Markdown()
 
             def on_holdout(k, p):

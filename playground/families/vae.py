@@ -382,7 +382,8 @@ def report(model, card, metrics, folder):
     from ..images import make_grid
 
     def save(grid, name):
-        Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.Resampling.NEAREST).save(folder / name)
+        big = Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.Resampling.NEAREST)
+        big.save(folder / name)
     save(make_grid(sample_prior(model, 0, 64), nrow=8), "samples.png")
     test = test_images(model.dataset, model.image_size)[:16]
     save(make_grid(np.concatenate([test[:8], reconstruct(model, test[:8]), test[8:], reconstruct(model, test[8:])]),

