@@ -113,3 +113,15 @@ def test_evaluate_reports_bounds_and_reconstruction(tiny, monkeypatch):
     assert set(m) >= {"test_elbo_bpd", "test_iw_bpd", "recon_psnr", "recon_ssim", "ood_auroc_raw",
                       "ood_auroc_corrected", "baseline_histogram_bpd", "baseline_png_bpd"}
     assert 0 <= m["ood_auroc_raw"] <= 1 and m["test_iw_bpd"] > 0
+
+
+def test_report_writes_figures_and_explains_each_metric(tiny, tmp_path, monkeypatch):
+    import types
+    monkeypatch.setattr(vae, "test_images", lambda dataset, size: np.zeros((16, 28, 28), np.uint8))
+    text = vae.report(tiny, types.SimpleNamespace(id="vae-x"), {"test_elbo_bpd": 3.3, "ood_auroc_raw": 0.1},
+                      tmp_path)
+    from PIL import Image
+    with Image.open(tmp_path / "samples.png") as im:
+        assert im.size == (2 * (8 * 30 + 2), 2 * (8 * 30 + 2))
+    assert (tmp_path / "reconstructions.png").is_file()
+    assert "| test_elbo_bpd | 3.3 | negative ELBO" in text and "../weights/vae-x/samples.png" in text
