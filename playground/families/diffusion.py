@@ -1,0 +1,158 @@
+"""Denoising diffusion models: a diffusers UNet2DModel that predicts the noise in x_t, and the
+reverse process written out here so every step can be shown.
+
+The weights folder is a diffusers folder (model_index.json, unet/, scheduler/) plus playground.json
+(num_classes, pad, dataset). The samplers are diffusers schedulers swapped on the same UNet:
+DDPM, DDIM (with eta), DPM-Solver++, Euler, Euler ancestral and Heun. Classifier-free guidance
+(Ho and Salimans 2022) mixes the conditional and the "no class" prediction:
+eps = eps_uncond + w * (eps_cond - eps_uncond); w = 1 is the plain conditional model.
+
+sample_steps() is a generator: it yields (step, total, x_t, predicted x0) after every step and
+returns the final images, so a tab can stream the process and stop it between two steps.
+Every random draw uses a torch.Generator seeded by the caller; the global RNG is never used.
+"""
+import json
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import devices
+from ..errors import InputError, ModelUnavailable
+
+SAMPLERS = {
+    "DDPM": ("DDPMScheduler", {}),
+    "DDIM": ("DDIMScheduler", {}),
+    "DPM-Solver++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
+    "Euler": ("EulerDiscreteScheduler", {}),
+    "Euler ancestral": ("EulerAncestralDiscreteScheduler", {}),
+    "Heun": ("HeunDiscreteScheduler", {}),
+}
+MAX_IMAGES = 64
+MAX_STEPS = 1000
+
+
+class Diffusion(nn.Module):
+    """The UNet and what the playground needs to know around it (classes, padding, schedule)."""
+
+    def __init__(self, unet, scheduler_config, settings):
+        super().__init__()
+        self.unet = unet
+        self.scheduler_config = dict(scheduler_config)
+        self.num_classes = int(settings.get("num_classes", 0))
+        self.pad = int(settings.get("pad", 0))
+        self.dataset = settings.get("dataset")
+        self.sample_size = int(unet.config.sample_size)
+
+    @property
+    def output_size(self):
+        return self.sample_size - 2 * self.pad
+
+
+def load(folder):
+    from diffusers import UNet2DModel
+    try:
+        unet = UNet2DModel.from_pretrained(str(folder / "unet"), use_safetensors=True)
+        scheduler_config = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
+        settings_path = folder / "playground.json"
+        settings = json.loads(settings_path.read_text()) if settings_path.is_file() else {}
+    except (OSError, ValueError) as e:
+        raise ModelUnavailable(f"The diffusion model in {folder} cannot be loaded: {e}") from None
+    return Diffusion(unet, scheduler_config, settings)
+
+
+def make_scheduler(model, sampler, steps, eta=0.0):
+    """A fresh scheduler of the chosen kind, set to `steps` steps (one per call: schedulers keep state)."""
+    if sampler not in SAMPLERS:
+        raise InputError(f"The sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}.")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+        raise InputError(f"Steps must be a whole number from 1 to {MAX_STEPS}, not {steps!r}.")
+    import diffusers
+    name, kwargs = SAMPLERS[sampler]
+    scheduler = getattr(diffusers, name).from_config(model.scheduler_config, **kwargs)
+    scheduler.set_timesteps(int(steps))
+    scheduler._playground_eta = float(eta)
+    return scheduler
+
+
+def _labels(model, labels, n):
+    if not model.num_classes:
+        if labels is not None:
+            raise InputError("This diffusion model is unconditional: it takes no class labels.")
+        return None
+    if labels is None:  # "no class": the unconditional branch the model learned through label dropout
+        return torch.full((n,), model.num_classes, dtype=torch.long)
+    seq = [labels] if isinstance(labels, (int, np.integer)) else list(labels)
+    if not seq or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < model.num_classes
+                      for v in seq):
+        raise InputError(f"Class labels must be whole numbers from 0 to {model.num_classes - 1}; got {labels!r}.")
+    return torch.tensor([int(seq[i % len(seq)]) for i in range(n)], dtype=torch.long)
+
+
+def _generator_kwarg(scheduler, gen):
+    import inspect
+    return {"generator": gen} if "generator" in inspect.signature(scheduler.step).parameters else {}
+
+
+def to_uint8(model, x):
+    """Network-size images in [-1, 1] -> uint8 (N, S, S), cropped to the data's size."""
+    p = model.pad
+    x = x[..., p:x.shape[-2] - p, p:x.shape[-1] - p] if p else x
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)[:, 0].cpu().numpy()
+
+
+@torch.no_grad()
+def sample_steps(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=20, guidance=2.0, eta=0.0,
+                 start=None):
+    """Run the reverse process, yielding (step, total, x_t, x0) after each step (float tensors in
+    [-1, 1] at network size); returns uint8 images. `start` = (x_t, strength) begins from a given
+    noisy image part-way (SDEdit) instead of pure noise."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_IMAGES:
+        raise InputError(f"The number of images must be from 1 to {MAX_IMAGES}, not {n!r}.")
+    if not isinstance(guidance, (int, float)) or not 0 <= guidance <= 20:
+        raise InputError(f"The guidance scale must be from 0 to 20, not {guidance!r}.")
+    device = next(model.unet.parameters()).device
+    scheduler = make_scheduler(model, sampler, steps, eta)
+    gen = devices.generator(seed, device)
+    s = model.sample_size
+    y = _labels(model, labels, n)
+    timesteps = scheduler.timesteps
+    if start is None:
+        x = torch.randn((n, 1, s, s), generator=gen, device=device) * scheduler.init_noise_sigma
+    else:
+        x, timesteps = start(scheduler, gen)
+    guided = y is not None and guidance != 1.0 and labels is not None
+    alphas = scheduler.alphas_cumprod.to(device)
+    extra = {"eta": scheduler._playground_eta} if sampler == "DDIM" else {}
+    total = len(timesteps)
+    for i, t in enumerate(timesteps):
+        x_in = scheduler.scale_model_input(x, t)
+        tt = torch.full((n,), float(t), device=device)
+        if guided:
+            null = torch.full_like(y, model.num_classes).to(device)
+            eps_c, eps_u = model.unet(torch.cat([x_in, x_in]), torch.cat([tt, tt]),
+                                      class_labels=torch.cat([y.to(device), null])).sample.chunk(2)
+            eps = eps_u + guidance * (eps_c - eps_u)
+        else:
+            eps = model.unet(x_in, tt, class_labels=None if y is None else y.to(device)).sample
+        a = alphas[min(int(round(float(t))), len(alphas) - 1)]
+        x0 = ((x_in - (1 - a).sqrt() * eps) / a.sqrt()).clamp(-1, 1)
+        x = scheduler.step(eps, t, x, **extra, **_generator_kwarg(scheduler, gen)).prev_sample
+        yield i + 1, total, x, x0
+    return to_uint8(model, x)
+
+
+def generate(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=20, guidance=2.0, eta=0.0):
+    """uint8 images (n, S, S): the last state of sample_steps."""
+    gen = sample_steps(model, seed, n, labels, sampler, steps, guidance, eta)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as done:
+            return done.value
+
+
+def default_action(model, seed):
+    """16 images at 20 DPM-Solver++ steps (classes in turn, guidance 2 for a conditional model)."""
+    labels = [i % model.num_classes for i in range(16)] if model.num_classes else None
+    return generate(model, seed, 16, labels, "DPM-Solver++", 20, 2.0 if labels else 1.0)

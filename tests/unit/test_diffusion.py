@@ -1,0 +1,49 @@
+"""The diffusion family on a tiny untrained UNet saved as the training command saves it."""
+import numpy as np
+import pytest
+import torch
+
+from playground.errors import InputError
+from playground.families import diffusion
+from playground.train import diffusion as train
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    torch.manual_seed(0)
+    config = dict(train.FASHION, block_out_channels=(8, 8, 8))
+    folder = tmp_path_factory.mktemp("ddpm") / "ddpm-tiny"
+    train.save_folder(folder, train.build_unet(config), train.make_scheduler(), config)
+    return diffusion.load(folder).eval()
+
+
+def test_the_folder_loads_with_its_settings(tiny):
+    assert tiny.num_classes == 10 and tiny.pad == 2 and tiny.output_size == 28
+
+
+@pytest.mark.parametrize("sampler", list(diffusion.SAMPLERS))
+def test_every_sampler_runs_and_is_seeded(tiny, sampler):
+    a = diffusion.generate(tiny, 3, 2, [0, 1], sampler, 3)
+    b = diffusion.generate(tiny, 3, 2, [0, 1], sampler, 3)
+    assert a.shape == (2, 28, 28) and a.dtype == np.uint8 and np.array_equal(a, b)
+
+
+def test_steps_stream_x_t_and_x0(tiny):
+    states = list(diffusion.sample_steps(tiny, 0, 2, 1, "DDIM", 4))
+    assert [s[0] for s in states] == [1, 2, 3, 4] and all(s[1] == 4 for s in states)
+    assert states[-1][2].shape == (2, 1, 32, 32) and states[-1][3].abs().max() <= 1
+
+
+def test_guidance_changes_the_result_and_no_class_is_allowed(tiny):
+    w1 = list(diffusion.sample_steps(tiny, 0, 2, 3, "DDIM", 3, guidance=1.0))[0][2]
+    w4 = list(diffusion.sample_steps(tiny, 0, 2, 3, "DDIM", 3, guidance=4.0))[0][2]
+    assert not torch.allclose(w1, w4)
+    assert diffusion.generate(tiny, 0, 2, None, "DDIM", 3).shape == (2, 28, 28)
+
+
+@pytest.mark.parametrize("kwargs", [{"sampler": "PLMS"}, {"steps": 0}, {"steps": 2.5}, {"labels": 10},
+                                    {"n": 0}, {"guidance": float("nan")}])
+def test_bad_arguments_are_refused(tiny, kwargs):
+    args = {"n": 2, "labels": 0, "sampler": "DDIM", "steps": 2, **kwargs}
+    with pytest.raises(InputError):
+        diffusion.generate(tiny, 0, **args)
