@@ -78,7 +78,8 @@ def test_vae_tab_end_to_end(page):
     page.get_by_role("button", name="Reconstruct", exact=True).click()
     page.get_by_text("bits/dim (lower", exact=False).first.wait_for(timeout=60000)
     page.get_by_label("drawing").first.check()  # draw a box on the sketchpad and reconstruct it
-    box = page.locator("canvas").first.bounding_box()
+    page.get_by_label("Brush").first.click()
+    box = page.locator("canvas >> visible=true").first.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx - 40, cy - 60)
     page.mouse.down()
