@@ -138,8 +138,13 @@ def build():
                 temperature = raw(gr.Slider(0, 2, value=1, step=0.05, label="Temperature (scales z)"))
                 side = raw(gr.Slider(1, 8, value=6, step=1, label="Grid size (n x n)"))
                 sample_decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
-            sample_btn = gr.Button("Sample from the prior")
-            samples = image_output("Decoded from z ~ N(0, T^2 I)")
+            prior = raw(gr.Radio(list(actions.PRIORS), value=actions.PRIORS[0], label="Sample from"))
+            gr.Markdown("Decoding codes drawn from the VAE's own prior N(0, I) often gives blobs: the codes of real "
+                        "images are correlated and leave holes in N(0, I) where the decoder never learned anything. "
+                        "A Gaussian fitted to real images' codes (ex-post density estimation, Ghosh et al. 2020) "
+                        "avoids them. Switch between the two with the same seed.")
+            sample_btn = gr.Button("Sample")
+            samples = image_output("Decoded samples")
 
             def on_walk_model(model_id):
                 top = actions.test_count(model_id) - 1
@@ -148,8 +153,9 @@ def build():
             walk_model.change(guarded(on_walk_model), walk_model, [index_a, index_b])
             walk_btn.click(model_event(actions.interpolate), [walk_model, index_a, index_b, steps], [strip, gif],
                            api_name="interpolate", **model_queue())
-            sample_btn.click(model_event(actions.sample), [walk_model, sample_seed, temperature, side, sample_decode],
-                             samples, api_name="sample", **model_queue())
+            sample_btn.click(model_event(actions.sample),
+                             [walk_model, sample_seed, temperature, side, sample_decode, prior], samples,
+                             api_name="sample", **model_queue())
 
         with gr.Tab("Anomaly: held-out class"):
             gr.Markdown(f"**{actions.HOLDOUT_ID}** never saw one class in training. Can its likelihood pick that "

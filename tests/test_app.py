@@ -192,7 +192,7 @@ def test_vae_reconstruct_sample_and_interpolate_over_http(client):
                                                api_name="/reconstruct")
     again = client.predict("vae-fashion", "test image", 3, None, None, "mean", 0, api_name="/reconstruct")
     assert open(recon, "rb").read() == open(again[1], "rb").read() and "bits/dim" in text and "PSNR" in text
-    grid = client.predict("vae-fashion", 1, 1.0, 2, "mean", api_name="/sample")
+    grid = client.predict("vae-fashion", 1, 1.0, 2, "mean", "N(0, I), the VAE's own prior", api_name="/sample")
     assert open(grid, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     strip, gif = client.predict("vae-fashion", 0, 1, 4, api_name="/interpolate")
     assert open(gif, "rb").read(6) == b"GIF89a"

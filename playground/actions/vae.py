@@ -220,15 +220,28 @@ def interpolate(model_id, index_a, index_b, steps=8, decode="mean"):
     return make_grid([zoom(f, 96) for f in frames], nrow=steps), str(path)
 
 
-def sample(model_id, seed, temperature=1.0, side=4, decode="mean"):
-    """A side x side grid of images decoded from z ~ N(0, temperature^2 I), drawn with `seed`."""
+PRIORS = ("Gaussian fitted to real images' codes", "N(0, I), the VAE's own prior")
+
+
+@functools.lru_cache(maxsize=4)
+def _fitted(model_id):
+    dataset, size = _card_size(model_id)
+    with registry.using(model_id) as model:
+        return _vae().fit_codes(model, _test_set(dataset, size)[0])
+
+
+def sample(model_id, seed, temperature=1.0, side=4, decode="mean", prior=PRIORS[0]):
+    """A side x side grid of images decoded from latents drawn with `seed`: from the VAE's prior
+    N(0, T^2 I), or from a Gaussian fitted to the codes of the test images the tab offers (scaled by T)."""
     model_id = _model_id(model_id, vae_ids())
     seed = validate.seed(seed)
     temperature = validate.number(temperature, name="Temperature", minimum=0, maximum=2, step=0.05)
     side = validate.number(side, name="Grid size", minimum=1, maximum=8, step=1, integer=True)
     decode = validate.choice(decode, DECODES, name="Decoding")
+    prior = validate.choice(prior, PRIORS, name="Sample from")
+    fitted = _fitted(model_id) if prior == PRIORS[0] else None
     with registry.using(model_id) as model:
-        images = _vae().sample_prior(model, seed, side * side, float(temperature), decode)
+        images = _vae().sample_prior(model, seed, side * side, float(temperature), decode, fitted)
     return make_grid([zoom(im, 96) for im in images], nrow=side)
 
 

@@ -220,14 +220,25 @@ def reconstruct(model, images, decode="mean", seed=0):
     return decode_latents(model, mu, decode, seed)
 
 
-def sample_prior(model, seed, n=16, temperature=1.0, decode="mean"):
-    """n images decoded from z ~ N(0, temperature^2 I), drawn with `seed`."""
+def sample_prior(model, seed, n=16, temperature=1.0, decode="mean", fitted=None):
+    """n images decoded from z ~ N(0, temperature^2 I), drawn with `seed`; with fitted=(mean,
+    cholesky factor) from fit_codes(), from N(mean, temperature^2 cov) instead."""
     n = _count(n)
     if not isinstance(temperature, (int, float)) or not 0 <= temperature <= 3:
         raise InputError(f"Temperature must be from 0 to 3, not {temperature!r}.")
     gen = devices.generator(seed, model.device)
-    z = torch.randn((n, model.latent_dim), generator=gen, device=model.device) * temperature
-    return decode_latents(model, z.cpu().numpy(), decode, seed)
+    eps = torch.randn((n, model.latent_dim), generator=gen, device=model.device).cpu().numpy() * temperature
+    z = eps if fitted is None else fitted[0] + eps @ fitted[1].T
+    return decode_latents(model, z.astype(np.float32), decode, seed)
+
+
+def fit_codes(model, images):
+    """A full-covariance Gaussian fitted to the posterior means of `images` -> (mean, Cholesky
+    factor of the covariance): ex-post density estimation (Ghosh et al. 2020). The codes of real
+    images are correlated and do not fill N(0, I); sampling this Gaussian avoids the prior's holes."""
+    mu, _ = encode(model, images)
+    cov = np.cov(mu.T.astype(np.float64)) + 1e-6 * np.eye(model.latent_dim)
+    return mu.mean(0).astype(np.float64), np.linalg.cholesky(cov)
 
 
 def interpolate(model, image_a, image_b, steps=8, decode="mean", seed=0):

@@ -125,3 +125,11 @@ def test_report_writes_figures_and_explains_each_metric(tiny, tmp_path, monkeypa
         assert im.size == (2 * (8 * 30 + 2), 2 * (8 * 30 + 2))
     assert (tmp_path / "reconstructions.png").is_file()
     assert "| test_elbo_bpd | 3.3 | negative ELBO" in text and "../weights/vae-x/samples.png" in text
+
+
+def test_fitted_codes_reproduce_their_mean_and_covariance(tiny, images):
+    mean, chol = vae.fit_codes(tiny, np.concatenate([images] * 4))
+    mu, _ = vae.encode(tiny, np.concatenate([images] * 4))
+    assert np.allclose(mean, mu.mean(0), atol=1e-5) and np.allclose(chol @ chol.T, np.cov(mu.T), atol=1e-4)
+    out = vae.sample_prior(tiny, 0, 3, fitted=(mean, chol))
+    assert out.shape == (3, 28, 28) and np.array_equal(out, vae.sample_prior(tiny, 0, 3, fitted=(mean, chol)))

@@ -49,11 +49,11 @@ def tiny_registry(tmp_path_factory):
     _add(root, "vae-faces", image_size=64, dataset="orl-faces")
     before = registry.default()
     registry.configure(cards_dir=root / "model_cards", root=root)
-    for cached in (actions._scores, actions._latent_map):
+    for cached in (actions._scores, actions._latent_map, actions._fitted):
         cached.cache_clear()
     yield root
     registry._default = before
-    for cached in (actions._scores, actions._latent_map):
+    for cached in (actions._scores, actions._latent_map, actions._fitted):
         cached.cache_clear()
 
 
@@ -127,6 +127,9 @@ def test_interpolate_and_sample(tiny_registry, tmp_path):
     assert strip.ndim == 2
     a, b = actions.sample("vae-fashion", 7, 1.0, 3), actions.sample("vae-fashion", 7, 1.0, 3)
     assert np.array_equal(a, b)
+    assert not np.array_equal(a, actions.sample("vae-fashion", 7, 1.0, 3, "mean", actions.PRIORS[1]))
+    with pytest.raises(InputError):
+        actions.sample("vae-fashion", 7, 1.0, 3, "mean", "uniform")
     with pytest.raises(InputError):
         actions.sample("vae-fashion", 7, 5.0, 3)
 
