@@ -1,0 +1,180 @@
+"""What the diffusion tab does, as plain functions: validated inputs in, images and numbers out.
+
+generate() is a generator that yields after every denoising step, so the tab streams x_t and the
+predicted clean image side by side and a cancel stops the run between two steps. The forward
+process and the noise schedules need no model weights beyond the card's schedule.
+"""
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import data, registry, validate
+from ..errors import InputError
+from ..images import make_grid, normalize_image, save_gif
+
+SAMPLERS = ("DDPM", "DDIM", "DPM-Solver++", "Euler", "Euler ancestral", "Heun")
+NO_CLASS = "no class (unguided)"
+MAX_SIDE = 6
+TILE = 96
+
+
+def _family():
+    from ..families import diffusion
+    return diffusion
+
+
+def diffusion_ids():
+    return sorted(i for i, c in registry.default().cards().items() if c.family == "diffusion")
+
+
+def _model_id(model_id):
+    ids = diffusion_ids()
+    if not ids:
+        raise InputError("No diffusion model is installed in this playground yet.")
+    return validate.choice(model_id, ids, name="Model")
+
+
+def settings(model_id):
+    """The model's playground.json (num_classes, pad, dataset), read without loading the weights."""
+    path = registry.default().folder(_model_id(model_id)) / "playground.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def classes(model_id):
+    s = settings(model_id)
+    if not s.get("num_classes"):
+        return []
+    return list(data.FASHION_CLASSES) if s.get("dataset") == "fashion-mnist" else \
+        [f"class {i}" for i in range(s["num_classes"])]
+
+
+def _label(model_id, label):
+    names = classes(model_id)
+    if not names:
+        return None
+    label = validate.choice(label, [NO_CLASS] + names, name="Class")
+    return None if label == NO_CLASS else names.index(label)
+
+
+def _zoom(images, size=TILE):
+    images = np.asarray(images)
+    f = max(1, size // images.shape[-1])
+    return images.repeat(f, -2).repeat(f, -1)
+
+
+def _grid(model, x, side):
+    return make_grid(_zoom(_family().to_uint8(model, x)), nrow=side)
+
+
+def generate(model_id, label, guidance, sampler, steps, seed, side=4, eta=0.0):
+    """Yield (x_t grid, predicted-x0 grid, progress text, None) after each step, then the final
+    grid, the last x0 grid, a summary and the path of an animated GIF of the trajectory."""
+    model_id = _model_id(model_id)
+    y = _label(model_id, label)
+    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
+    sampler = validate.choice(sampler, SAMPLERS, name="Sampler")
+    steps = validate.number(steps, name="Steps", minimum=1, maximum=1000, step=1, integer=True)
+    seed = validate.seed(seed)
+    side = validate.number(side, name="Grid size", minimum=1, maximum=MAX_SIDE, step=1, integer=True)
+    eta = validate.number(eta, name="DDIM eta", minimum=0, maximum=1, step=0.1)
+    family = _family()
+    frames, start = [], time.perf_counter()
+    with registry.using(model_id) as model:
+        run = family.sample_steps(model, seed, side * side, y, sampler, steps, float(guidance), float(eta))
+        every = max(1, steps // 40)  # at most ~40 frames in the GIF
+        while True:
+            try:
+                i, total, x, x0 = next(run)
+            except StopIteration:
+                break
+            xt_grid, x0_grid = _grid(model, x, side), _grid(model, x0, side)
+            if i % every == 0 or i == total:
+                frames.append(np.concatenate([xt_grid, x0_grid], 1))
+            yield xt_grid, x0_grid, f"Step {i} of {total} ({sampler})", None
+    seconds = time.perf_counter() - start
+    path = Path(tempfile.mkdtemp(prefix="diffusion-")) / f"trajectory-{seed}.gif"
+    save_gif(frames + [frames[-1]] * 10, path, duration_ms=80)
+    yield (xt_grid, x0_grid,
+           f"{side * side} images, {steps} {sampler} steps, {seconds:.1f} s ({seconds / (side * side):.2f} s per image)",
+           str(path))
+
+
+# the forward process --------------------------------------------------------------------------------
+def schedules(num_steps=1000):
+    """alpha-bar(t) for the linear (Ho et al. 2020) and cosine (Nichol and Dhariwal 2021) schedules."""
+    t = np.arange(num_steps)
+    linear = np.cumprod(1 - np.linspace(1e-4, 0.02, num_steps))
+    s = 0.008
+    f = np.cos(((np.arange(num_steps + 1) / num_steps) + s) / (1 + s) * np.pi / 2) ** 2
+    betas = np.minimum(1 - f[1:] / f[:-1], 0.999)
+    return t, {"linear": linear, "cosine": np.cumprod(1 - betas)}
+
+
+def schedule_rows(t_mark):
+    """Rows for two line plots: alpha-bar and log10 SNR = log10(alpha-bar / (1 - alpha-bar)) of both
+    schedules, with the chosen t marked by a vertical line."""
+    t, curves = schedules()
+    rows, snr = [], []
+    for name, abar in curves.items():
+        rows += [{"t": int(i), "value": float(a), "curve": f"alpha-bar, {name}"} for i, a in zip(t[::10], abar[::10])]
+        ratio = np.log10(np.maximum(abar, 1e-12) / np.maximum(1 - abar, 1e-12))
+        snr += [{"t": int(i), "value": float(v), "curve": f"log10 SNR, {name}"} for i, v in zip(t[::10], ratio[::10])]
+    rows += [{"t": int(t_mark), "value": v, "curve": "chosen t"} for v in (0.0, 1.0)]
+    snr += [{"t": int(t_mark), "value": v, "curve": "chosen t"} for v in (-5.0, 4.0)]
+    return rows, snr
+
+
+def forward(image, t, schedule="linear", seed=0, size=28):
+    """q(x_t | x_0) for a grey image: sqrt(alpha-bar) x0 + sqrt(1 - alpha-bar) noise, and the numbers."""
+    t = validate.number(t, name="t", minimum=0, maximum=999, step=1, integer=True)
+    schedule = validate.choice(schedule, ("linear", "cosine"), name="Schedule")
+    seed = validate.seed(seed)
+    x0 = image if isinstance(image, np.ndarray) and image.ndim == 2 else normalize_image(image, mode="L")[..., 0]
+    from ..families.features import fit
+    x0 = fit(np.asarray(x0, np.uint8)[None], size)[0].astype(np.float64) / 127.5 - 1
+    abar = float(schedules()[1][schedule][t])
+    noise = np.random.default_rng(seed).standard_normal(x0.shape)
+    xt = np.sqrt(abar) * x0 + np.sqrt(1 - abar) * noise
+    shown = np.clip(np.rint((xt + 1) * 127.5), 0, 255).astype(np.uint8)
+    return _zoom(shown, 224), {"alpha_bar": abar, "signal": np.sqrt(abar), "noise": np.sqrt(1 - abar)}
+
+
+def edit(model_id, image, strength, label, guidance, seed, steps=50):
+    """SDEdit (Meng et al. 2022): noise an image to `strength` (0..1 of the way to pure noise) and
+    denoise it with DDIM: low strength stays faithful, high strength becomes realistic but new."""
+    model_id = _model_id(model_id)
+    strength = validate.number(strength, name="Strength", minimum=0.05, maximum=1, step=0.05)
+    y = _label(model_id, label)
+    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
+    seed = validate.seed(seed)
+    steps = validate.number(steps, name="Steps", minimum=2, maximum=200, step=1, integer=True)
+    import torch
+    family = _family()
+    with registry.using(model_id) as model:
+        grey = image if isinstance(image, np.ndarray) and image.ndim == 2 else normalize_image(image, mode="L")[..., 0]
+        from ..families.features import fit
+        small = fit(np.asarray(grey, np.uint8)[None], model.output_size)[0]
+        if settings(model_id).get("dataset") == "fashion-mnist" and np.concatenate([small[0], small[-1]]).mean() > 127:
+            small = 255 - small  # Fashion-MNIST items are light on black
+        p = model.pad
+        x0 = torch.from_numpy(np.pad(small, p)).float().div(127.5).sub(1)[None, None]
+        device = next(model.unet.parameters()).device
+
+        def start(scheduler, gen):
+            ts = scheduler.timesteps
+            k = max(1, int(round(len(ts) * strength)))
+            ts = ts[len(ts) - k:]
+            noise = torch.randn(x0.shape, generator=gen, device=device)
+            return scheduler.add_noise(x0.to(device), noise, ts[:1]), ts
+
+        run = family.sample_steps(model, seed, 1, y, "DDIM", steps, float(guidance), 0.0, start=start)
+        while True:
+            try:
+                next(run)
+            except StopIteration as done:
+                result = done.value[0]
+                break
+    return _zoom(small, 224), _zoom(result, 224)

@@ -1,0 +1,101 @@
+"""The diffusion tab's actions on a tiny untrained UNet in a temporary registry."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from playground import registry
+from playground.actions import diffusion as actions
+from playground.errors import InputError
+from playground.train import diffusion as train
+
+CARD = """---
+id: ddpm-tiny
+family: diffusion
+title: tiny diffusion
+source: weights/ddpm-tiny
+revision: null
+dataset: fashion-mnist
+license: MIT
+params: {params}
+resolution: 28x28
+train_command: null
+metrics: {{}}
+metrics_command: python -m playground.evaluate ddpm-tiny --write
+---
+Tiny test model.
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_registry(tmp_path_factory):
+    root = tmp_path_factory.mktemp("diffusion-tab")
+    (root / "model_cards").mkdir()
+    torch.manual_seed(0)
+    config = dict(train.FASHION, block_out_channels=(8, 8, 8))
+    unet = train.build_unet(config)
+    train.save_folder(root / "weights" / "ddpm-tiny", unet, train.make_scheduler(), config)
+    (root / "model_cards" / "ddpm-tiny.md").write_text(CARD.format(params=sum(p.numel() for p in unet.parameters())))
+    before = registry.default()
+    registry.configure(cards_dir=root / "model_cards", root=root)
+    yield root
+    registry._default = before
+
+
+def test_classes_come_from_the_folder(tiny_registry):
+    assert actions.diffusion_ids() == ["ddpm-tiny"] and actions.classes("ddpm-tiny")[0] == "T-shirt/top"
+
+
+def test_generate_streams_every_step_then_a_gif(tiny_registry):
+    states = list(actions.generate("ddpm-tiny", "Trouser", 2.0, "DDIM", 4, 1, side=2))
+    assert len(states) == 5 and [s[2].split(" of")[0] for s in states[:4]] == [f"Step {i}" for i in range(1, 5)]
+    xt, x0, text, gif = states[-1]
+    assert xt.shape == x0.shape and "s per image" in text
+    with Image.open(gif) as im:
+        assert im.format == "GIF" and im.n_frames >= 4
+    again = list(actions.generate("ddpm-tiny", "Trouser", 2.0, "DDIM", 4, 1, side=2))[-1]
+    assert np.array_equal(again[0], xt)
+
+
+def test_cancelling_stops_between_steps(tiny_registry):
+    run = actions.generate("ddpm-tiny", actions.NO_CLASS, 1.0, "DDPM", 50, 0, side=1)
+    first = next(run)
+    run.close()  # what gradio does on cancel: the generator is closed after a yield
+    assert first[2].startswith("Step 1 of 50")
+
+
+@pytest.mark.parametrize("args", [("ddpm-tiny", "Unicorn", 2.0, "DDIM", 4, 0), ("ddpm-tiny", "Trouser", 2.25, "DDIM", 4, 0),
+                                  ("ddpm-tiny", "Trouser", 2.0, "PLMS", 4, 0), ("ddpm-tiny", "Trouser", 2.0, "DDIM", 0, 0),
+                                  ("ddpm-tiny", "Trouser", float("nan"), "DDIM", 4, 0), ("nope", "Trouser", 2.0, "DDIM", 4, 0)])
+def test_bad_inputs_are_refused(tiny_registry, args):
+    with pytest.raises(InputError):
+        next(actions.generate(*args))
+
+
+def test_schedules_start_near_one_and_end_near_zero():
+    t, curves = actions.schedules()
+    for abar in curves.values():
+        assert abar[0] > 0.99 and abar[-1] < 1e-3 and np.all(np.diff(abar) < 0)
+    rows, snr = actions.schedule_rows(300)
+    assert {r["curve"] for r in rows} >= {"alpha-bar, linear", "alpha-bar, cosine", "chosen t"}
+
+
+def test_forward_process_goes_from_the_image_to_noise():
+    image = np.zeros((28, 28), np.uint8)
+    image[8:20, 8:20] = 255
+    early, n0 = actions.forward(image, 0, "linear", 0)
+    late, n1 = actions.forward(image, 999, "linear", 0)
+    assert n0["signal"] > 0.99 and n1["signal"] < 0.01
+    small = early[::8, ::8]
+    assert small[14, 14] > 240 and small[2, 2] < 15
+    with pytest.raises(InputError):
+        actions.forward(image, 1000)
+
+
+def test_sdedit_keeps_the_size_and_strength_matters(tiny_registry):
+    image = np.full((40, 40), 255, np.uint8)
+    image[10:30, 15:25] = 0  # dark item on white: inverted for Fashion-MNIST
+    shown, low = actions.edit("ddpm-tiny", image, 0.1, "Trouser", 1.0, 0, steps=10)
+    _, high = actions.edit("ddpm-tiny", image, 1.0, "Trouser", 1.0, 0, steps=10)
+    assert shown.shape == low.shape == high.shape and shown[5 * 8, 5 * 8] < 20
+    assert np.abs(low.astype(int) - shown).mean() < np.abs(high.astype(int) - shown).mean()
