@@ -17,6 +17,7 @@ from ..images import make_grid, normalize_image, save_gif
 
 SAMPLERS = ("DDPM", "DDIM", "DPM-Solver++", "Euler", "Euler ancestral", "Heun")
 NO_CLASS = "no class (unguided)"
+CURVE_COLOURS = {"linear": "#1f77b4", "cosine": "#ff7f0e", "chosen t": "#d62728"}
 MAX_SIDE = 6
 TILE = 96
 
@@ -119,9 +120,9 @@ def schedule_rows(t_mark):
     t, curves = schedules()
     rows, snr = [], []
     for name, abar in curves.items():
-        rows += [{"t": int(i), "value": float(a), "curve": f"alpha-bar, {name}"} for i, a in zip(t[::10], abar[::10])]
+        rows += [{"t": int(i), "value": float(a), "curve": name} for i, a in zip(t[::10], abar[::10])]
         ratio = np.log10(np.maximum(abar, 1e-12) / np.maximum(1 - abar, 1e-12))
-        snr += [{"t": int(i), "value": float(v), "curve": f"log10 SNR, {name}"} for i, v in zip(t[::10], ratio[::10])]
+        snr += [{"t": int(i), "value": float(v), "curve": name} for i, v in zip(t[::10], ratio[::10])]
     rows += [{"t": int(t_mark), "value": v, "curve": "chosen t"} for v in (0.0, 1.0)]
     snr += [{"t": int(t_mark), "value": v, "curve": "chosen t"} for v in (-5.0, 4.0)]
     return rows, snr

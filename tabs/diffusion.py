@@ -1,0 +1,116 @@
+"""Diffusion tab: watch noise become an image step by step; the forward process; SDEdit.
+
+Not yet in app.TABS: it joins when a trained diffusion model ships (see docs/NOTES.md).
+"""
+import gradio as gr
+
+from playground.actions import diffusion as actions
+from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
+
+DETAILS = """A **diffusion model** (Sohl-Dickstein et al. 2015; Ho et al. 2020) learns to undo noise. The
+*forward process* blends an image x0 with Gaussian noise: x_t = sqrt(alpha-bar_t) x0 + sqrt(1 - alpha-bar_t) noise,
+with alpha-bar falling from 1 at t = 0 to almost 0 at t = 1,000. A U-Net is trained to predict the noise in
+x_t. Generating runs the process backwards from pure noise: at every step the network's noise estimate gives
+a guess of the clean image (right) and a slightly less noisy x_t (left).
+
+**Samplers** differ in how they take those steps: DDPM (Ho et al. 2020) adds fresh noise at every one of up
+to 1,000 steps; DDIM (Song et al. 2021) is deterministic for eta = 0 and works with far fewer steps;
+DPM-Solver++ (Lu et al. 2022) and Euler/Heun (Karras et al. 2022) treat it as an ODE and need 10 to 30.
+**Classifier-free guidance** (Ho and Salimans 2022) pushes the prediction away from the model's
+"no class" answer toward the chosen class: more typical images, less variety.
+
+**SDEdit** (Meng et al. 2022) noises your image part of the way and denoises it: low strength stays close
+to what you drew, high strength gives a realistic image that resembles it less."""
+
+
+def build():
+    ids = actions.diffusion_ids()
+    first = ids[0] if ids else None
+    names = actions.classes(first) if first else []
+    with gr.Blocks() as tab:
+        intro("A network learns to remove noise; run backwards from pure noise, it draws. Choose a sampler and "
+              "watch each step.", DETAILS)
+        with gr.Tab("Generate"):
+            with gr.Row():
+                model = raw(gr.Dropdown(ids, value=first, label="Model"))
+                label = raw(gr.Dropdown([actions.NO_CLASS] + names, value=names[1] if len(names) > 1 else
+                                        actions.NO_CLASS, label="Class", visible=bool(names)))
+                guidance = raw(gr.Slider(0, 10, value=2, step=0.5, label="Guidance scale (1 = none)"))
+            with gr.Row():
+                sampler = raw(gr.Dropdown(list(actions.SAMPLERS), value="DPM-Solver++", label="Sampler"))
+                steps = raw(gr.Slider(1, 1000, value=20, step=1, label="Steps"))
+                seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
+                side = raw(gr.Slider(1, actions.MAX_SIDE, value=4, step=1, label="Grid size (n x n)"))
+            with gr.Row():
+                go = gr.Button("Generate", variant="primary")
+                stop = gr.Button("Stop")
+            status = gr.Markdown()
+            with gr.Row():
+                xt = image_output("x_t: the noisy image at this step")
+                x0 = image_output("Predicted clean image x0 at this step")
+            gif = gr.Image(label="The whole trajectory (left x_t, right x0)", type="filepath", interactive=False)
+
+            def on_model(model_id):
+                names = actions.classes(model_id)
+                return gr.update(choices=[actions.NO_CLASS] + names, visible=bool(names),
+                                 value=names[1] if len(names) > 1 else actions.NO_CLASS)
+
+            model.change(guarded(on_model), model, label)
+            event = go.click(model_event(actions.generate), [model, label, guidance, sampler, steps, seed, side],
+                             [xt, x0, status, gif], api_name="diffusion_generate", show_progress="minimal",
+                             **model_queue())
+            stop.click(None, None, None, cancels=[event])
+
+        with gr.Tab("Forward process"):
+            with gr.Row():
+                source = image_input("Image (any size; made grey)", height=220)
+                t = raw(gr.Slider(0, 999, value=300, step=1, label="t"))
+                schedule = raw(gr.Radio(["linear", "cosine"], value="linear", label="Schedule"))
+                noise_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Noise seed"))
+            noisy = image_output("x_t ~ q(x_t | x_0)", height=240)
+            numbers = gr.Markdown()
+            with gr.Row():
+                legend = "Blue: linear schedule; orange: cosine; red: the chosen t."
+                abar_plot = gr.LinePlot(x="t", y="value", color="curve", label=f"alpha-bar(t). {legend}", height=300,
+                                        color_map=actions.CURVE_COLOURS)
+                snr_plot = gr.LinePlot(x="t", y="value", color="curve", label=f"log10 signal-to-noise ratio. {legend}",
+                                       height=300, color_map=actions.CURVE_COLOURS)
+
+            def on_forward(image, t_value, kind, s):
+                import pandas as pd
+                if image is None:
+                    from playground import data
+                    image = data.fashion_gallery()[0][0]
+                shown, n = actions.forward(image, t_value, kind, s)
+                rows, snr = actions.schedule_rows(int(t_value))
+                text = (f"At t = {int(t_value)} ({kind}): x_t = {n['signal']:.3f} x0 + {n['noise']:.3f} noise "
+                        f"(alpha-bar {n['alpha_bar']:.4f}).")
+                return shown, text, pd.DataFrame(rows), pd.DataFrame(snr)
+
+            for trigger in (t.release, schedule.change, source.change):
+                trigger(guarded(on_forward), [source, t, schedule, noise_seed], [noisy, numbers, abar_plot, snr_plot])
+
+        with gr.Tab("Edit (SDEdit)"):
+            with gr.Row():
+                sketch = gr.Sketchpad(label="Draw (or upload in the Forward tab's box)", type="numpy", image_mode="L",
+                                      canvas_size=(280, 280), height=300)
+                strength = raw(gr.Slider(0.05, 1, value=0.6, step=0.05, label="Strength (0 keep, 1 new)"))
+                edit_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
+            edit_btn = gr.Button("Noise and denoise")
+            with gr.Row():
+                before = image_output("Your image, as the model sees it", height=240)
+                after = image_output("After SDEdit", height=240)
+
+            def on_edit(model_id, drawing, s, class_label, w, seed_value):
+                if drawing is None or drawing.get("composite") is None:
+                    raise gr.Error("Draw something first.")
+                return actions.edit(model_id, drawing["composite"], s, class_label, w, seed_value)
+
+            edit_btn.click(model_event(on_edit), [model, sketch, strength, label, guidance, edit_seed],
+                           [before, after], api_name="diffusion_edit", **model_queue())
+    return tab
+
+
+if __name__ == "__main__":
+    from tabs.common import launch_alone
+    launch_alone(build)
