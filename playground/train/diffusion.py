@@ -53,11 +53,17 @@ def make_scheduler():
 
 
 def training_images(config, dataset=None):
-    """float (N,1,S,S) in [-1, 1]; Fashion-MNIST padded with black to 32x32, labels int64."""
+    """uint8 images (N,S,S) and int64 labels: Fashion-MNIST's training set padded with black to 32x32;
+    the 400 ORL faces cropped exactly as gan-faces saw them (gan.prepare_faces), so the two compare."""
     from .. import data
     name = dataset or config["dataset"]
-    size = None if name == "fashion-mnist" else config["sample_size"]
-    images, labels = data.load(name, split="train" if name == "fashion-mnist" else "all", size=size, mode="L")
+    if name == "orl-faces":
+        from ..families.gan import prepare_faces
+        images, labels = data.orl_faces()
+        images = prepare_faces(images, config["sample_size"])
+    else:
+        size = None if name == "fashion-mnist" else config["sample_size"]
+        images, labels = data.load(name, split="train" if name == "fashion-mnist" else "all", size=size, mode="L")
     images = np.asarray(images)
     p = config["pad"]
     if p:
