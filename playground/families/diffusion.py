@@ -156,3 +156,100 @@ def default_action(model, seed):
     """16 images at 20 DPM-Solver++ steps (classes in turn, guidance 2 for a conditional model)."""
     labels = [i % model.num_classes for i in range(16)] if model.num_classes else None
     return generate(model, seed, 16, labels, "DPM-Solver++", 20, 2.0 if labels else 1.0)
+
+
+# metrics -------------------------------------------------------------------------------------------
+SETTINGS = {"dpm20": ("DPM-Solver++", 20), "ddim50": ("DDIM", 50), "ddim10": ("DDIM", 10)}
+SLOW = ("ddpm1000", ("DDPM", 1000))
+SLOW_N = 500      # DDPM-1000 is measured on this many images (and DPM-Solver++ 20 again at the same N)
+GUIDANCE = 2.0
+MEMO_QUERIES = 2_000
+
+
+def generate_balanced(model, n, seed, sampler, steps, guidance=GUIDANCE):
+    """n images cycling through the classes, in MAX_IMAGES batches: (uint8 (n,S,S), int64 labels, seconds)."""
+    import time
+    classes = max(model.num_classes, 1)
+    labels = np.arange(n) % classes
+    start, out = time.perf_counter(), []
+    for i in range(0, n, MAX_IMAGES):
+        chunk = labels[i:i + MAX_IMAGES].tolist() if model.num_classes else None
+        out.append(generate(model, seed + i, min(MAX_IMAGES, n - i), chunk, sampler, steps,
+                            guidance if model.num_classes else 1.0))
+    return np.concatenate(out), labels.astype(np.int64), time.perf_counter() - start
+
+
+def evaluate(model, card=None, quick=False, seed=0):
+    """The card's metrics on playground.ladder's protocol (as gan.evaluate; read its docstring):
+
+    - <fd>_dpm20, <fd>_ddim50, <fd>_ddim10: FD-Fashion / FD-ORL (the project's feature networks,
+      NOT FID) of N samples (5,000 Fashion-MNIST images, 500 per class, guidance 2; 200 faces)
+      against N training images, with seconds_per_image_<setting> for each.
+    - <fd>_ddpm1000_n500 and <fd>_dpm20_n500: DDPM with all 1,000 steps is measured on SLOW_N images
+      only (hours otherwise), so DPM-Solver++ 20 is measured again at the same N: compare those two.
+    - the ladder rungs at N, precision / recall, memorisation and label accuracy at DPM-Solver++ 20.
+    quick: N / 5 and SLOW_N / 5, for a smoke run; such numbers are not for cards.
+    """
+    from .. import ladder, registry
+    from ..metrics import precision_recall
+    from . import features
+    from .gan import FD_NAMES, RUNGS
+    dataset = getattr(card, "dataset", None) or model.dataset
+    fd_name, net_id = FD_NAMES[dataset]
+    sets = ladder.real_sets(dataset, seed, model.output_size)
+    n = sets.n // 5 if quick else sets.n
+    net = registry.get_model(net_id)
+    fn = lambda images: features.features(net, images)  # noqa: E731
+    ref = ladder.reference_features(fn, sets.train, n, seed)
+    metrics = {}
+    for key, (sampler, steps) in SETTINGS.items():
+        fake, labels, seconds = generate_balanced(model, n, seed, sampler, steps)
+        metrics[f"{fd_name}_{key}"] = float(ladder.model_fd(fn, fake, sets.train, n, seed, reference=ref))
+        metrics[f"seconds_per_image_{key}"] = seconds / n
+        if key == "dpm20":
+            metrics.update(precision_recall(ref, fn(fake), k=3))
+            memo = ladder.memorisation_rate(fake[:MEMO_QUERIES], sets.seen, seed=seed)
+            metrics["memorisation_rate"], metrics["nn_ratio_median"] = memo.rate, memo.median_ratio
+            if model.num_classes:
+                metrics["label_accuracy"] = float((features.classify(net, fake).argmax(1) == labels).mean())
+    for name, value in ladder.fd_ladder(fn, sets.train, sets.heldout, n, seed, reference=ref).items():
+        metrics[f"{fd_name}_{RUNGS[name]}"] = float(value)
+    small = min(SLOW_N // 5 if quick else SLOW_N, n)
+    ref_small = ladder.reference_features(fn, sets.train, small, seed)
+    for key, (sampler, steps) in (SLOW, ("dpm20", SETTINGS["dpm20"])):
+        fake, _, seconds = generate_balanced(model, small, seed, sampler, steps)
+        metrics[f"{fd_name}_{key}_n{small}"] = float(ladder.model_fd(fn, fake, sets.train, small, seed,
+                                                                       reference=ref_small))
+        if key == SLOW[0]:
+            metrics[f"seconds_per_image_{key}"] = seconds / small
+    return metrics
+
+
+def report(model, card, metrics, folder):
+    """samples.png (8x8 at DPM-Solver++ 20, seed 0; one row per class for a conditional model) and
+    the FD ladder with every sampler's FD and seconds per image, as card markdown."""
+    from PIL import Image
+
+    from .. import ladder
+    from ..images import make_grid
+    from .gan import FD_NAMES, RUNGS
+    labels = [i // 8 % model.num_classes for i in range(64)] if model.num_classes else None
+    images = generate(model, 0, 64, labels, "DPM-Solver++", 20, GUIDANCE if labels else 1.0)
+    Image.fromarray(make_grid(images, nrow=8)).save(folder / "samples.png")
+    fd_name, _ = FD_NAMES[getattr(card, "dataset", None) or model.dataset]
+    label = "FD-ORL" if fd_name == "fd_orl" else "FD-Fashion"
+    rungs = {name: metrics[f"{fd_name}_{key}"] for name, key in RUNGS.items() if f"{fd_name}_{key}" in metrics}
+    rows = [f"| {sampler} {steps} | {metrics[f'{fd_name}_{key}']:.3f} | {metrics[f'seconds_per_image_{key}']:.3f} |"
+            for key, (sampler, steps) in SETTINGS.items() if f"{fd_name}_{key}" in metrics]
+    slow = [k for k in metrics if k.startswith(f"{fd_name}_{SLOW[0]}_n")]
+    lines = [f"![64 samples, DPM-Solver++ 20 steps, seed 0](../weights/{card.id}/samples.png)", "",
+             ladder.ladder_markdown(metrics[f"{fd_name}_dpm20"], rungs, model=f"{card.id} (DPM-Solver++ 20)",
+                                    metric=label), "",
+             f"| sampler and steps | {label} | seconds per image |", "|---|---|---|", *rows]
+    if slow:
+        n = slow[0].rsplit("_n", 1)[1]
+        lines += ["", f"On {n} images: DDPM with 1,000 steps {metrics[slow[0]]:.3f}, DPM-Solver++ with 20 steps "
+                  f"{metrics[f'{fd_name}_dpm20_n{n}']:.3f} ({label}; {metrics['seconds_per_image_ddpm1000']:.2f} s "
+                  "per image for DDPM-1000)."]
+    lines.append(f"\nWritten by `{card.metrics_command}`.")
+    return "\n".join(lines)
