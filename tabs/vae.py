@@ -48,11 +48,18 @@ def _source_inputs(prefix, model_id):
         source = raw(gr.Radio(list(actions.SOURCES), value="test image", label=f"{prefix}source"))
         top = actions.test_count(model_id) - 1 if model_id else 1
         index = raw(gr.Slider(0, top, value=0, step=1, label="Test image"))
+    gallery = gr.Gallery(actions.thumbnails(model_id) if model_id else None, label="Click a test image to pick it",
+                         columns=12, height=150, allow_preview=False, format="png")
+
+    def on_pick(evt: gr.SelectData):
+        return "test image", evt.index
+
+    gallery.select(guarded(on_pick), None, [source, index])
     with gr.Row():
         upload = image_input("Upload (any size; made grey, light backgrounds inverted)", height=200)
         drawing = gr.Sketchpad(label="Drawing", type="numpy", image_mode="L", height=260,
                                canvas_size=(280, 280), brush=gr.Brush(default_size=18, colors=["#000000"]))
-    return source, index, upload, drawing
+    return source, index, upload, drawing, gallery
 
 
 def _drawing(value):
@@ -73,7 +80,7 @@ def build():
                 model = raw(gr.Dropdown(recon_ids, value=first, label="Model (hub autoencoders need the network)"))
                 decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
                 seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (sampled decoding)"))
-            source, index, upload, drawing = _source_inputs("Image ", first)
+            source, index, upload, drawing, gallery = _source_inputs("Image ", first)
             go = gr.Button("Reconstruct", variant="primary")
             with gr.Row():
                 shown = image_output("Input, as the model sees it", height=220)
@@ -83,9 +90,9 @@ def build():
             recon_md = gr.Markdown()
 
             def on_model(model_id):
-                return gr.update(maximum=actions.test_count(model_id) - 1, value=0)
+                return gr.update(maximum=actions.test_count(model_id) - 1, value=0), actions.thumbnails(model_id)
 
-            model.change(guarded(on_model), model, index)
+            model.change(guarded(on_model), model, [index, gallery])
 
             def on_reconstruct(model_id, src, i, up, draw, dec, s):
                 r = actions.reconstruct(model_id, src, i, up, _drawing(draw), dec, s)
@@ -174,7 +181,7 @@ def build():
                 roc = gr.LinePlot(x="false positive rate", y="true positive rate", label="ROC curve", height=380)
             top = image_output("The 16 highest-scoring test images")
             gr.Markdown("**Score one image** (from the test set, an upload or a drawing):")
-            a_source, a_index, a_upload, a_drawing = _source_inputs("Image ", actions.HOLDOUT_ID) \
+            a_source, a_index, a_upload, a_drawing, _ = _source_inputs("Image ", actions.HOLDOUT_ID) \
                 if actions.HOLDOUT_ID in ids else _source_inputs("Image ", first)
             score_btn = gr.Button("Score this image")
             with gr.Row():

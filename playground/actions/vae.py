@@ -109,6 +109,20 @@ def test_image(model_id, index):
     return images[index], names[int(labels[index])]
 
 
+def thumbnails(model_id, count=24):
+    """The first `count` test images the picker offers, small, with captions "index: class"."""
+    from ..images import resize
+    total = test_count(model_id)
+    out = []
+    for i in range(min(count, total)):
+        image, name = test_image(model_id, i)
+        image = np.asarray(image)
+        side = max(image.shape[:2])
+        out.append((zoom(image, 56) if side <= 64 else resize(image, (64, 64 * image.shape[0] // image.shape[1])),
+                    f"{i}: {name}"))
+    return out
+
+
 def fit_upload(src, dataset, size):
     """An upload or drawing -> the grey size x size image a model of `dataset` expects: scaled to
     cover and centre-cropped; for Fashion-MNIST a light background is inverted (its items are

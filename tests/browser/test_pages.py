@@ -75,8 +75,11 @@ def test_gan_tab_end_to_end(page):
 def test_vae_tab_end_to_end(page):
     """Reconstruct a test image, draw the latent map, and run the out-of-distribution view."""
     page.get_by_role("tab", name="VAE", exact=True).click()
+    page.locator(".thumbnail-item >> visible=true").nth(5).click()  # pick test image 5 from the gallery
+    page.wait_for_function("() => [...document.querySelectorAll('input[type=number]')]"
+                           ".some(i => i.offsetParent && i.value === '5')", timeout=30000)
     page.get_by_role("button", name="Reconstruct", exact=True).click()
-    page.get_by_text("bits/dim (lower", exact=False).first.wait_for(timeout=60000)
+    page.get_by_text("test image 5 (", exact=False).first.wait_for(timeout=60000)
     page.get_by_label("drawing").first.check()  # draw a box on the sketchpad and reconstruct it
     page.get_by_label("Brush").first.click()
     box = page.locator("canvas >> visible=true").first.bounding_box()

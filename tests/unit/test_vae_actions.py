@@ -157,3 +157,10 @@ def test_out_of_distribution_view(tiny_registry):
     assert 0 <= r["auroc_raw"] <= 1 and 0 <= r["auroc_corrected"] <= 1 and r["why"]
     sets = {row["set"] for row in r["raw"]}
     assert sets == {"clothes (in)", "digits (out)"}
+
+
+def test_thumbnails_caption_index_and_class(tiny_registry):
+    thumbs = actions.thumbnails("vae-fashion", 5)
+    assert len(thumbs) == 5 and thumbs[0][0].shape == (56, 56)
+    image, name = actions.test_image("vae-fashion", 3)
+    assert thumbs[3][1] == f"3: {name}"
