@@ -61,6 +61,22 @@ def build():
                              **model_queue())
             stop.click(None, None, None, cancels=[event])
 
+        with gr.Tab("Compare samplers"):
+            gr.Markdown("The same seed and class (from the Generate tab's settings) through each sampler at each "
+                        "step count: rows are samplers, columns step counts. Few steps are fast and rough; the "
+                        "table gives the seconds per image and the card's FD where `evaluate` measured it.")
+            with gr.Row():
+                chosen = raw(gr.CheckboxGroup(list(actions.SAMPLERS), value=["DDPM", "DDIM", "DPM-Solver++", "Euler"],
+                                              label="Samplers"))
+                counts = raw(gr.CheckboxGroup(list(actions.STEP_CHOICES), value=[5, 10, 20, 50], label="Steps"))
+            compare_btn = gr.Button("Compare", variant="primary")
+            compare_grid = image_output("Rows: samplers; columns: step counts")
+            compare_table = gr.Dataframe(headers=["sampler", "steps", "seconds per image", "FD (card)"],
+                                         interactive=False)
+            compare_btn.click(model_event(actions.compare_samplers), [model, label, guidance, seed, chosen, counts],
+                              [compare_grid, compare_table], api_name="compare_samplers", show_progress="minimal",
+                              **model_queue())
+
         with gr.Tab("Forward process"):
             with gr.Row():
                 source = image_input("Image (any size; made grey)", height=220)

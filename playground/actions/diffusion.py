@@ -179,3 +179,73 @@ def edit(model_id, image, strength, label, guidance, seed, steps=50):
                 result = done.value[0]
                 break
     return _zoom(small, 224), _zoom(result, 224)
+
+
+# compare samplers -----------------------------------------------------------------------------------
+STEP_CHOICES = (5, 10, 20, 50, 100, 1000)
+MAX_PASSES = 4000  # UNet passes one comparison may take (cells x steps), so a click stays bounded
+
+
+def _card_fd(model_id, sampler, steps):
+    """The card's measured FD for this sampler and step count, if `evaluate --write` measured it."""
+    from ..families.diffusion import SETTINGS, SLOW
+    metrics = registry.default().card(model_id).metrics or {}
+    for key, setting in list(SETTINGS.items()) + [SLOW]:
+        if setting == (sampler, steps):
+            found = [v for k, v in metrics.items() if k.startswith("fd_") and (k.endswith(f"_{key}") or f"_{key}_n" in k)]
+            return found[0] if found else None
+    return None
+
+
+def compare_samplers(model_id, label, guidance, seed, samplers, step_counts):
+    """The same seed and class through every sampler x step count: yields (grid so far, table rows)
+    after each cell. Rows: sampler, steps, seconds per image, and the card's FD where measured."""
+    model_id = _model_id(model_id)
+    y = _label(model_id, label)
+    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
+    seed = validate.seed(seed)
+    if not isinstance(samplers, (list, tuple)) or not samplers or len(samplers) > len(SAMPLERS):
+        raise InputError("Choose one or more samplers.")
+    if not isinstance(step_counts, (list, tuple)) or not step_counts or len(step_counts) > len(STEP_CHOICES):
+        raise InputError("Choose one or more step counts.")
+    samplers = [validate.choice(s, SAMPLERS, name="Sampler") for s in samplers]
+    step_counts = sorted({validate.choice(s, STEP_CHOICES, name="Steps") for s in step_counts})
+    passes = len(samplers) * sum(step_counts)
+    if passes > MAX_PASSES:
+        raise InputError(f"That comparison needs {passes:,} network passes; choose fewer cells or steps "
+                         f"(at most {MAX_PASSES:,}).")
+    family = _family()
+    cells, rows = [], []
+    with registry.using(model_id) as model:
+        blank = np.full((model.output_size, model.output_size), 255, np.uint8)
+        for sampler in samplers:
+            for steps in step_counts:
+                start = time.perf_counter()
+                image = family.generate(model, seed, 1, y, sampler, steps, float(guidance))[0]
+                seconds = time.perf_counter() - start
+                cells.append(image)
+                fd = _card_fd(model_id, sampler, steps)
+                rows.append([sampler, steps, round(seconds, 3), "not measured" if fd is None else round(fd, 3)])
+                shown = cells + [blank] * (len(samplers) * len(step_counts) - len(cells))
+                yield make_grid([_zoom(c) for c in shown], nrow=len(step_counts)), rows
+
+
+def bench_cases():
+    """What `python -m playground.bench` times for this tab: 16 images at 20 DPM-Solver++ steps,
+    unstreamed (the family's loop) and streamed (the tab's generator, every step rendered), for
+    the first installed model; nothing when no diffusion model is installed."""
+    ids = diffusion_ids()
+    if not ids:
+        return {}
+    model_id = ids[0]
+    names = classes(model_id)
+    label = names[0] if names else NO_CLASS
+
+    def unstreamed(i):
+        with registry.using(model_id) as model:
+            return _family().generate(model, i, 16, 0 if names else None, "DPM-Solver++", 20, 2.0 if names else 1.0)
+
+    def streamed(i):
+        return list(generate(model_id, label, 2.0 if names else 1.0, "DPM-Solver++", 20, i, side=4))[-1]
+    return {f"Diffusion: 16 images, DPM-Solver++ 20 steps ({model_id})": unstreamed,
+            f"Diffusion: the same, streamed to the tab step by step ({model_id})": streamed}

@@ -100,3 +100,35 @@ def test_sdedit_keeps_the_size_and_strength_matters(tiny_registry):
     assert shown.shape == low.shape == high.shape and shown[5 * 8, 5 * 8] < 20
     assert np.abs(low.astype(int) - shown).mean() < np.abs(high.astype(int) - shown).mean()
 
+
+
+def test_compare_samplers_fills_the_grid_cell_by_cell(tiny_registry):
+    states = list(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, ["DDIM", "Euler"], [5, 10]))
+    assert len(states) == 4
+    grid, rows = states[-1]
+    assert [r[:2] for r in rows] == [["DDIM", 5], ["DDIM", 10], ["Euler", 5], ["Euler", 10]]
+    assert all(r[3] == "not measured" for r in rows) and grid.shape == states[0][0].shape
+    again = list(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, ["DDIM", "Euler"], [5, 10]))[-1][0]
+    assert np.array_equal(again, grid)
+
+
+@pytest.mark.parametrize("samplers, steps", [([], [5]), (["DDIM"], []), (["PLMS"], [5]), (["DDIM"], [7]),
+                                             (list(actions.SAMPLERS), [1000])])
+def test_compare_samplers_refuses_bad_or_too_big_requests(tiny_registry, samplers, steps):
+    with pytest.raises(InputError):
+        next(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, samplers, steps))
+
+
+def test_card_fd_is_read_for_measured_settings(tiny_registry, monkeypatch):
+    import dataclasses
+    reg = registry.default()
+    card = dataclasses.replace(reg.card("ddpm-tiny"), metrics={"fd_fashion_dpm20": 1.25, "fd_fashion_ddpm1000_n500": 1.5})
+    monkeypatch.setitem(reg._cards, "ddpm-tiny", card)
+    assert actions._card_fd("ddpm-tiny", "DPM-Solver++", 20) == 1.25
+    assert actions._card_fd("ddpm-tiny", "DDPM", 1000) == 1.5 and actions._card_fd("ddpm-tiny", "Euler", 20) is None
+
+
+def test_bench_cases_time_streamed_and_unstreamed_runs(tiny_registry):
+    from playground import bench
+    rows = bench.measure_cases("diffusion", 1)
+    assert [r["case"].split(":")[0] for r in rows] == ["Diffusion", "Diffusion"] and all(r["p50_ms"] > 0 for r in rows)
