@@ -94,6 +94,80 @@ def quick_samples(unet, scheduler_config, config, n=64, steps=20, guidance=2.0, 
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)[:, 0].numpy()
 
 
+CARD = """---
+id: {model_id}
+family: diffusion
+title: {title}
+source: weights/{model_id}
+revision: null
+dataset: {dataset}
+license: "{license}"
+params: {params}
+resolution: {size}x{size}
+train_command: python -m playground.train.diffusion --preset {preset} --threads 1
+metrics: {{}}
+metrics_command: python -m playground.evaluate {model_id} --write
+---
+
+# {title}
+
+A denoising diffusion model (Ho et al. 2020): a diffusers UNet2DModel with {params:,} parameters (channels \
+{channels}, one residual layer per block, no attention) predicts the noise in x_t at each of 1,000 steps of a \
+linear schedule (beta from 1e-4 to 0.02). {conditioning} The shipped weights are an exponential moving \
+average (decay 0.999) of the trained ones, saved as a diffusers folder (unet/, scheduler/, model_index.json) \
+with the playground's settings in playground.json. Any diffusers sampler runs on it; the tab offers DDPM, DDIM, \
+DPM-Solver++, Euler, Euler ancestral and Heun.
+
+## Data and licence
+
+{data}
+
+## Training
+
+`python -m playground.train.diffusion --preset {preset} --threads 1`: mean squared error on the noise, AdamW, \
+learning rate {lr} with a short warm-up, batch {batch_size}, {steps} steps, gradient clipping at 1, seed {seed}, \
+on the shared training loop. Training took {minutes:.0f} minutes of wall-clock time on one CPU thread of a \
+shared 2-core machine (including any time the run was paused). The metrics are written by \
+`python -m playground.evaluate {model_id} --write`, never by hand.
+
+## Limits and ethics
+
+{limits}
+"""
+TEXT = {
+    "fashion": dict(
+        title="Fashion-MNIST diffusion model (class-conditional)", license="MIT",
+        conditioning="It is class-conditional: each of the ten classes has a learned embedding added to the time "
+                     "embedding, and an eleventh \"no class\" embedding, used for 10% of training images, gives "
+                     "the unconditional prediction that classifier-free guidance (Ho and Salimans 2022) needs.",
+        data="Fashion-MNIST (Zalando Research, MIT licence; Xiao, Rasul and Vollgraf 2017): the 60,000 training "
+             "images, padded with black from 28x28 to 32x32; samples are cropped back to 28x28. The weights are "
+             "released under MIT, like the data.",
+        limits="It draws centred grey 28x28 garments of ten kinds and nothing else. Guidance trades variety for "
+               "typicality; FD-Fashion is measured with the project's own feature network and is not comparable "
+               "with published FID values."),
+    "faces": dict(
+        title="ORL faces diffusion model", license="ORL Database of Faces terms: research use, credit AT&T "
+                                                  "Laboratories Cambridge",
+        conditioning="It is unconditional.",
+        data="The 400 ORL faces (credit: AT&T Laboratories Cambridge), cropped and scaled to 64x64 exactly as "
+             "gan-faces was trained on them, so the two can be compared side by side; mirrored at random. The "
+             "data may be used for research with credit to AT&T Laboratories Cambridge; the weights, derived "
+             "from it, carry the same terms.",
+        limits="Trained on 400 photographs of 40 people (mostly young white men) taken for face-recognition "
+               "research, who did not agree to having new faces made from theirs. With so few images a diffusion "
+               "model can reproduce training faces: check the memorisation rate before showing samples as new "
+               "people. Not for making pictures of real people."),
+}
+
+
+def card_template(preset, config, params, minutes, **training):
+    text = TEXT[preset]
+    return CARD.format(model_id=PRESETS[preset]["model_id"], preset=preset, dataset=config["dataset"], params=params,
+                       size=config["sample_size"] - 2 * config["pad"], minutes=minutes,
+                       channels=", ".join(str(c) for c in config["block_out_channels"]), **text, **training)
+
+
 def save_folder(folder, unet, scheduler, config):
     """A diffusers folder: unet/ and scheduler/ (safetensors and json) and model_index.json, plus the
     playground's own settings in playground.json."""
@@ -165,8 +239,12 @@ def main(argv=None):
     if loop.is_main() and not args.no_finish:
         folder = loop.REPO_ROOT / "weights" / preset["model_id"]
         save_folder(folder, trainer.ema["unet"], scheduler, config)
-        print(f"wrote {folder} after {trainer.elapsed:.0f}s of training ({time.perf_counter() - start:.0f}s "
-              "this session); its card and metrics come from the diffusion family's evaluate", flush=True)
+        card = loop.REPO_ROOT / "model_cards" / f"{preset['model_id']}.md"
+        if not card.is_file():
+            card.write_text(card_template(args.preset, config, loop.count_params(unet), trainer.elapsed / 60, lr=lr,
+                                          batch_size=batch_size, steps=steps, seed=args.seed), encoding="utf-8")
+        print(f"wrote {folder} and {card} after {trainer.elapsed:.0f}s of training ({time.perf_counter() - start:.0f}s "
+              f"this session); now run python -m playground.evaluate {preset['model_id']} --write", flush=True)
     trainer.close()
 
 

@@ -76,3 +76,13 @@ def test_report_writes_the_grid_and_the_sampler_table(tiny, tmp_path):
                             metrics, tmp_path)
     assert (tmp_path / "samples.png").is_file() and "| DDIM 10 | 2.000 | 0.050 |" in text
     assert "On 500 images: DDPM with 1,000 steps 1.400" in text
+
+
+@pytest.mark.parametrize("preset", sorted(train.PRESETS))
+def test_card_templates_parse_as_cards(tmp_path, preset):
+    from playground.cards import parse_card
+    config = train.PRESETS[preset]["config"]
+    path = tmp_path / f"{train.PRESETS[preset]['model_id']}.md"
+    path.write_text(train.card_template(preset, config, 1234, 5.0, lr=1e-3, batch_size=8, steps=10, seed=0))
+    card = parse_card(path)
+    assert card.family == "diffusion" and card.params == 1234 and card.metrics_command.endswith("--write")
