@@ -90,3 +90,15 @@ def test_bench_times_a_tabs_cases(monkeypatch):
     assert calls == [0, 1, 2, 3] and rows[0]["case"] == "double" and rows[0]["p95_ms"] >= rows[0]["p50_ms"] >= 0
     text = bench.markdown({"quick": True, "machine": bench.machine(1), "models": [], "cases": rows})
     assert "| double |" in text
+
+
+def test_report_only_redraws_from_the_cards_metrics(tmp_path, family, monkeypatch):
+    make_model(tmp_path, "tiny-a")
+    path = tmp_path / "model_cards" / "tiny-a.md"
+    path.write_text(path.read_text().replace("family: tinytest", "family: evaltest"))
+    from playground.cards import write_metrics
+    write_metrics(path, {"weight_sum": 1.5})
+    monkeypatch.setattr(registry, "_default", registry.Registry(cards_dir=tmp_path / "model_cards", root=tmp_path))
+    before = parse_card(path).metrics
+    assert evaluate.main(["tiny-a", "--report-only"]) == 0
+    assert "Weight sum 1.500." in path.read_text() and parse_card(path).metrics == before == {"weight_sum": 1.5}
