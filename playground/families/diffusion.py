@@ -103,10 +103,12 @@ def to_uint8(model, x):
 
 @torch.no_grad()
 def sample_steps(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=20, guidance=2.0, eta=0.0,
-                 start=None):
+                 start=None, clip=True):
     """Run the reverse process, yielding (step, total, x_t, x0) after each step (float tensors in
     [-1, 1] at network size); returns uint8 images. `start` = (x_t, strength) begins from a given
-    noisy image part-way (SDEdit) instead of pure noise."""
+    noisy image part-way (SDEdit) instead of pure noise. clip=True clips the predicted x0 to [-1, 1]
+    and steps with the noise it implies, for every sampler (DDPM and DDIM do this themselves; without
+    it the ODE samplers, Euler, Heun and DPM-Solver++, drift out of range on a pixel-space model)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_IMAGES:
         raise InputError(f"The number of images must be from 1 to {MAX_IMAGES}, not {n!r}.")
     if not isinstance(guidance, (int, float)) or not 0 <= guidance <= 20:
@@ -137,6 +139,8 @@ def sample_steps(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=2
             eps = model.unet(x_in, tt, class_labels=None if y is None else y.to(device)).sample
         a = alphas[min(int(round(float(t))), len(alphas) - 1)]
         x0 = ((x_in - (1 - a).sqrt() * eps) / a.sqrt()).clamp(-1, 1)
+        if clip:  # every sampler gets the noise that the clipped x0 implies (DDPM's clip_sample, for all)
+            eps = (x_in - a.sqrt() * x0) / (1 - a).sqrt()
         x = scheduler.step(eps, t, x, **extra, **_generator_kwarg(scheduler, gen)).prev_sample
         yield i + 1, total, x, x0
     return to_uint8(model, x)

@@ -71,27 +71,14 @@ def training_images(config, dataset=None):
     return torch.from_numpy(np.array(images)), torch.from_numpy(np.array(labels, np.int64))
 
 
-@torch.no_grad()
 def quick_samples(unet, scheduler_config, config, n=64, steps=20, guidance=2.0, seed=SAMPLE_SEED):
-    """n images (uint8 (n,S,S)) by DPM-Solver++ from fixed noise; classes in turn for a conditional model."""
-    from diffusers import DPMSolverMultistepScheduler
-    sched = DPMSolverMultistepScheduler.from_config(scheduler_config, algorithm_type="dpmsolver++")
-    sched.set_timesteps(steps)
-    gen = torch.Generator().manual_seed(seed)
-    s = config["sample_size"]
-    x = torch.randn((n, 1, s, s), generator=gen)
+    """n images (uint8 (n,S,S)) by DPM-Solver++ from fixed noise, exactly as the tab draws them
+    (families.diffusion.generate); classes in turn for a conditional model."""
+    from ..families import diffusion
+    model = diffusion.Diffusion(unet, scheduler_config, config)
     classes = config["num_classes"]
-    y = torch.arange(n) % classes if classes else None
-    for t in sched.timesteps:
-        tt = torch.full((n,), int(t))
-        if classes:
-            both = unet(torch.cat([x, x]), torch.cat([tt, tt]), class_labels=torch.cat([y, torch.full_like(y, classes)])).sample
-            cond, uncond = both.chunk(2)
-            eps = uncond + guidance * (cond - uncond)
-        else:
-            eps = unet(x, tt).sample
-        x = sched.step(eps, t, x).prev_sample
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)[:, 0].numpy()
+    labels = [i % classes for i in range(n)] if classes else None
+    return diffusion.generate(model, seed, n, labels, "DPM-Solver++", steps, guidance if classes else 1.0)
 
 
 CARD = """---
