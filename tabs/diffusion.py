@@ -108,8 +108,9 @@ def build():
 
         with gr.Tab("Edit (SDEdit)"):
             with gr.Row():
-                sketch = gr.Sketchpad(label="Draw (or upload in the Forward tab's box)", type="numpy", image_mode="L",
-                                      canvas_size=(280, 280), height=300)
+                sketch = gr.Sketchpad(label="Draw here (or leave it empty to use the Forward process tab's upload)",
+                                      type="numpy", image_mode="L", canvas_size=(280, 280), height=300,
+                                      brush=gr.Brush(default_size=18, colors=["#000000"]))
                 strength = raw(gr.Slider(0.05, 1, value=0.6, step=0.05, label="Strength (0 keep, 1 new)"))
                 edit_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
             edit_btn = gr.Button("Noise and denoise")
@@ -117,12 +118,14 @@ def build():
                 before = image_output("Your image, as the model sees it", height=240)
                 after = image_output("After SDEdit", height=240)
 
-            def on_edit(model_id, drawing, s, class_label, w, seed_value):
-                if drawing is None or drawing.get("composite") is None:
-                    raise gr.Error("Draw something first.")
-                return actions.edit(model_id, drawing["composite"], s, class_label, w, seed_value)
+            def on_edit(model_id, drawing, upload, s, class_label, w, seed_value):
+                composite = None if drawing is None else drawing.get("composite")
+                drawn = composite is not None and composite.min() != composite.max()
+                if not drawn and upload is None:
+                    raise gr.Error("Draw something, or upload an image in the Forward process tab.")
+                return actions.edit(model_id, composite if drawn else upload, s, class_label, w, seed_value)
 
-            edit_btn.click(model_event(on_edit), [model, sketch, strength, label, guidance, edit_seed],
+            edit_btn.click(model_event(on_edit), [model, sketch, source, strength, label, guidance, edit_seed],
                            [before, after], api_name="diffusion_edit", **model_queue())
     return tab
 
