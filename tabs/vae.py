@@ -203,6 +203,9 @@ def build():
 
             holdout_btn.click(model_event(on_holdout), [kind, percentile], [holdout_md, hist, roc, top],
                               api_name="anomaly", **model_queue())
+            for trigger in (percentile.release, kind.change):  # scores are cached: moving the threshold is instant
+                trigger(model_event(on_holdout), [kind, percentile], [holdout_md, hist, roc, top], api_name=False,
+                        **model_queue())
 
             def on_score(src, i, up, draw):
                 r = actions.score_image(src, i, up, _drawing(draw))
