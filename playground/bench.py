@@ -9,6 +9,7 @@ directly. Writes JSON, prints a markdown table, and with --readme replaces the R
 between the bench markers.
 """
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -61,7 +62,6 @@ ACTION_MODULES = ("gan", "vae", "diffusion")  # playground/actions/<name>.py wit
 
 def measure_cases(module_name, runs):
     """In this process: each of a tab's bench cases, after one warm-up call (which loads models)."""
-    import importlib
     module = importlib.import_module(f"playground.actions.{module_name}")
     rows = []
     for label, fn in module.bench_cases().items():
@@ -220,7 +220,6 @@ def main(argv=None):
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     cases = []
     for name in ACTION_MODULES:
-        import importlib
         if not hasattr(importlib.import_module(f"playground.actions.{name}"), "bench_cases"):
             continue
         out = subprocess.run([sys.executable, "-m", "playground.bench", "--cases", name, "--runs", str(runs),

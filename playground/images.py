@@ -272,3 +272,17 @@ def heatmap(values, vmax=None, vmin=0.0):
     i = np.minimum(t.astype(int), len(HEAT) - 2)
     f = (t - i)[..., None]
     return np.rint(HEAT[i] * (1 - f) + HEAT[i + 1] * f).astype(np.uint8)
+
+
+def zoom(images, size, colour=False):
+    """Small images enlarged by whole-pixel repetition (nearest neighbour) to about `size` pixels, so
+    28x28 pictures stay crisp on a projector. Grey images are [..., S, S] (a trailing axis of 1 is
+    dropped); colour=True takes [..., S, S, C] and keeps the channels."""
+    a = np.asarray(images)
+    if colour:
+        f = max(1, size // a.shape[-2])
+        return a.repeat(f, -3).repeat(f, -2)
+    if a.ndim >= 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    f = max(1, size // a.shape[-1])
+    return a.repeat(f, -2).repeat(f, -1)

@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import data, registry, validate
 from ..errors import InputError
-from ..images import make_grid, normalize_image, save_gif
+from ..images import make_grid, save_gif, zoom
+from .common import fit_upload
 
 SAMPLERS = ("DDPM", "DDIM", "DPM-Solver++", "Euler", "Euler ancestral", "Heun")
 NO_CLASS = "no class (unguided)"
@@ -61,9 +62,7 @@ def _label(model_id, label):
 
 
 def _zoom(images, size=TILE):
-    images = np.asarray(images)
-    f = max(1, size // images.shape[-1])
-    return images.repeat(f, -2).repeat(f, -1)
+    return zoom(images, size)
 
 
 def _grid(model, x, side):
@@ -133,9 +132,7 @@ def forward(image, t, schedule="linear", seed=0, size=28):
     t = validate.number(t, name="t", minimum=0, maximum=999, step=1, integer=True)
     schedule = validate.choice(schedule, ("linear", "cosine"), name="Schedule")
     seed = validate.seed(seed)
-    x0 = image if isinstance(image, np.ndarray) and image.ndim == 2 else normalize_image(image, mode="L")[..., 0]
-    from ..families.features import fit
-    x0 = fit(np.asarray(x0, np.uint8)[None], size)[0].astype(np.float64) / 127.5 - 1
+    x0 = fit_upload(image, size).astype(np.float64) / 127.5 - 1
     abar = float(schedules()[1][schedule][t])
     noise = np.random.default_rng(seed).standard_normal(x0.shape)
     xt = np.sqrt(abar) * x0 + np.sqrt(1 - abar) * noise
@@ -155,11 +152,7 @@ def edit(model_id, image, strength, label, guidance, seed, steps=50):
     import torch
     family = _family()
     with registry.using(model_id) as model:
-        grey = image if isinstance(image, np.ndarray) and image.ndim == 2 else normalize_image(image, mode="L")[..., 0]
-        from ..families.features import fit
-        small = fit(np.asarray(grey, np.uint8)[None], model.output_size)[0]
-        if settings(model_id).get("dataset") == "fashion-mnist" and np.concatenate([small[0], small[-1]]).mean() > 127:
-            small = 255 - small  # Fashion-MNIST items are light on black
+        small = fit_upload(image, model.output_size, invert_light=settings(model_id).get("dataset") == "fashion-mnist")
         p = model.pad
         x0 = torch.from_numpy(np.pad(small, p)).float().div(127.5).sub(1)[None, None]
         device = next(model.unet.parameters()).device
@@ -171,13 +164,7 @@ def edit(model_id, image, strength, label, guidance, seed, steps=50):
             noise = torch.randn(x0.shape, generator=gen, device=device)
             return scheduler.add_noise(x0.to(device), noise, ts[:1]), ts
 
-        run = family.sample_steps(model, seed, 1, y, "DDIM", steps, float(guidance), 0.0, start=start)
-        while True:
-            try:
-                next(run)
-            except StopIteration as done:
-                result = done.value[0]
-                break
+        result = family.generate(model, seed, 1, y, "DDIM", steps, float(guidance), start=start)[0]
     return _zoom(small, 224), _zoom(result, 224)
 
 
@@ -192,7 +179,8 @@ def _card_fd(model_id, sampler, steps):
     metrics = registry.default().card(model_id).metrics or {}
     for key, setting in list(SETTINGS.items()) + [SLOW]:
         if setting == (sampler, steps):
-            found = [v for k, v in metrics.items() if k.startswith("fd_") and (k.endswith(f"_{key}") or f"_{key}_n" in k)]
+            found = [v for k, v in metrics.items()
+                     if k.startswith("fd_") and (k.endswith(f"_{key}") or f"_{key}_n" in k)]
             return found[0] if found else None
     return None
 

@@ -14,6 +14,7 @@ import numpy as np
 from .. import data, memorisation, registry, validate
 from ..errors import InputError, ModelUnavailable
 from ..images import make_grid, normalize_image, save_gif
+from ..images import zoom as images_zoom
 from ..metrics import precision_recall
 
 MAX_SIDE = 8
@@ -69,11 +70,7 @@ def _labels(model_id, label, n):
 
 def zoom(images):
     """Grey images [..., S, S] or [..., S, S, 1] enlarged (nearest neighbour) to about TILE pixels."""
-    images = np.asarray(images)
-    if images.shape[-1] == 1 and images.ndim >= 3:
-        images = images[..., 0]
-    factor = max(1, TILE // images.shape[-1])
-    return images.repeat(factor, -2).repeat(factor, -1)
+    return images_zoom(images, TILE)
 
 
 def generate(model_id, seed, side, psi, label=ALL):

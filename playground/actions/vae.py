@@ -14,6 +14,8 @@ import numpy as np
 from .. import data, ood, quality, registry, validate
 from ..errors import InputError
 from ..images import heatmap, make_grid, normalize_image, save_gif
+from ..images import zoom as images_zoom
+from .common import fit_upload
 
 MAP_ID, HOLDOUT_ID, OOD_ID = "vae-fashion-2d", "vae-fashion-holdout", "vae-fashion"
 SOURCES = ("test image", "upload", "drawing")
@@ -64,14 +66,12 @@ def _fixed(model_id):
 
 def zoom(image, size=TILE):
     """A small grey image enlarged (nearest neighbour) to about `size` pixels, for projectors."""
-    image = np.asarray(image)
-    f = max(1, size // image.shape[-1])
-    return image.repeat(f, -2).repeat(f, -1)
+    return images_zoom(image, size)
 
 
 def zoom_rgb(image, size=TILE):
     """zoom() for an (H,W,3) colour image."""
-    return np.stack([zoom(c, size) for c in np.moveaxis(image, -1, 0)], -1)
+    return images_zoom(image, size, colour=True)
 
 
 @functools.lru_cache(maxsize=4)
@@ -123,19 +123,6 @@ def thumbnails(model_id, count=24):
     return out
 
 
-def fit_upload(src, dataset, size):
-    """An upload or drawing -> the grey size x size image a model of `dataset` expects: scaled to
-    cover and centre-cropped; for Fashion-MNIST a light background is inverted (its items are
-    light on black, photos and drawings are usually dark on white)."""
-    from ..families.features import fit
-    grey = normalize_image(src, mode="L")[..., 0]
-    if dataset == "fashion-mnist":
-        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-        if border.mean() > 127:
-            grey = 255 - grey
-    return fit(grey[None], size)[0]
-
-
 def model_input(model_id, source, index=0, upload=None, drawing=None):
     """The image a model will see, from the chosen source, and a caption."""
     model_id = _model_id(model_id)
@@ -154,7 +141,7 @@ def model_input(model_id, source, index=0, upload=None, drawing=None):
             raise InputError("The drawing is empty: draw something first.")
     if _is_photo(model_id):
         return normalize_image(src, mode="RGB"), f"your {source}"
-    return fit_upload(src, dataset, size), f"your {source}"
+    return fit_upload(src, size, invert_light=dataset == "fashion-mnist"), f"your {source}"
 
 
 def reconstruct(model_id, source="test image", index=0, upload=None, drawing=None, decode="mean", seed=0):

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .. import devices
-from ..errors import InputError, ModelUnavailable
+from ..errors import InputError, ModelUnavailable, PlaygroundError
 
 MAX_SIDE = 512   # larger inputs are scaled down first: the decoder's memory grows with the area
 
@@ -62,7 +62,7 @@ def default_action(model, seed):
     from .. import data
     try:
         image = np.asarray(data.load_natural("astronaut"))
-    except Exception:
+    except PlaygroundError:  # scikit-image's photographs are not installed
         rng = np.random.default_rng(seed)
         image = rng.integers(0, 256, (256, 256, 3)).astype(np.uint8)
     from ..images import resize

@@ -61,7 +61,7 @@ def load(folder):
     return Diffusion(unet, scheduler_config, settings)
 
 
-def make_scheduler(model, sampler, steps, eta=0.0):
+def make_scheduler(model, sampler, steps):
     """A fresh scheduler of the chosen kind, set to `steps` steps (one per call: schedulers keep state)."""
     if sampler not in SAMPLERS:
         raise InputError(f"The sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}.")
@@ -71,7 +71,6 @@ def make_scheduler(model, sampler, steps, eta=0.0):
     name, kwargs = SAMPLERS[sampler]
     scheduler = getattr(diffusers, name).from_config(model.scheduler_config, **kwargs)
     scheduler.set_timesteps(int(steps))
-    scheduler._playground_eta = float(eta)
     return scheduler
 
 
@@ -114,7 +113,7 @@ def sample_steps(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=2
     if not isinstance(guidance, (int, float)) or not 0 <= guidance <= 20:
         raise InputError(f"The guidance scale must be from 0 to 20, not {guidance!r}.")
     device = next(model.unet.parameters()).device
-    scheduler = make_scheduler(model, sampler, steps, eta)
+    scheduler = make_scheduler(model, sampler, steps)
     gen = devices.generator(seed, device)
     s = model.sample_size
     y = _labels(model, labels, n)
@@ -125,7 +124,7 @@ def sample_steps(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=2
         x, timesteps = start(scheduler, gen)
     guided = y is not None and guidance != 1.0 and labels is not None
     alphas = scheduler.alphas_cumprod.to(device)
-    extra = {"eta": scheduler._playground_eta} if sampler == "DDIM" else {}
+    extra = {"eta": float(eta)} if sampler == "DDIM" else {}
     total = len(timesteps)
     for i, t in enumerate(timesteps):
         x_in = scheduler.scale_model_input(x, t)
@@ -146,9 +145,9 @@ def sample_steps(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=2
     return to_uint8(model, x)
 
 
-def generate(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=20, guidance=2.0, eta=0.0):
-    """uint8 images (n, S, S): the last state of sample_steps."""
-    gen = sample_steps(model, seed, n, labels, sampler, steps, guidance, eta)
+def generate(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=20, guidance=2.0, eta=0.0, start=None):
+    """uint8 images (n, S, S): the last state of sample_steps (same arguments)."""
+    gen = sample_steps(model, seed, n, labels, sampler, steps, guidance, eta, start)
     while True:
         try:
             next(gen)

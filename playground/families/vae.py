@@ -338,11 +338,10 @@ def evaluate(model, card=None, quick=False, iw=True, seed=0):
     test_iw_bpd is measured for vae-fashion and vae-faces only (it is the slow part: k decoder passes
     per image). The AUROCs use the negative ELBO, the score the tab shows.
     """
-    from .. import ood, quality
+    from .. import data, ood, quality
     images = test_images(model.dataset, model.image_size)
     labels = None
     if model.dataset == "fashion-mnist":
-        from .. import data
         labels = np.asarray(data.fashion_mnist("test")[1])
     if quick:
         images, labels = images[:QUICK], None if labels is None else labels[:QUICK]
@@ -364,7 +363,6 @@ def evaluate(model, card=None, quick=False, iw=True, seed=0):
         s = ood.ood_summary(elbo, normal, bound_bits(model, digits, 1, seed), digits)
         m["ood_auroc_raw"], m["ood_auroc_corrected"] = s["auroc_raw"], s["auroc_corrected"]
     if model.dataset == "fashion-mnist" and model.holdout_class is None:
-        from .. import data
         m["baseline_histogram_bpd"] = float(ood.histogram_bits(data.fashion_mnist("train")[0], normal).mean())
         m["baseline_png_bpd"] = float(ood.compressed_bits(normal).mean() / model.image_size ** 2)
     return {key: round(v, 4) for key, v in m.items()}

@@ -7,8 +7,8 @@ dropout for classifier-free guidance) and ddpm-faces (ORL faces at 64x64, uncond
 A diffusers UNet2DModel learns to predict the noise added to an image at a random step t of a
 1,000-step forward process (linear schedule, beta 1e-4 to 0.02, as Ho et al. 2020; every diffusers
 sampler handles it, whereas with the cosine schedule alpha-bar reaches ~0 at t=999 and the Euler,
-Heun and DPM-Solver samplers blew up in a test run); the loss is the mean squared error. For guidance, the class label is replaced by a "no class" label
-(index num_classes) 10% of the time. An EMA of the weights (decay 0.999) is what gets shipped, as a
+Heun and DPM-Solver samplers blew up in a test run); the loss is the mean squared error. For
+guidance, the class label is replaced by a "no class" label (index num_classes) 10% of the time. An EMA of the weights (decay 0.999) is what gets shipped, as a
 diffusers folder (model_index.json, unet/, scheduler/) under weights/<id>/. Samples of fixed noise
 (DPM-Solver++, 20 steps) go to <run>/samples/. Resumable: rerunning the same command continues, and
 once all steps are done it only writes weights/<id>/ (unless --no-finish).
@@ -175,9 +175,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     preset = PRESETS[args.preset]
     config = dict(preset["config"])
-    steps, batch_size, lr = (args.steps or preset["steps"], args.batch_size or preset["batch_size"],
-                             args.lr or preset["lr"])
-    run_dir = args.run_dir or loop.REPO_ROOT / "runs" / preset["model_id"]
+    steps, batch_size, lr, run_dir = loop.run_settings(args, preset, preset["model_id"])
     device = loop.setup(args)
     images, labels = training_images(config, args.dataset)
     unet = build_unet(config).to(device)
@@ -224,14 +222,12 @@ def main(argv=None):
     start = time.perf_counter()
     trainer.run(step_fn, batches, sample_fn)
     if loop.is_main() and not args.no_finish:
-        folder = loop.REPO_ROOT / "weights" / preset["model_id"]
-        save_folder(folder, trainer.ema["unet"], scheduler, config)
-        card = loop.REPO_ROOT / "model_cards" / f"{preset['model_id']}.md"
-        if not card.is_file():
-            card.write_text(card_template(args.preset, config, loop.count_params(unet), trainer.elapsed / 60, lr=lr,
-                                          batch_size=batch_size, steps=steps, seed=args.seed), encoding="utf-8")
-        print(f"wrote {folder} and {card} after {trainer.elapsed:.0f}s of training ({time.perf_counter() - start:.0f}s "
-              f"this session); now run python -m playground.evaluate {preset['model_id']} --write", flush=True)
+        template = card_template(args.preset, config, loop.count_params(unet), trainer.elapsed / 60, lr=lr,
+                                 batch_size=batch_size, steps=steps, seed=args.seed)
+        card = loop.finish(trainer.ema["unet"], config, preset["model_id"], {}, template,
+                           save=lambda folder, net, settings: save_folder(folder, net, scheduler, settings))
+        print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "
+              f"python -m playground.evaluate {preset['model_id']} --write", flush=True)
     trainer.close()
 
 

@@ -180,9 +180,7 @@ def main(argv=None):
         ap.error(f"--dataset must be one of {', '.join(PRESETS)}")
     preset = PRESETS[args.dataset]
     config = dict(preset["config"], **({"width": args.width} if args.width else {}))
-    steps, batch_size, lr = (args.steps or preset["steps"], args.batch_size or preset["batch_size"],
-                             args.lr or preset["lr"])
-    run_dir = args.run_dir or loop.REPO_ROOT / "runs" / preset["model_id"]
+    steps, batch_size, lr, run_dir = loop.run_settings(args, preset, preset["model_id"])
     device = loop.setup(args)
     images, labels = loop.load_dataset(args.dataset, "train", size=config["image_size"])
     model = features.build(config).to(device)
@@ -219,8 +217,7 @@ def main(argv=None):
         from PIL import Image
         Image.fromarray(confusion_image(matrix)).save(run_dir / "confusion.png")
         np.savetxt(run_dir / "confusion.txt", matrix, fmt="%d")
-        print(f"{preset['model_id']}: {metrics} after {trainer.elapsed:.0f}s of training "
-              f"({time.perf_counter() - start:.0f}s this session)", flush=True)
+        print(f"{preset['model_id']}: {metrics} {loop.trained_for(trainer, start)}", flush=True)
         template = card_template(args.dataset, loop.count_params(model), trainer.elapsed / 60, lr=lr,
                                  batch_size=batch_size, steps=steps, seed=args.seed,
                                  threads=torch.get_num_threads())

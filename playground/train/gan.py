@@ -337,11 +337,9 @@ def main(argv=None):
     betas, policy = preset.get("betas", BETAS), preset.get("augment", gan.POLICY)
     config = dict(preset["config"])
     config.update({k: v for k, v in (("g_width", args.g_width), ("d_width", args.d_width)) if v})
-    steps, batch_size, lr = (args.steps or preset["steps"], args.batch_size or preset["batch_size"],
-                             args.lr or preset["lr"])
+    steps, batch_size, lr, run_dir = loop.run_settings(args, preset, model_id)
     if args.threads:
         torch.set_num_threads(args.threads)
-    run_dir = args.run_dir or loop.REPO_ROOT / "runs" / model_id
 
     device = loop.init_distributed(args.device)
     loop.seed_everything(args.seed)
@@ -424,8 +422,8 @@ def main(argv=None):
         except Exception as e:  # noqa: BLE001 - weights are written; metrics can be recomputed
             print(f"metrics not written ({e}); run: python -m playground.evaluate {model_id} --write", flush=True)
             metrics = {}
-        print(f"{model_id}: {metrics} after {trainer.elapsed:.0f}s of training "
-              f"({time.perf_counter() - start:.0f}s this session); wrote weights/{model_id}/ and {card}", flush=True)
+        print(f"{model_id}: {metrics} {loop.trained_for(trainer, start)}; wrote weights/{model_id}/ and {card}",
+              flush=True)
     trainer.close()
 
 

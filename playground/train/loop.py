@@ -369,12 +369,24 @@ def count_params(model):
     return sum(p.numel() for p in model.parameters())
 
 
-def finish(model, config, model_id, metrics, card_template=None, root=REPO_ROOT):
-    """Write weights/<id>/ and the card's metrics (creating the card from the template); rank 0 only."""
+def run_settings(args, preset, model_id):
+    """(steps, batch size, learning rate, run folder): the command line's values, else the preset's."""
+    return (args.steps or preset["steps"], args.batch_size or preset["batch_size"], args.lr or preset["lr"],
+            args.run_dir or REPO_ROOT / "runs" / model_id)
+
+
+def trained_for(trainer, start):
+    """"after 120s of training (30s this session)", for the closing line of a training command."""
+    return f"after {trainer.elapsed:.0f}s of training ({time.perf_counter() - start:.0f}s this session)"
+
+
+def finish(model, config, model_id, metrics, card_template=None, root=REPO_ROOT, save=None):
+    """Write weights/<id>/ (with `save(folder, model, config)`, default registry.save_weights) and the
+    card's metrics, creating the card from the template; rank 0 only."""
     if not is_main():
         return None
     root = Path(root)
-    save_weights(root / "weights" / model_id, getattr(model, "module", model), config)
+    (save or save_weights)(root / "weights" / model_id, getattr(model, "module", model), config)
     card = root / "model_cards" / f"{model_id}.md"
     if not card.is_file():
         if card_template is None:

@@ -160,9 +160,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     preset = PRESETS[args.preset]
     config = dict(preset["config"])
-    steps, batch_size, lr = (args.steps or preset["steps"], args.batch_size or preset["batch_size"],
-                             args.lr or preset["lr"])
-    run_dir = args.run_dir or loop.REPO_ROOT / "runs" / preset["model_id"]
+    steps, batch_size, lr, run_dir = loop.run_settings(args, preset, preset["model_id"])
     device = loop.setup(args)
     images = training_images(config, args.dataset)
     model = vae.build(config).to(device)
@@ -201,8 +199,7 @@ def main(argv=None):
     if loop.is_main() and not args.no_finish:
         model.eval()
         metrics = vae.evaluate(model, None, quick=True, iw=False)
-        print(f"{preset['model_id']}: {metrics} after {trainer.elapsed:.0f}s of training "
-              f"({time.perf_counter() - start:.0f}s this session)", flush=True)
+        print(f"{preset['model_id']}: {metrics} {loop.trained_for(trainer, start)}", flush=True)
         template = card_template(preset["model_id"], args.preset, config, loop.count_params(model),
                                      trainer.elapsed / 60, command=COMMAND.format(preset=args.preset), lr=lr,
                                      batch_size=batch_size, steps=steps, seed=args.seed,

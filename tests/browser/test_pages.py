@@ -30,6 +30,24 @@ def page(fresh_app_url):
         browser.close()
 
 
+def _served_images(page, n, timeout=60000):
+    """Wait until at least n served images (outputs, not icons) are visible."""
+    page.wait_for_function("() => [...document.querySelectorAll(\"img[src*='/file=']\")]"
+                           f".filter(i => i.offsetParent).length >= {n}", timeout=timeout)
+
+
+def _shot(page, name, settle_ms=500):
+    """Screenshot to artifacts/screenshots/<name>.png once the page has settled."""
+    page.wait_for_timeout(settle_ms)
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / f"{name}.png"), full_page=True)
+
+
+def _assert_clean(page):
+    """No error toast on the page and no console error so far."""
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    assert not page.errors, page.errors
+
+
 @pytest.mark.parametrize("label", [label for label, _ in app.TABS])
 def test_every_tab_renders_without_console_errors(page, label):
     page.get_by_role("tab", name=label, exact=True).click()
@@ -60,16 +78,13 @@ def test_gan_tab_end_to_end(page):
     images = page.locator("img[src*='/file='] >> visible=true")  # served outputs, not icons
     images.first.wait_for(timeout=60000)  # the grid
     images.first.click(position={"x": 60, "y": 60})
-    page.wait_for_function("() => [...document.querySelectorAll(\"img[src*='/file=']\")]"
-                           ".filter(i => i.offsetParent).length >= 4", timeout=60000)  # grid, pick, neighbours
+    _served_images(page, 4)  # grid, pick, neighbours
     page.get_by_text("Pixel space:").first.wait_for(timeout=60000)
     page.get_by_text("How it learned: fixed noise through training").click()
     page.get_by_role("button", name="Show the training timeline", exact=True).click()
     page.get_by_text("step 1,000", exact=False).first.wait_for(timeout=60000)
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(ARTIFACTS / "screenshots" / "gan-used.png"), full_page=True)
-    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
-    assert not page.errors, page.errors
+    _shot(page, "gan-used")
+    _assert_clean(page)
 
 
 def test_vae_tab_end_to_end(page):
@@ -93,14 +108,10 @@ def test_vae_tab_end_to_end(page):
     page.get_by_text("your drawing", exact=False).first.wait_for(timeout=60000)
     page.get_by_role("tab", name="Latent map", exact=True).click()
     page.get_by_role("button", name="Draw the latent map", exact=True).click()
-    page.wait_for_function("() => [...document.querySelectorAll(\"img[src*='/file=']\")]"
-                           ".filter(i => i.offsetParent).length >= 1", timeout=60000)
-    page.wait_for_timeout(1500)
-    page.screenshot(path=str(ARTIFACTS / "screenshots" / "vae-latent-map.png"), full_page=True)
+    _served_images(page, 1)
+    _shot(page, "vae-latent-map", settle_ms=1500)
     page.get_by_role("tab", name="Anomaly: out of distribution", exact=True).click()
     page.get_by_role("button", name="Score clothes and digits", exact=True).click()
     page.get_by_text("AUROC, digits as anomalies", exact=False).first.wait_for(timeout=120000)
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(ARTIFACTS / "screenshots" / "vae-ood.png"), full_page=True)
-    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
-    assert not page.errors, page.errors
+    _shot(page, "vae-ood", settle_ms=1000)
+    _assert_clean(page)

@@ -1,0 +1,18 @@
+"""What several tabs' actions share."""
+import numpy as np
+
+from ..images import normalize_image
+
+
+def fit_upload(src, size, invert_light=False):
+    """An upload, drawing or array -> a grey size x size uint8 image: through the one normaliser,
+    scaled to cover the square and centre-cropped. invert_light=True turns a light background dark,
+    for models of light-on-black data such as Fashion-MNIST (photos and drawings are usually dark on
+    white); the background is judged by the image's border."""
+    from ..families.features import fit
+    grey = normalize_image(src, mode="L")[..., 0]
+    if invert_light:
+        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+        if border.mean() > 127:
+            grey = 255 - grey
+    return fit(grey[None], size)[0]
