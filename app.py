@@ -16,6 +16,7 @@ TITLE = "Generative Playground"
 TABS = [
     ("GAN", "tabs.gan"),
     ("VAE", "tabs.vae"),
+    ("Diffusion", "tabs.diffusion"),
     ("Data", "tabs.data"),
     ("Models", "tabs.models"),
 ]

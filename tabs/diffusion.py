@@ -1,7 +1,4 @@
-"""Diffusion tab: watch noise become an image step by step; the forward process; SDEdit.
-
-Not yet in app.TABS: it joins when a trained diffusion model ships (see docs/NOTES.md).
-"""
+"""Diffusion tab: watch noise become an image step by step; compare samplers; the forward process; SDEdit."""
 import gradio as gr
 
 from playground.actions import diffusion as actions
@@ -26,15 +23,15 @@ to what you drew, high strength gives a realistic image that resembles it less."
 def build():
     ids = actions.diffusion_ids()
     first = ids[0] if ids else None
-    names = actions.classes(first) if first else []
+    choices = actions.class_choices(first) if first else []
     with gr.Blocks() as tab:
         intro("A network learns to remove noise; run backwards from pure noise, it draws. Choose a sampler and "
               "watch each step.", DETAILS)
         with gr.Tab("Generate"):
             with gr.Row():
                 model = raw(gr.Dropdown(ids, value=first, label="Model"))
-                label = raw(gr.Dropdown([actions.NO_CLASS] + names, value=names[1] if len(names) > 1 else
-                                        actions.NO_CLASS, label="Class", visible=bool(names)))
+                label = raw(gr.Dropdown(choices, value=choices[0] if choices else None, label="Class",
+                                        visible=bool(choices)))
                 guidance = raw(gr.Slider(0, 10, value=2, step=0.5, label="Guidance scale (1 = none)"))
             with gr.Row():
                 sampler = raw(gr.Dropdown(list(actions.SAMPLERS), value="DPM-Solver++", label="Sampler"))
@@ -51,9 +48,8 @@ def build():
             gif = gr.Image(label="The whole trajectory (left x_t, right x0)", type="filepath", interactive=False)
 
             def on_model(model_id):
-                names = actions.classes(model_id)
-                return gr.update(choices=[actions.NO_CLASS] + names, visible=bool(names),
-                                 value=names[1] if len(names) > 1 else actions.NO_CLASS)
+                choices = actions.class_choices(model_id)
+                return gr.update(choices=choices, visible=bool(choices), value=choices[0] if choices else None)
 
             model.change(guarded(on_model), model, label)
             event = go.click(model_event(actions.generate), [model, label, guidance, sampler, steps, seed, side],
@@ -69,15 +65,18 @@ def build():
                 chosen = raw(gr.CheckboxGroup(list(actions.SAMPLERS), value=["DDPM", "DDIM", "DPM-Solver++", "Euler"],
                                               label="Samplers"))
                 counts = raw(gr.CheckboxGroup(list(actions.STEP_CHOICES), value=[5, 10, 20, 50], label="Steps"))
+            versus = gr.Markdown(actions.against_gan(first) if first else "")
+            model.change(guarded(actions.against_gan), model, versus)
             compare_btn = gr.Button("Compare", variant="primary")
+            compare_status = gr.Markdown()
             compare_grid = image_output("Rows: samplers; columns: step counts")
-            compare_table = gr.Dataframe(headers=["sampler", "steps", "seconds per image", "FD (card)"],
+            compare_table = gr.Dataframe(headers=["sampler", "steps", "seconds per image", "FD (the card's, N images)"],
                                          interactive=False)
             compare_btn.click(model_event(actions.compare_samplers), [model, label, guidance, seed, chosen, counts],
-                              [compare_grid, compare_table], api_name="compare_samplers", show_progress="minimal",
+                              [compare_grid, compare_table, compare_status], api_name="compare_samplers", show_progress="minimal",
                               **model_queue())
 
-        with gr.Tab("Forward process"):
+        with gr.Tab("Forward process") as forward_tab:
             with gr.Row():
                 source = image_input("Image (any size; made grey)", height=220)
                 t = raw(gr.Slider(0, 999, value=300, step=1, label="t"))
@@ -103,8 +102,9 @@ def build():
                         f"(alpha-bar {n['alpha_bar']:.4f}).")
                 return shown, text, pd.DataFrame(rows), pd.DataFrame(snr)
 
-            for trigger in (t.release, schedule.change, source.change):
-                trigger(guarded(on_forward), [source, t, schedule, noise_seed], [noisy, numbers, abar_plot, snr_plot])
+            for i, trigger in enumerate((t.release, schedule.change, source.change, forward_tab.select)):
+                trigger(guarded(on_forward), [source, t, schedule, noise_seed], [noisy, numbers, abar_plot, snr_plot],
+                        api_name="forward_process" if i == 0 else False)
 
         with gr.Tab("Edit (SDEdit)"):
             with gr.Row():

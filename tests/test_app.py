@@ -134,14 +134,19 @@ def test_huge_image_is_refused_before_decoding(client, tmp_path):
     assert "megapixels" in str(info.value)
 
 
-def test_data_url_payload_goes_through_the_normaliser(app_url):
+def _png_payload(mode="LA", size=(8, 6)):
+    """An image as an API client sends it: a FileData dict holding a data URL."""
     import base64
     import io
     from PIL import Image
     buf = io.BytesIO()
-    Image.new("LA", (8, 6), (0, 0)).save(buf, "PNG")
-    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-    event, payload = raw_call(app_url, "inspect_upload", [{"url": url, "meta": {"_type": "gradio.FileData"}}])
+    Image.new(mode, size).save(buf, "PNG")
+    return {"url": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
+            "meta": {"_type": "gradio.FileData"}}
+
+
+def test_data_url_payload_goes_through_the_normaliser(app_url):
+    event, payload = raw_call(app_url, "inspect_upload", [_png_payload()])
     assert event == "complete", payload
     assert "8x6 RGB" in payload
 
@@ -218,3 +223,49 @@ def test_vae_anomaly_views_over_http(client):
     assert "AUROC" in text and "Bag" in text
     text, raw_hist, cor_hist = client.predict(api_name="/out_of_distribution")
     assert "complexity-corrected" in text
+
+
+DIFFUSION_IDS = sorted(c.id for c in list_cards() if c.family == "diffusion")
+needs_ddpm = pytest.mark.skipif("ddpm-fashion" not in DIFFUSION_IDS, reason="no diffusion model card yet")
+
+
+@needs_ddpm
+def test_diffusion_generate_compare_forward_and_edit_over_http(client, tmp_path):
+    from gradio_client import handle_file
+    from PIL import Image
+    xt, x0, text, gif = client.predict("ddpm-fashion", "Trouser", 2, "DDIM", 5, 7, 2, api_name="/diffusion_generate")
+    again = client.predict("ddpm-fashion", "Trouser", 2, "DDIM", 5, 7, 2, api_name="/diffusion_generate")
+    assert open(x0, "rb").read() == open(again[1], "rb").read() and "s per image" in text
+    assert open(gif, "rb").read(6) == b"GIF89a"
+    grid, table, done = client.predict("ddpm-fashion", "Bag", 2, 0, ["DDIM", "Euler"], [5, 10],
+                                       api_name="/compare_samplers")
+    assert done.startswith("Done: 4 cells")
+    assert [r[:2] for r in table["data"]] == [["DDIM", 5], ["DDIM", 10], ["Euler", 5], ["Euler", 10]]
+    path = tmp_path / "shoe.png"
+    Image.fromarray(np.tile(np.linspace(0, 255, 28, dtype=np.uint8), (28, 1))).save(path)
+    noisy, words, _abar, _snr = client.predict(handle_file(str(path)), 999, "cosine", 0, api_name="/forward_process")
+    assert "At t = 999 (cosine)" in words
+    before, after = client.predict("ddpm-fashion", None, handle_file(str(path)), 0.5, "Sneaker", 2, 0,
+                                   api_name="/diffusion_edit")
+    assert open(after, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+@needs_ddpm
+@pytest.mark.parametrize("api, args, words", [
+    ("diffusion_generate", ["ddpm-fashion", "Trouser", float("nan"), "DDIM", 5, 0, 2], "Guidance"),
+    ("diffusion_generate", ["ddpm-fashion", "Trouser", 2, "PLMS", 5, 0, 2], "Sampler"),
+    ("diffusion_generate", ["ddpm-fashion", "Trouser", 2, "DDIM", 2.5, 0, 2], "Steps"),
+    ("diffusion_generate", ["ddpm-fashion", "Trouser", 2, "DDIM", 5, -1, 2], "Seed"),
+    ("diffusion_generate", ["ddpm-fashion", "Lorry", 2, "DDIM", 5, 0, 2], "Class"),
+    ("diffusion_generate", ["../weights", "Trouser", 2, "DDIM", 5, 0, 2], "Model"),
+    ("compare_samplers", ["ddpm-fashion", "Bag", 2, 0, ["DDPM"] * 7, [5]], "samplers"),
+    ("compare_samplers", ["ddpm-fashion", "Bag", 2, 0, ["DDPM", "DDIM", "Euler", "Heun"], [1000]], "network passes"),
+    ("diffusion_edit", ["ddpm-fashion", None, None, 0.5, "Bag", 2, 0], "Draw something"),
+    ("diffusion_edit", ["ddpm-fashion", None, "IMAGE", float("inf"), "Bag", 2, 0], "Strength"),
+    ("diffusion_edit", ["ddpm-fashion", None, "IMAGE", 0.5, "Bag", 2, 1e10], "Seed"),
+    ("forward_process", [None, 1000, "linear", 0], "t"),
+])
+def test_diffusion_bad_input_gets_clear_messages(app_url, api, args, words):
+    args = [_png_payload() if a == "IMAGE" else a for a in args]
+    event, payload = raw_call(app_url, api, args)
+    assert event == "error" and words in payload and "Traceback" not in payload, payload

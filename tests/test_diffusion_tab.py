@@ -1,4 +1,4 @@
-"""The diffusion tab (not yet in app.TABS: no trained model ships) builds around an installed model."""
+"""The diffusion tab builds around whatever diffusion model is installed (here a tiny untrained one)."""
 import gradio as gr
 
 from tests.unit.test_diffusion_actions import tiny_registry  # noqa: F401  (the fixture)

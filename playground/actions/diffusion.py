@@ -18,6 +18,7 @@ from .common import fit_upload
 
 SAMPLERS = ("DDPM", "DDIM", "DPM-Solver++", "Euler", "Euler ancestral", "Heun")
 NO_CLASS = "no class (unguided)"
+EVERY_CLASS = "every class in turn"
 CURVE_COLOURS = {"linear": "#1f77b4", "cosine": "#ff7f0e", "chosen t": "#d62728"}
 MAX_SIDE = 6
 TILE = 96
@@ -53,11 +54,20 @@ def classes(model_id):
         [f"class {i}" for i in range(s["num_classes"])]
 
 
+def class_choices(model_id):
+    """The Class dropdown's choices: every class in turn, no class, then the classes ([] if unconditional)."""
+    names = classes(model_id)
+    return [EVERY_CLASS, NO_CLASS] + names if names else []
+
+
 def _label(model_id, label):
+    """None (no class), a class index, or every class index in turn (a single image takes the first)."""
     names = classes(model_id)
     if not names:
         return None
-    label = validate.choice(label, [NO_CLASS] + names, name="Class")
+    label = validate.choice(label, class_choices(model_id), name="Class")
+    if label == EVERY_CLASS:
+        return list(range(len(names)))
     return None if label == NO_CLASS else names.index(label)
 
 
@@ -171,23 +181,39 @@ def edit(model_id, image, strength, label, guidance, seed, steps=50):
 # compare samplers -----------------------------------------------------------------------------------
 STEP_CHOICES = (5, 10, 20, 50, 100, 1000)
 MAX_PASSES = 4000  # UNet passes one comparison may take (cells x steps), so a click stays bounded
+PASSES_PER_STEP = {"Heun": 2}  # Heun evaluates the network twice per step
 
 
 def _card_fd(model_id, sampler, steps):
-    """The card's measured FD for this sampler and step count, if `evaluate --write` measured it."""
-    from ..families.diffusion import SETTINGS, SLOW
+    """"1.234 (N=200)": the card's FD for this sampler and step count, or "not measured"."""
+    from ..families.diffusion import SETTINGS, sampler_n
     metrics = registry.default().card(model_id).metrics or {}
-    for key, setting in list(SETTINGS.items()) + [SLOW]:
-        if setting == (sampler, steps):
-            found = [v for k, v in metrics.items()
-                     if k.startswith("fd_") and (k.endswith(f"_{key}") or f"_{key}_n" in k)]
-            return found[0] if found else None
-    return None
+    m = sampler_n(metrics)
+    for key, setting in SETTINGS.items():
+        found = [v for k, v in metrics.items() if k.startswith("fd_") and k.endswith(f"_{key}_n{m}")]
+        if setting == (sampler, steps) and found:
+            return f"{found[0]:.3f} (N={m})"
+    return "not measured"
+
+
+def against_gan(model_id):
+    """One line: this model's card FD at DPM-Solver++ 20 beside the GAN card's of the same data, if both are measured."""
+    family = _family()
+    card = registry.default().card(_model_id(model_id))
+    metrics = card.metrics or {}
+    fd = [(k, v) for k, v in metrics.items() if k.startswith("fd_") and k.endswith(f"_{family.MAIN}")]
+    if not fd:
+        return f"{card.id} has no measured FD yet (`{card.metrics_command}`)."
+    name = fd[0][0][:-len(family.MAIN) - 1]
+    label = "FD-ORL" if name == "fd_orl" else "FD-Fashion"
+    text = f"From the cards, on the same protocol: **{card.id}** at DPM-Solver++ 20, {label} {fd[0][1]:.3f}"
+    gan = family.gan_comparison(card, name)
+    return text + (f"; **{gan[0]}**, {label} {gan[1]:.3f} (lower is better)." if gan else ".")
 
 
 def compare_samplers(model_id, label, guidance, seed, samplers, step_counts):
-    """The same seed and class through every sampler x step count: yields (grid so far, table rows)
-    after each cell. Rows: sampler, steps, seconds per image, and the card's FD where measured."""
+    """The same seed and class through every sampler x step count: yields (grid so far, table rows,
+    progress text) after each cell. Rows: sampler, steps, seconds per image, and the card's FD where measured."""
     model_id = _model_id(model_id)
     y = _label(model_id, label)
     guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
@@ -198,12 +224,12 @@ def compare_samplers(model_id, label, guidance, seed, samplers, step_counts):
         raise InputError("Choose one or more step counts.")
     samplers = [validate.choice(s, SAMPLERS, name="Sampler") for s in samplers]
     step_counts = sorted({validate.choice(s, STEP_CHOICES, name="Steps") for s in step_counts})
-    passes = len(samplers) * sum(step_counts)
+    passes = sum(PASSES_PER_STEP.get(s, 1) for s in samplers) * sum(step_counts)
     if passes > MAX_PASSES:
         raise InputError(f"That comparison needs {passes:,} network passes; choose fewer cells or steps "
                          f"(at most {MAX_PASSES:,}).")
     family = _family()
-    cells, rows = [], []
+    cells, rows, total, begin = [], [], len(samplers) * len(step_counts), time.perf_counter()
     with registry.using(model_id) as model:
         blank = np.full((model.output_size, model.output_size), 255, np.uint8)
         for sampler in samplers:
@@ -212,10 +238,11 @@ def compare_samplers(model_id, label, guidance, seed, samplers, step_counts):
                 image = family.generate(model, seed, 1, y, sampler, steps, float(guidance))[0]
                 seconds = time.perf_counter() - start
                 cells.append(image)
-                fd = _card_fd(model_id, sampler, steps)
-                rows.append([sampler, steps, round(seconds, 3), "not measured" if fd is None else round(fd, 3)])
+                rows.append([sampler, steps, round(seconds, 3), _card_fd(model_id, sampler, steps)])
                 shown = cells + [blank] * (len(samplers) * len(step_counts) - len(cells))
-                yield make_grid([_zoom(c) for c in shown], nrow=len(step_counts)), rows
+                done = (f"Done: {total} cells in {time.perf_counter() - begin:.1f} s." if len(cells) == total
+                        else f"{len(cells)} of {total} cells ({sampler}, {steps} steps done)...")
+                yield make_grid([_zoom(c) for c in shown], nrow=len(step_counts)), rows, done
 
 
 def bench_cases():

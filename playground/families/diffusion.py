@@ -162,9 +162,12 @@ def default_action(model, seed):
 
 
 # metrics -------------------------------------------------------------------------------------------
-SETTINGS = {"dpm20": ("DPM-Solver++", 20), "ddim50": ("DDIM", 50), "ddim10": ("DDIM", 10)}
-SLOW = ("ddpm1000", ("DDPM", 1000))
-SLOW_N = 500      # DDPM-1000 is measured on this many images (and DPM-Solver++ 20 again at the same N)
+MAIN = "dpm20"    # the tab's default sampler: measured on the ladder's full N, comparable with the GAN cards
+SETTINGS = {"ddpm1000": ("DDPM", 1000), "ddim50": ("DDIM", 50), "dpm20": ("DPM-Solver++", 20),
+            "ddim10": ("DDIM", 10)}
+# Every sampler is also measured on this many images, the same ones for each: DDPM with 1,000 steps
+# on the ladder's full N would take many hours on a CPU.
+SAMPLER_N = {"fashion-mnist": 200, "orl-faces": 100}
 GUIDANCE = 2.0
 MEMO_QUERIES = 2_000
 
@@ -182,16 +185,18 @@ def generate_balanced(model, n, seed, sampler, steps, guidance=GUIDANCE):
     return np.concatenate(out), labels.astype(np.int64), time.perf_counter() - start
 
 
-def evaluate(model, card=None, quick=False, seed=0):
+def evaluate(model, card=None, quick=False, seed=0, log=print):
     """The card's metrics on playground.ladder's protocol (as gan.evaluate; read its docstring):
 
-    - <fd>_dpm20, <fd>_ddim50, <fd>_ddim10: FD-Fashion / FD-ORL (the project's feature networks,
-      NOT FID) of N samples (5,000 Fashion-MNIST images, 500 per class, guidance 2; 200 faces)
-      against N training images, with seconds_per_image_<setting> for each.
-    - <fd>_ddpm1000_n500 and <fd>_dpm20_n500: DDPM with all 1,000 steps is measured on SLOW_N images
-      only (hours otherwise), so DPM-Solver++ 20 is measured again at the same N: compare those two.
-    - the ladder rungs at N, precision / recall, memorisation and label accuracy at DPM-Solver++ 20.
-    quick: N / 5 and SLOW_N / 5, for a smoke run; such numbers are not for cards.
+    - <fd>_dpm20: FD-Fashion / FD-ORL (the project's feature networks, NOT FID) of N samples at
+      DPM-Solver++ 20 (5,000 Fashion-MNIST images, 500 per class, guidance 2; 200 faces) against N
+      training images, with the ladder's rungs at the same N, precision / recall, memorisation and
+      label accuracy: comparable with the GAN cards' numbers.
+    - <fd>_<setting>_n<M>, precision_<setting>_n<M>, recall_<setting>_n<M> and
+      seconds_per_image_<setting> for DDPM 1000, DDIM 50, DPM-Solver++ 20 and DDIM 10, each on the
+      same M = SAMPLER_N images (seeds and classes), with <fd>_floor_n<M> (held-out real images at
+      that M) beside them: FD at small M is biased upward, so compare these with each other only.
+    quick: N / 5 and M / 5, for a smoke run; such numbers are not for cards.
     """
     from .. import ladder, registry
     from ..metrics import precision_recall
@@ -205,27 +210,43 @@ def evaluate(model, card=None, quick=False, seed=0):
     fn = lambda images: features.features(net, images)  # noqa: E731
     ref = ladder.reference_features(fn, sets.train, n, seed)
     metrics = {}
-    for key, (sampler, steps) in SETTINGS.items():
-        fake, labels, seconds = generate_balanced(model, n, seed, sampler, steps)
-        metrics[f"{fd_name}_{key}"] = float(ladder.model_fd(fn, fake, sets.train, n, seed, reference=ref))
-        metrics[f"seconds_per_image_{key}"] = seconds / n
-        if key == "dpm20":
-            metrics.update(precision_recall(ref, fn(fake), k=3))
-            memo = ladder.memorisation_rate(fake[:MEMO_QUERIES], sets.seen, seed=seed)
-            metrics["memorisation_rate"], metrics["nn_ratio_median"] = memo.rate, memo.median_ratio
-            if model.num_classes:
-                metrics["label_accuracy"] = float((features.classify(net, fake).argmax(1) == labels).mean())
+    fake, labels, seconds = generate_balanced(model, n, seed, *SETTINGS[MAIN])
+    log(f"{MAIN} on {n} images: {seconds:.0f}s")
+    metrics[f"{fd_name}_{MAIN}"] = float(ladder.model_fd(fn, fake, sets.train, n, seed, reference=ref))
+    metrics.update(precision_recall(ref, fn(fake), k=3))
+    memo = ladder.memorisation_rate(fake[:MEMO_QUERIES], sets.seen, seed=seed)
+    metrics["memorisation_rate"], metrics["nn_ratio_median"] = memo.rate, memo.median_ratio
+    if model.num_classes:
+        metrics["label_accuracy"] = float((features.classify(net, fake).argmax(1) == labels).mean())
     for name, value in ladder.fd_ladder(fn, sets.train, sets.heldout, n, seed, reference=ref).items():
         metrics[f"{fd_name}_{RUNGS[name]}"] = float(value)
-    small = min(SLOW_N // 5 if quick else SLOW_N, n)
-    ref_small = ladder.reference_features(fn, sets.train, small, seed)
-    for key, (sampler, steps) in (SLOW, ("dpm20", SETTINGS["dpm20"])):
-        fake, _, seconds = generate_balanced(model, small, seed, sampler, steps)
-        metrics[f"{fd_name}_{key}_n{small}"] = float(ladder.model_fd(fn, fake, sets.train, small, seed,
-                                                                       reference=ref_small))
-        if key == SLOW[0]:
-            metrics[f"seconds_per_image_{key}"] = seconds / small
+    m = min(SAMPLER_N[dataset] // 5 if quick else SAMPLER_N[dataset], n)
+    ref_m = ladder.reference_features(fn, sets.train, m, seed)
+    floor = ladder.fd_ladder(fn, sets.train, sets.heldout, m, seed, reference=ref_m)["real held-out vs train"]
+    metrics[f"{fd_name}_floor_n{m}"] = float(floor)
+    for key, (sampler, steps) in SETTINGS.items():
+        fake, _, seconds = generate_balanced(model, m, seed, sampler, steps)
+        log(f"{key} on {m} images: {seconds:.0f}s")
+        metrics[f"{fd_name}_{key}_n{m}"] = float(ladder.model_fd(fn, fake, sets.train, m, seed, reference=ref_m))
+        metrics.update({f"{k}_{key}_n{m}": v for k, v in precision_recall(ref_m, fn(fake), k=3).items()})
+        metrics[f"seconds_per_image_{key}"] = seconds / m
     return metrics
+
+
+def sampler_n(metrics):
+    """M of the sampler comparison in these metrics (None if it was not measured)."""
+    found = [k.rsplit("_n", 1)[1] for k in metrics if k.startswith("fd_") and "_floor_n" in k]
+    return int(found[0]) if found else None
+
+
+def gan_comparison(card, fd_name):
+    """(GAN id, its FD) from the installed GAN card of the same data set, or None."""
+    from .. import registry
+    for other in registry.default().cards().values():
+        if other.family == "gan" and other.dataset == getattr(card, "dataset", None) and other.metrics \
+                and fd_name in other.metrics:
+            return other.id, float(other.metrics[fd_name])
+    return None
 
 
 def report(model, card, metrics, folder):
@@ -242,17 +263,22 @@ def report(model, card, metrics, folder):
     fd_name, _ = FD_NAMES[getattr(card, "dataset", None) or model.dataset]
     label = "FD-ORL" if fd_name == "fd_orl" else "FD-Fashion"
     rungs = {name: metrics[f"{fd_name}_{key}"] for name, key in RUNGS.items() if f"{fd_name}_{key}" in metrics}
-    rows = [f"| {sampler} {steps} | {metrics[f'{fd_name}_{key}']:.3f} | {metrics[f'seconds_per_image_{key}']:.3f} |"
-            for key, (sampler, steps) in SETTINGS.items() if f"{fd_name}_{key}" in metrics]
-    slow = [k for k in metrics if k.startswith(f"{fd_name}_{SLOW[0]}_n")]
     lines = [f"![64 samples, DPM-Solver++ 20 steps, seed 0](../weights/{card.id}/samples.png)", "",
-             ladder.ladder_markdown(metrics[f"{fd_name}_dpm20"], rungs, model=f"{card.id} (DPM-Solver++ 20)",
-                                    metric=label), "",
-             f"| sampler and steps | {label} | seconds per image |", "|---|---|---|", *rows]
-    if slow:
-        n = slow[0].rsplit("_n", 1)[1]
-        lines += ["", f"On {n} images: DDPM with 1,000 steps {metrics[slow[0]]:.3f}, DPM-Solver++ with 20 steps "
-                  f"{metrics[f'{fd_name}_dpm20_n{n}']:.3f} ({label}; {metrics['seconds_per_image_ddpm1000']:.2f} s "
-                  "per image for DDPM-1000)."]
+             ladder.ladder_markdown(metrics[f"{fd_name}_{MAIN}"], rungs, model=f"{card.id} (DPM-Solver++ 20)",
+                                    metric=label)]
+    gan = gan_comparison(card, fd_name)
+    if gan:
+        lines += ["", f"On the same protocol, {gan[0]}'s card gives {label} {gan[1]:.3f}."]
+    m = sampler_n(metrics)
+    if m:
+        lines += ["", f"Every sampler on the same {m} images (seeds and classes; guidance {GUIDANCE:g}). FD on "
+                  f"{m} images is biased upward: held-out real images score {metrics[f'{fd_name}_floor_n{m}']:.3f} "
+                  "here, so compare these rows with each other, not with the numbers above.", "",
+                  f"| sampler and steps | {label} (N={m}) | precision | recall | seconds per image |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {sampler} {steps} | {metrics[f'{fd_name}_{key}_n{m}']:.3f} | "
+                  f"{metrics[f'precision_{key}_n{m}']:.3f} | {metrics[f'recall_{key}_n{m}']:.3f} | "
+                  f"{metrics[f'seconds_per_image_{key}']:.3f} |"
+                  for key, (sampler, steps) in SETTINGS.items() if f"{fd_name}_{key}_n{m}" in metrics]
     lines.append(f"\nWritten by `{card.metrics_command}`.")
     return "\n".join(lines)

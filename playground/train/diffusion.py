@@ -26,8 +26,8 @@ from . import loop
 FASHION = dict(sample_size=32, block_out_channels=(32, 64, 64), layers_per_block=1, num_classes=10,
                dataset="fashion-mnist", pad=2)
 PRESETS = {
-    "fashion": dict(model_id="ddpm-fashion", steps=12000, batch_size=32, lr=1e-3, config=FASHION),
-    "faces": dict(model_id="ddpm-faces", steps=8000, batch_size=24, lr=5e-4, flip=True,
+    "fashion": dict(model_id="ddpm-fashion", steps=6000, warmup=300, batch_size=32, lr=1e-3, config=FASHION),
+    "faces": dict(model_id="ddpm-faces", steps=3000, warmup=200, batch_size=24, lr=5e-4, flip=True,
                   config=dict(sample_size=64, block_out_channels=(32, 48, 64, 64), layers_per_block=1,
                               num_classes=0, dataset="orl-faces", pad=0)),
 }
@@ -181,7 +181,7 @@ def main(argv=None):
     unet = build_unet(config).to(device)
     scheduler = make_scheduler()
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.0)
-    warmup = max(1, steps // 40)
+    warmup = preset.get("warmup", max(1, steps // 40))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup))
     trainer = loop.Loop(run_dir, {"unet": unet}, {"unet": opt}, schedulers={"unet": sched}, steps=steps,
                         seed=args.seed, ema={"unet": 0.999}, log_every=50, sample_every=1000,

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import app
+from playground.cards import list_cards
 from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -114,4 +115,37 @@ def test_vae_tab_end_to_end(page):
     page.get_by_role("button", name="Score clothes and digits", exact=True).click()
     page.get_by_text("AUROC, digits as anomalies", exact=False).first.wait_for(timeout=120000)
     _shot(page, "vae-ood", settle_ms=1000)
+    _assert_clean(page)
+
+
+@pytest.mark.skipif("ddpm-fashion" not in {c.id for c in list_cards()},
+                    reason="no diffusion model card yet")
+def test_diffusion_tab_end_to_end(page):
+    """Generate (streamed, with its GIF), compare two samplers, open the forward process and SDEdit a drawing."""
+    page.get_by_role("tab", name="Diffusion", exact=True).click()
+    page.get_by_role("button", name="Generate", exact=True).last.click()
+    page.get_by_text("s per image", exact=False).first.wait_for(timeout=120000)
+    _served_images(page, 3)  # x_t, x0 and the trajectory GIF
+    _shot(page, "diffusion", settle_ms=1000)
+    page.get_by_role("tab", name="Compare samplers", exact=True).click()
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.get_by_text("Done: 16 cells in", exact=False).first.wait_for(timeout=240000)
+    _shot(page, "diffusion-compare", settle_ms=1500)
+    page.get_by_role("tab", name="Forward process", exact=True).click()
+    page.get_by_text("alpha-bar", exact=False).first.wait_for(timeout=30000)
+    page.get_by_text("At t = 300 (linear)", exact=False).first.wait_for(timeout=60000)
+    _shot(page, "diffusion-forward", settle_ms=1500)
+    page.get_by_role("tab", name="Edit (SDEdit)", exact=True).click()
+    page.get_by_label("Brush").first.click()
+    box = page.locator("canvas >> visible=true").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 30, cy - 70)
+    page.mouse.down()
+    for dx, dy in ((30, -70), (30, 70), (-30, 70), (-30, -70)):
+        page.mouse.move(cx + dx, cy + dy, steps=10)
+    page.mouse.up()
+    page.get_by_role("button", name="Noise and denoise", exact=True).click()
+    page.wait_for_function("() => [...document.querySelectorAll(\"img[src*='/file=']\")].filter(i => i.offsetParent"
+                           " && i.closest('[data-testid], .block')).length >= 2", timeout=120000)
+    _shot(page, "diffusion-sdedit", settle_ms=1000)
     _assert_clean(page)

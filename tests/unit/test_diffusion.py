@@ -57,25 +57,26 @@ def test_evaluate_measures_every_setting_on_the_ladder(tiny, monkeypatch):
     monkeypatch.setattr(ladder, "real_sets", lambda dataset, seed, size: ladder.RealSets(real[:150], real[150:], 50, real))
     net = features.build({"num_classes": 10, "width": 4, "feature_dim": 8, "image_size": 28}).eval()
     monkeypatch.setattr(registry, "get_model", lambda model_id: net)
-    monkeypatch.setattr(diffusion, "SETTINGS", {"dpm20": ("DPM-Solver++", 2), "ddim10": ("DDIM", 2)})
-    monkeypatch.setattr(diffusion, "SLOW", ("ddpm1000", ("DDPM", 3)))
-    monkeypatch.setattr(diffusion, "SLOW_N", 20)
-    m = diffusion.evaluate(tiny, quick=False)
-    assert {"fd_fashion_dpm20", "fd_fashion_ddim10", "fd_fashion_ddpm1000_n20", "fd_fashion_dpm20_n20",
-            "seconds_per_image_ddpm1000", "precision", "recall", "label_accuracy", "fd_fashion_floor"} <= set(m)
-    assert all(np.isfinite(v) for v in m.values())
+    monkeypatch.setattr(diffusion, "SETTINGS", {"ddpm1000": ("DDPM", 3), "dpm20": ("DPM-Solver++", 2),
+                                                "ddim10": ("DDIM", 2)})
+    monkeypatch.setattr(diffusion, "SAMPLER_N", {"fashion-mnist": 20})
+    m = diffusion.evaluate(tiny, quick=False, log=lambda text: None)
+    assert {"fd_fashion_dpm20", "fd_fashion_ddim10_n20", "fd_fashion_ddpm1000_n20", "fd_fashion_dpm20_n20",
+            "precision_ddpm1000_n20", "recall_ddim10_n20", "fd_fashion_floor_n20", "seconds_per_image_ddpm1000",
+            "precision", "recall", "label_accuracy", "fd_fashion_floor"} <= set(m)
+    assert all(np.isfinite(v) for v in m.values()) and diffusion.sampler_n(m) == 20
 
 
 def test_report_writes_the_grid_and_the_sampler_table(tiny, tmp_path):
     import types
-    metrics = {"fd_fashion_dpm20": 1.5, "seconds_per_image_dpm20": 0.1, "fd_fashion_ddim10": 2.0,
-               "seconds_per_image_ddim10": 0.05, "fd_fashion_floor": 0.1, "fd_fashion_ddpm1000_n500": 1.4,
-               "fd_fashion_dpm20_n500": 1.6, "seconds_per_image_ddpm1000": 3.0}
+    metrics = {"fd_fashion_dpm20": 1.5, "fd_fashion_floor": 0.1, "fd_fashion_floor_n200": 0.9,
+               "fd_fashion_ddim10_n200": 2.0, "precision_ddim10_n200": 0.7, "recall_ddim10_n200": 0.6,
+               "seconds_per_image_ddim10": 0.05}
     text = diffusion.report(tiny, types.SimpleNamespace(id="ddpm-x", dataset="fashion-mnist",
                                                         metrics_command="python -m playground.evaluate ddpm-x --write"),
                             metrics, tmp_path)
-    assert (tmp_path / "samples.png").is_file() and "| DDIM 10 | 2.000 | 0.050 |" in text
-    assert "On 500 images: DDPM with 1,000 steps 1.400" in text
+    assert (tmp_path / "samples.png").is_file() and "| DDIM 10 | 2.000 | 0.700 | 0.600 | 0.050 |" in text
+    assert "Every sampler on the same 200 images" in text and "score 0.900" in text
 
 
 @pytest.mark.parametrize("preset", sorted(train.PRESETS))

@@ -101,11 +101,11 @@ def test_sdedit_keeps_the_size_and_strength_matters(tiny_registry):
     assert np.abs(low.astype(int) - shown).mean() < np.abs(high.astype(int) - shown).mean()
 
 
-
 def test_compare_samplers_fills_the_grid_cell_by_cell(tiny_registry):
     states = list(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, ["DDIM", "Euler"], [5, 10]))
     assert len(states) == 4
-    grid, rows = states[-1]
+    grid, rows, text = states[-1]
+    assert states[0][2] == "1 of 4 cells (DDIM, 5 steps done)..." and text.startswith("Done: 4 cells in")
     assert [r[:2] for r in rows] == [["DDIM", 5], ["DDIM", 10], ["Euler", 5], ["Euler", 10]]
     assert all(r[3] == "not measured" for r in rows) and grid.shape == states[0][0].shape
     again = list(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, ["DDIM", "Euler"], [5, 10]))[-1][0]
@@ -113,7 +113,8 @@ def test_compare_samplers_fills_the_grid_cell_by_cell(tiny_registry):
 
 
 @pytest.mark.parametrize("samplers, steps", [([], [5]), (["DDIM"], []), (["PLMS"], [5]), (["DDIM"], [7]),
-                                             (list(actions.SAMPLERS), [1000])])
+                                             (list(actions.SAMPLERS), [1000]),
+                                             (["DDPM", "DDIM", "Euler", "Heun"], [1000])])  # Heun: 2 per step
 def test_compare_samplers_refuses_bad_or_too_big_requests(tiny_registry, samplers, steps):
     with pytest.raises(InputError):
         next(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, samplers, steps))
@@ -122,13 +123,42 @@ def test_compare_samplers_refuses_bad_or_too_big_requests(tiny_registry, sampler
 def test_card_fd_is_read_for_measured_settings(tiny_registry, monkeypatch):
     import dataclasses
     reg = registry.default()
-    card = dataclasses.replace(reg.card("ddpm-tiny"), metrics={"fd_fashion_dpm20": 1.25, "fd_fashion_ddpm1000_n500": 1.5})
+    card = dataclasses.replace(reg.card("ddpm-tiny"), metrics={
+        "fd_fashion_dpm20": 1.25, "fd_fashion_floor_n200": 0.5, "fd_fashion_dpm20_n200": 2.0,
+        "fd_fashion_ddpm1000_n200": 1.5})
     monkeypatch.setitem(reg._cards, "ddpm-tiny", card)
-    assert actions._card_fd("ddpm-tiny", "DPM-Solver++", 20) == 1.25
-    assert actions._card_fd("ddpm-tiny", "DDPM", 1000) == 1.5 and actions._card_fd("ddpm-tiny", "Euler", 20) is None
+    assert actions._card_fd("ddpm-tiny", "DPM-Solver++", 20) == "2.000 (N=200)"
+    assert actions._card_fd("ddpm-tiny", "DDPM", 1000) == "1.500 (N=200)"
+    assert actions._card_fd("ddpm-tiny", "Euler", 20) == "not measured"
 
 
 def test_bench_cases_time_streamed_and_unstreamed_runs(tiny_registry):
     from playground import bench
     rows = bench.measure_cases("diffusion", 1)
     assert [r["case"].split(":")[0] for r in rows] == ["Diffusion", "Diffusion"] and all(r["p50_ms"] > 0 for r in rows)
+
+
+def test_the_compare_view_puts_the_gan_card_beside(tiny_registry, monkeypatch):
+    import dataclasses
+    reg = registry.default()
+    assert "no measured FD" in actions.against_gan("ddpm-tiny")
+    card = dataclasses.replace(reg.card("ddpm-tiny"), metrics={"fd_fashion_dpm20": 1.25})
+    gan = dataclasses.replace(card, id="gan-tiny", family="gan", metrics={"fd_fashion": 1.5})
+    monkeypatch.setitem(reg._cards, "ddpm-tiny", card)
+    monkeypatch.setitem(reg._cards, "gan-tiny", gan)
+    text = actions.against_gan("ddpm-tiny")
+    assert "FD-Fashion 1.250" in text and "**gan-tiny**, FD-Fashion 1.500" in text
+
+
+def test_every_class_in_turn_is_the_first_choice_and_cycles_the_classes(tiny_registry, monkeypatch):
+    choices = actions.class_choices("ddpm-tiny")
+    assert choices[:2] == [actions.EVERY_CLASS, actions.NO_CLASS] and len(choices) == 12
+    assert actions._label("ddpm-tiny", actions.EVERY_CLASS) == list(range(10))
+    from playground.families import diffusion
+    seen = []
+    real = diffusion.sample_steps
+    monkeypatch.setattr(diffusion, "sample_steps", lambda model, seed, n, labels, *a: seen.append(labels) or
+                        real(model, seed, n, labels, *a))
+    list(actions.generate("ddpm-tiny", actions.EVERY_CLASS, 2.0, "DDIM", 2, 0, side=2))
+    list(actions.generate("ddpm-tiny", "Bag", 2.0, "DDIM", 2, 0, side=2))
+    assert seen == [list(range(10)), 8]
