@@ -12,8 +12,9 @@ so that -log2 p(x) / pixels is an exact code length in bits/dim, comparable with
   A then 3x3 convolutions with mask B. Stacked masks leave a blind spot up and to the right of each
   pixel, which the Receptive field view shows. pixelcnn-masked-small is this kind.
 
-For a class-conditional model, log p(x) is the exact marginal over the classes (uniform prior):
-logsumexp_y log p(x | y) - log C.
+A class-conditional model also learns "no class" (label dropout in training, as for classifier-free
+guidance): label NULL gives its unconditional p(x) in one pass. Without a label, pixel_bits gives the
+exact marginal over the classes (uniform prior), logsumexp_y log p(x | y) - log C, in C passes.
 
 Sampling: `sample(..., fast=False)` runs the whole network once per pixel (784 passes for 28x28).
 `fast=True` (gated models) runs the vertical stack once per row on the rows written so far, and the
@@ -34,6 +35,7 @@ from .. import devices
 from ..errors import InputError
 
 LN2 = math.log(2)
+NULL = -1  # the "no class" label of a class-conditional model
 MAX_IMAGES = 64
 EVAL_BATCH = 200
 KINDS = ("gated", "masked")
@@ -63,7 +65,7 @@ class MaskedPixelCNN(nn.Module):
         self.num_classes, self.image_size, self.dataset = num_classes, image_size, dataset
         self.first = MaskedConv2d(1, channels, 7, "A")
         self.convs = nn.ModuleList(MaskedConv2d(channels, channels, 3, "B") for _ in range(layers - 1))
-        self.cond = nn.Embedding(num_classes, channels) if num_classes else None
+        self.cond = nn.Embedding(num_classes + 1, channels) if num_classes else None
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, 1), nn.ReLU(),
                                   nn.Conv2d(channels, 3 * mixtures, 1))
 
@@ -93,8 +95,8 @@ class GatedLayer(nn.Module):
         self.h = nn.Conv2d(cin, 2 * c, (1, k // 2 + (not first)))
         self.v2h = nn.Conv2d(2 * c, 2 * c, 1)
         self.out = nn.Conv2d(c, c, 1)
-        self.cond_v = nn.Embedding(num_classes, 2 * c) if num_classes else None
-        self.cond_h = nn.Embedding(num_classes, 2 * c) if num_classes else None
+        self.cond_v = nn.Embedding(num_classes + 1, 2 * c) if num_classes else None  # the last: no class
+        self.cond_h = nn.Embedding(num_classes + 1, 2 * c) if num_classes else None
 
     def vertical(self, v_in, y):
         """(the vertical pre-activation, which row r of the horizontal stack adds; the gated output)."""
@@ -173,16 +175,18 @@ def _images(model, images):
 
 
 def _labels(model, labels, n):
-    """A LongTensor of n labels (one label repeats, a list cycles), or None for an unconditional model."""
+    """A LongTensor of n labels (one label repeats, a list cycles; NULL is "no class"), or None for an
+    unconditional model."""
     if not model.num_classes:
         if labels is not None:
             raise InputError("This PixelCNN is unconditional: it takes no class label.")
         return None
     seq = [labels] if isinstance(labels, (int, np.integer)) else list(labels if labels is not None else [])
-    if not seq or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < model.num_classes
-                      for v in seq):
-        raise InputError(f"Choose a class from 0 to {model.num_classes - 1}; got {labels!r}.")
-    return torch.tensor([int(seq[i % len(seq)]) for i in range(n)], dtype=torch.long, device=_device(model))
+    if not seq or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or
+                      not (0 <= v < model.num_classes or v == NULL) for v in seq):
+        raise InputError(f"Choose a class from 0 to {model.num_classes - 1} (or no class); got {labels!r}.")
+    seq = [model.num_classes if v == NULL else int(v) for v in seq]
+    return torch.tensor([seq[i % len(seq)] for i in range(n)], dtype=torch.long, device=_device(model))
 
 
 def _count(n, maximum=MAX_IMAGES):
@@ -203,8 +207,8 @@ def _pixel_nats(model, images, y):
 def pixel_bits(model, images, labels=None):
     """-log2 p(x_i | x_<i) per pixel, float64 (N,H,W); sums to -log2 p(x).
 
-    Unconditional models: as they are. Conditional models given labels: p(x_i | x_<i, y). Conditional
-    models without labels: the exact marginal p(x_i | x_<i) = sum_y p(y | x_<i) p(x_i | x_<i, y), from
+    Unconditional models: as they are. Conditional models given labels: p(x_i | x_<i, y) (label NULL:
+    the model's own unconditional p(x_i | x_<i)). Conditional models without labels: the exact marginal p(x_i | x_<i) = sum_y p(y | x_<i) p(x_i | x_<i, y), from
     the running log p(x_<=i | y) of every class (uniform prior over classes)."""
     images = _images(model, images)
     n_all = len(images)

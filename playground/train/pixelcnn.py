@@ -5,7 +5,8 @@
     python -m playground.train.pixelcnn --preset fashion --dataset ./my_images --no-finish   # other data
 
 The loss is -log p(x | y) in nats per pixel under every pixel's mixture of discretised logistics
-given the pixels before it (and the class), reported as bits/dim. Adam with a short warm-up and cosine decay.
+given the pixels before it (and the class, replaced by "no class" for 10% of images so that the
+model also learns its unconditional p(x)), reported as bits/dim. Adam with a short warm-up and cosine decay.
 Samples (the fast exact sampler, 16 images) go to <run>/samples/, losses to <run>/log.jsonl.
 Resumable: rerunning the same command continues. It ends by writing weights/<id>/ and the card;
 `python -m playground.evaluate <id> --write` measures its numbers.
@@ -31,6 +32,7 @@ PRESETS = {
 }
 COMMAND = "python -m playground.train.pixelcnn --preset {preset} --threads 1"
 SAMPLE_SEED = 1234
+LABEL_DROPOUT = 0.1
 
 TITLES = {"fashion": "Fashion-MNIST gated PixelCNN", "masked-small": "Fashion-MNIST masked PixelCNN (small)"}
 WHAT = {
@@ -94,9 +96,10 @@ def card_template(preset, config, params, minutes, **training):
         model_id=PRESETS[preset]["model_id"], title=TITLES[preset], params=params, what_cap=what[0].upper() + what[1:],
         given=" and the class" if conditional else "", given_y=" | y" if conditional else "",
         mixtures=config["mixtures"],
-        marginal=" For a class-conditional model the likelihood of an image without its label is the exact "
-                 "marginal over the ten classes, p(x) = (1/10) sum_y p(x | y), which is what the test bits/dim "
-                 "and the out-of-distribution view use." if conditional else "",
+        marginal=" It also learned \"no class\" (the class was dropped for 10% of training images), which gives "
+                 "its unconditional p(x) in one pass: the Likelihood and out-of-distribution views use it. The card's "
+                 "test bits/dim is the exact marginal over the ten classes, p(x) = (1/10) sum_y p(x | y), with the "
+                 "no-class and true-class numbers beside it." if conditional else "",
         minutes=minutes, **training)
 
 
@@ -128,7 +131,12 @@ def main(argv=None):
     trainer = loop.Loop(run_dir, {"pixelcnn": model}, {"pixelcnn": opt}, schedulers={"pixelcnn": sched},
                         steps=steps, seed=args.seed, log_every=50, sample_every=500, checkpoint_every=250,
                         resume=args.resume)
-    batches = loop.Batches((images, labels), batch_size, args.seed)
+
+    def drop_labels(batch, gen):  # label dropout: the model also learns "no class", its unconditional p(x)
+        x, y = batch
+        return x, torch.where(torch.rand(len(y), generator=gen) < LABEL_DROPOUT, config["num_classes"], y)
+
+    batches = loop.Batches((images, labels), batch_size, args.seed, drop_labels if config["num_classes"] else None)
     conditional = bool(config["num_classes"])
 
     def step_fn(batch, step):

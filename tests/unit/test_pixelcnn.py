@@ -104,3 +104,10 @@ def test_bad_images_and_labels_are_refused(images):
         pixelcnn.receptive_field(model, images[0], 28, 0)
     with pytest.raises(InputError):
         pixelcnn.build({"kind": "transformer"})
+
+
+def test_no_class_is_one_pass_of_the_same_network(images):
+    model = tiny("gated", num_classes=3, layers=2)
+    null = pixelcnn.pixel_bits(model, images, pixelcnn.NULL)
+    assert null.shape == (3, 28, 28) and not np.allclose(null, pixelcnn.pixel_bits(model, images, 0))
+    assert pixelcnn.sample(model, 0, 2, pixelcnn.NULL).shape == (2, 28, 28)
