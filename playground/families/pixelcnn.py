@@ -161,7 +161,7 @@ def _device(model):
 
 def to_input(images, device):
     """uint8 (N,H,W) -> float (N,1,H,W) in [-1, 1]."""
-    return torch.as_tensor(np.asarray(images), device=device).float().div(127.5).sub(1).unsqueeze(1)
+    return torch.tensor(np.asarray(images), device=device).float().div(127.5).sub(1).unsqueeze(1)
 
 
 def _images(model, images):
@@ -280,7 +280,7 @@ def sample_pixels(model, seed, n=16, labels=None, temperature=1.0, fast=True, st
         given = _images(model, start)
         if len(given) not in (1, n):
             raise InputError(f"Give one image to complete, or {n}.")
-        canvas[:, :rows_from] = torch.as_tensor(given[:, :rows_from]).long().expand(n, -1, -1)
+        canvas[:, :rows_from] = torch.tensor(given[:, :rows_from]).long().expand(n, -1, -1)
     fast = fast and model.kind == "gated"
     with torch.no_grad():
         for r in range(rows_from, size):

@@ -1,0 +1,125 @@
+"""The PixelCNN tab's actions on tiny untrained networks in a temporary registry."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from playground import registry
+from playground.actions import pixelcnn as actions
+from playground.errors import InputError
+from playground.families import pixelcnn
+
+CARD = """---
+id: {id}
+family: pixelcnn
+title: tiny {id}
+source: weights/{id}
+revision: null
+dataset: fashion-mnist
+license: MIT
+params: {params}
+resolution: 28x28
+train_command: null
+metrics: {{}}
+metrics_command: python -m playground.evaluate {id} --write
+---
+Tiny test model.
+"""
+CONFIGS = {actions.MAIN_ID: dict(kind="gated", channels=8, layers=3, num_classes=10, mixtures=2),
+           actions.MASKED_ID: dict(kind="masked", channels=8, layers=3, num_classes=0, mixtures=2)}
+
+
+@pytest.fixture(scope="module")
+def tiny_registry(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pixelcnn-tab")
+    (root / "model_cards").mkdir()
+    torch.manual_seed(0)
+    for model_id, config in CONFIGS.items():
+        model = pixelcnn.build(config)
+        registry.save_weights(root / "weights" / model_id, model, config)
+        (root / "model_cards" / f"{model_id}.md").write_text(
+            CARD.format(id=model_id, params=sum(p.numel() for p in model.parameters())))
+    before = registry.default()
+    registry.configure(cards_dir=root / "model_cards", root=root)
+    actions._gallery_scores.cache_clear()
+    yield root
+    actions._gallery_scores.cache_clear()
+    registry._default = before
+
+
+def test_class_choices_come_from_the_config(tiny_registry):
+    assert actions.class_choices(actions.MAIN_ID)[:3] == [actions.EVERY_CLASS, actions.NO_CLASS, "T-shirt/top"]
+    assert actions.class_choices(actions.MASKED_ID) == []
+
+
+def test_sampling_streams_rows_then_a_gif_and_is_seeded(tiny_registry):
+    states = list(actions.sample(actions.MAIN_ID, actions.EVERY_CLASS, 1.0, 3, side=2))
+    assert len(states) == 29 and states[0][1] == "Row 1 of 28 written" and states[0][2] is None
+    grid, text, gif = states[-1]
+    assert "4 images" in text and "fast exact sampler" in text
+    with Image.open(gif) as im:
+        assert im.format == "GIF" and im.n_frames >= 28
+    naive = list(actions.sample(actions.MAIN_ID, actions.EVERY_CLASS, 1.0, 3, side=2, fast=False))[-1]
+    assert np.array_equal(naive[0], grid) and "whole network per pixel" in naive[1]
+
+
+def test_completion_keeps_the_visible_rows_and_reads_the_class(tiny_registry):
+    states = list(actions.complete(actions.MAIN_ID, "test image", 5, hidden=4, k=3, seed=1))
+    strip, text = states[-1]
+    assert len(states) == 5 and "From the visible rows it reads:" in text and "drawn from those odds" in text
+    tile = (strip.shape[1] - 2 * 6) // 5  # 5 tiles: original, masked, 3 completions
+    original, first = strip[2:2 + tile, 2:2 + tile], strip[2:2 + tile, 2 + 2 * (tile + 2):2 + 2 * (tile + 2) + tile]
+    visible = tile * 24 // 28
+    assert np.array_equal(original[:visible], first[:visible])
+
+
+def test_class_posterior_is_a_distribution(tiny_registry):
+    with registry.using(actions.MAIN_ID) as model:
+        post = actions.class_posterior(model, actions.model_input("test image", 0)[0], 14)
+    assert post.shape == (10,) and abs(post.sum() - 1) < 1e-9 and (post >= 0).all()
+
+
+def test_likelihood_gives_bits_a_heatmap_and_percentiles(tiny_registry):
+    r = actions.likelihood(actions.MAIN_ID, "test image", 2)
+    assert r["heatmap"].shape[:2] == r["input"].shape[:2] and r["heatmap"].shape[2] == 3
+    assert r["bits_per_dim"] > 0 and 0 <= r["percentile_raw"] <= 100 and "test image 2" in r["caption"]
+    drawn = np.full((100, 100), 255, np.uint8)
+    drawn[20:80, 40:60] = 0
+    assert actions.likelihood(actions.MAIN_ID, "drawing", drawing=drawn)["caption"] == "your drawing"
+
+
+def test_out_of_distribution_uses_the_shared_view(tiny_registry):
+    r = actions.out_of_distribution()
+    assert 0 <= r["auroc_raw"] <= 1 and 0 <= r["auroc_corrected"] <= 1 and r["raw"] and r["corrected"]
+
+
+def test_receptive_field_shows_the_blind_spot_of_the_masked_model_only(tiny_registry):
+    (masked, masked_text), (gated, gated_text) = actions.receptive_field(14, 14)
+    assert masked.shape == gated.shape and masked.shape[2] == 3
+    assert "blind spot" in masked_text and "earlier pixels within its reach are never seen" in masked_text
+    assert "no blind spot" in gated_text
+
+
+@pytest.mark.parametrize("call", [
+    lambda: next(actions.sample(actions.MAIN_ID, "Unicorn", 1.0, 0)),
+    lambda: next(actions.sample(actions.MAIN_ID, actions.NO_CLASS, float("nan"), 0)),
+    lambda: next(actions.sample(actions.MAIN_ID, actions.NO_CLASS, 1.0, -1)),
+    lambda: next(actions.sample(actions.MAIN_ID, actions.NO_CLASS, 1.0, 0, side=7)),
+    lambda: next(actions.sample(actions.MAIN_ID, actions.NO_CLASS, 1.0, 0, fast="yes")),
+    lambda: next(actions.sample("../weights", actions.NO_CLASS, 1.0, 0)),
+    lambda: next(actions.complete(actions.MAIN_ID, "test image", 0, hidden=28)),
+    lambda: next(actions.complete(actions.MAIN_ID, "upload", 0)),
+    lambda: next(actions.complete(actions.MAIN_ID, "drawing", 0, drawing=np.zeros((50, 50), np.uint8))),
+    lambda: actions.likelihood(actions.MAIN_ID, "test image", 2000),
+    lambda: actions.receptive_field(28, 0),
+    lambda: actions.receptive_field(3, 2.5),
+])
+def test_bad_inputs_get_clear_messages(tiny_registry, call):
+    with pytest.raises(InputError):
+        call()
+
+
+def test_bench_cases_time_naive_and_fast(tiny_registry):
+    cases = actions.bench_cases()
+    assert [k.split(",")[1].strip() for k in cases] == ["whole network per pixel (pixelcnn-fashion)",
+                                                        "fast exact sampler (pixelcnn-fashion)"]
