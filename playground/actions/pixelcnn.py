@@ -243,3 +243,9 @@ def bench_cases():
         return case
     return {f"PixelCNN: 16 samples, whole network per pixel ({MAIN_ID})": run(False),
             f"PixelCNN: 16 samples, fast exact sampler ({MAIN_ID})": run(True)}
+
+
+def thumbnails(count=24):
+    """The first `count` gallery images, enlarged, with captions "index: class"."""
+    images, labels = data.fashion_gallery()
+    return [(zoom(images[i], 56), f"{i}: {data.FASHION_CLASSES[int(labels[i])]}") for i in range(count)]
