@@ -91,6 +91,17 @@ def family_module(family):
     return importlib.import_module(f"playground.families.{family}")
 
 
+def hub_patterns(family):
+    """The files a hub card of this family may fetch: the family's HUB_PATTERNS (narrower, e.g. one
+    precision of each part) or the default, and never anything but json, txt, md and safetensors."""
+    patterns = getattr(family_module(family), "HUB_PATTERNS", HUB_PATTERNS)
+    bad = [p for p in patterns if not p.endswith((".json", ".txt", ".md", ".safetensors"))]
+    if bad:
+        raise ModelUnavailable(f"The {family} family asks the hub for files other than json, txt, md or "
+                               f"safetensors: {bad}")
+    return list(patterns)
+
+
 def hub_offline():
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -169,7 +180,7 @@ class Registry:
     def _hub_folder(self, card, local_only):
         from huggingface_hub import snapshot_download
         try:
-            path = snapshot_download(card.hub_repo, revision=card.revision, allow_patterns=HUB_PATTERNS,
+            path = snapshot_download(card.hub_repo, revision=card.revision, allow_patterns=hub_patterns(card.family),
                                      cache_dir=os.environ.get("HF_HUB_CACHE") or None,
                                      local_files_only=local_only or hub_offline())
         except Exception as e:  # offline, unreachable, or not in the cache

@@ -127,6 +127,25 @@ def build():
 
             edit_btn.click(model_event(on_edit), [model, sketch, source, strength, label, guidance, edit_seed],
                            [before, after], api_name="diffusion_edit", **model_queue())
+
+        with gr.Tab("Text to image (hub)"):
+            t2i_ids = actions.text_to_image_ids()
+            gr.Markdown("A large text-to-image model from the Hugging Face hub, for contrast with the small models "
+                        "above: the same denoising idea, trained on billions of captioned web images. It needs the "
+                        "network the first time (about 5 GB) and then runs from the cache; offline it says so. "
+                        "Read its card (Models tab) for its data, licence and limits.")
+            with gr.Row():
+                t2i_model = raw(gr.Dropdown(t2i_ids, value=t2i_ids[0] if t2i_ids else None, label="Model"))
+                prompt = raw(gr.Textbox(value="a photograph of a red fox in the snow", label="Prompt", max_lines=2))
+            with gr.Row():
+                t2i_steps = raw(gr.Slider(1, 4, value=1, step=1, label="Steps"))
+                t2i_size = raw(gr.Radio([256, 384, 512], value=512, label="Size"))
+                t2i_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
+            t2i_btn = gr.Button("Draw", variant="primary")
+            t2i_md = gr.Markdown()
+            picture = image_output("Picture", height=420)
+            t2i_btn.click(model_event(actions.text_to_image), [t2i_model, prompt, t2i_steps, t2i_size, t2i_seed],
+                          [picture, t2i_md], api_name="text_to_image", **model_queue())
     return tab
 
 

@@ -264,6 +264,8 @@ def test_diffusion_generate_compare_forward_and_edit_over_http(client, tmp_path)
     ("diffusion_edit", ["ddpm-fashion", None, "IMAGE", float("inf"), "Bag", 2, 0], "Strength"),
     ("diffusion_edit", ["ddpm-fashion", None, "IMAGE", 0.5, "Bag", 2, 1e10], "Seed"),
     ("forward_process", [None, 1000, "linear", 0], "t"),
+    ("text_to_image", ["sd-turbo", "a fox in the snow", 1, 512, 0], "needs network"),
+    ("text_to_image", ["sd-turbo", "", 1, 512, 0], "prompt"),
 ])
 def test_diffusion_bad_input_gets_clear_messages(app_url, api, args, words):
     args = [_png_payload() if a == "IMAGE" else a for a in args]

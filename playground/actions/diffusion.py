@@ -264,3 +264,26 @@ def bench_cases():
         return list(generate(model_id, label, 2.0 if names else 1.0, "DPM-Solver++", 20, i, side=4))[-1]
     return {f"Diffusion: 16 images, DPM-Solver++ 20 steps ({model_id})": unstreamed,
             f"Diffusion: the same, streamed to the tab step by step ({model_id})": streamed}
+
+
+# text to image (hub) --------------------------------------------------------------------------------
+def text_to_image_ids():
+    return sorted(i for i, c in registry.default().cards().items() if c.family == "text_to_image")
+
+
+def text_to_image(model_id, prompt, steps=1, size=512, seed=0):
+    """One picture from a hub text-to-image model, and a line with its time. Offline, the registry's
+    "needs network" message explains why nothing can be drawn."""
+    from ..families import text_to_image as t2i
+    ids = text_to_image_ids()
+    if not ids:
+        raise InputError("No text-to-image model card is installed.")
+    model_id = validate.choice(model_id, ids, name="Model")
+    prompt = t2i.check_prompt(prompt)
+    steps = validate.number(steps, name="Steps", minimum=1, maximum=t2i.MAX_STEPS, step=1, integer=True)
+    size = validate.choice(size, t2i.SIZES, name="Size")
+    seed = validate.seed(seed)
+    start = time.perf_counter()
+    with registry.using(model_id) as model:
+        image = t2i.generate(model, prompt, seed, steps, size)
+    return image, f"{size}x{size}, {steps} step{'s' if steps > 1 else ''}, seed {seed}: {time.perf_counter() - start:.1f} s."
