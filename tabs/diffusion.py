@@ -77,6 +77,8 @@ def build():
                               **model_queue())
 
         with gr.Tab("Forward process") as forward_tab:
+            picks = gr.Gallery(actions.gallery_thumbnails(), label="Click a test image to use it, or upload your own",
+                               columns=12, height=130, allow_preview=False, format="png")
             with gr.Row():
                 source = image_input("Image (any size; made grey)", height=220)
                 t = raw(gr.Slider(0, 999, value=300, step=1, label="t"))
@@ -102,6 +104,10 @@ def build():
                         f"(alpha-bar {n['alpha_bar']:.4f}).")
                 return shown, text, pd.DataFrame(rows), pd.DataFrame(snr)
 
+            def on_pick(evt: gr.SelectData):
+                return actions.gallery_image(evt.index)
+
+            picks.select(guarded(on_pick), None, source)
             for i, trigger in enumerate((t.release, schedule.change, source.change, forward_tab.select)):
                 trigger(guarded(on_forward), [source, t, schedule, noise_seed], [noisy, numbers, abar_plot, snr_plot],
                         api_name="forward_process" if i == 0 else False)

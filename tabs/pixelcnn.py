@@ -34,7 +34,7 @@ def _sources(label):
     with gr.Row():
         source = raw(gr.Radio(list(actions.SOURCES), value="test image", label=label))
         index = raw(gr.Slider(0, 1999, value=0, step=1, label="Test image"))
-    gallery = gr.Gallery(actions.thumbnails(), label="Click a test image to pick it", columns=12, height=150,
+    gallery = gr.Gallery(actions.gallery_thumbnails(), label="Click a test image to pick it", columns=12, height=150,
                          allow_preview=False, format="png")
 
     def on_pick(evt: gr.SelectData):

@@ -16,3 +16,11 @@ def fit_upload(src, size, invert_light=False):
         if border.mean() > 127:
             grey = 255 - grey
     return fit(grey[None], size)[0]
+
+
+def gallery_thumbnails(count=24):
+    """The first `count` images of the shipped Fashion-MNIST gallery, enlarged, captioned "index: class"."""
+    from .. import data
+    from ..images import zoom
+    images, labels = data.fashion_gallery()
+    return [(zoom(images[i], 56), f"{i}: {data.FASHION_CLASSES[int(labels[i])]}") for i in range(count)]

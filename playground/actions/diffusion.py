@@ -14,7 +14,7 @@ import numpy as np
 from .. import data, registry, validate
 from ..errors import InputError
 from ..images import make_grid, save_gif, zoom
-from .common import fit_upload
+from .common import fit_upload, gallery_thumbnails  # noqa: F401  (the tab's picker)
 
 SAMPLERS = ("DDPM", "DDIM", "DPM-Solver++", "Euler", "Euler ancestral", "Heun")
 NO_CLASS = "no class (unguided)"
@@ -113,6 +113,13 @@ def generate(model_id, label, guidance, sampler, steps, seed, side=4, eta=0.0):
 
 
 # the forward process --------------------------------------------------------------------------------
+def gallery_image(index):
+    """Gallery image `index` as the Forward process tab's input (shown enlarged; the action shrinks it)."""
+    images, _ = data.fashion_gallery()
+    index = validate.number(index, name="Test image", minimum=0, maximum=len(images) - 1, step=1, integer=True)
+    return _zoom(np.asarray(images[index]), 224)
+
+
 def schedules(num_steps=1000):
     """alpha-bar(t) for the linear (Ho et al. 2020) and cosine (Nichol and Dhariwal 2021) schedules."""
     t = np.arange(num_steps)

@@ -16,7 +16,7 @@ import numpy as np
 from .. import data, ood, registry, validate
 from ..errors import InputError
 from ..images import heatmap, make_grid, save_gif, zoom
-from .common import fit_upload
+from .common import fit_upload, gallery_thumbnails  # noqa: F401  (the tab's picker)
 
 MAIN_ID, MASKED_ID = "pixelcnn-fashion", "pixelcnn-masked-small"
 SOURCES = ("test image", "upload", "drawing")
@@ -244,8 +244,3 @@ def bench_cases():
     return {f"PixelCNN: 16 samples, whole network per pixel ({MAIN_ID})": run(False),
             f"PixelCNN: 16 samples, fast exact sampler ({MAIN_ID})": run(True)}
 
-
-def thumbnails(count=24):
-    """The first `count` gallery images, enlarged, with captions "index: class"."""
-    images, labels = data.fashion_gallery()
-    return [(zoom(images[i], 56), f"{i}: {data.FASHION_CLASSES[int(labels[i])]}") for i in range(count)]

@@ -162,3 +162,12 @@ def test_every_class_in_turn_is_the_first_choice_and_cycles_the_classes(tiny_reg
     list(actions.generate("ddpm-tiny", actions.EVERY_CLASS, 2.0, "DDIM", 2, 0, side=2))
     list(actions.generate("ddpm-tiny", "Bag", 2.0, "DDIM", 2, 0, side=2))
     assert seen == [list(range(10)), 8]
+
+
+def test_the_forward_tab_picks_gallery_images():
+    thumbs = actions.gallery_thumbnails(3)
+    assert [t[1].split(":")[0] for t in thumbs] == ["0", "1", "2"] and thumbs[0][0].shape == (56, 56)
+    picked = actions.gallery_image(3)
+    assert picked.shape == (224, 224) and actions.forward(picked, 0, "linear", 0)[1]["alpha_bar"] > 0.99
+    with pytest.raises(InputError):
+        actions.gallery_image(2000)
