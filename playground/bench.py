@@ -57,22 +57,23 @@ def measure_one(model_id, runs, reg=None):
             "peak_rss_mb": round(peak_rss_mb(), 1), "runs": runs}
 
 
-ACTION_MODULES = ("gan", "vae", "diffusion")  # playground/actions/<name>.py with bench_cases() -> {label: fn(i)}
+ACTION_MODULES = ("gan", "vae", "diffusion", "pixelcnn")  # playground/actions/<name>.py: bench_cases() -> {label: fn(i)}
 
 
 def measure_cases(module_name, runs):
-    """In this process: each of a tab's bench cases, after one warm-up call (which loads models)."""
+    """In this process: each of a tab's bench cases, after one warm-up call (which loads models).
+    A case function may carry `max_runs` (a slow baseline, such as naive PixelCNN sampling)."""
     module = importlib.import_module(f"playground.actions.{module_name}")
     rows = []
     for label, fn in module.bench_cases().items():
         fn(0)
         times = []
-        for i in range(runs):
+        for i in range(min(runs, getattr(fn, "max_runs", runs))):
             start = time.perf_counter()
             fn(i + 1)
             times.append(time.perf_counter() - start)
         rows.append({"case": label, "p50_ms": round(1000 * statistics.median(times), 1),
-                     "p95_ms": round(1000 * percentile(times, 0.95), 1), "runs": runs})
+                     "p95_ms": round(1000 * percentile(times, 0.95), 1), "runs": len(times)})
     return rows
 
 

@@ -240,6 +240,7 @@ def bench_cases():
         def case(i):
             with registry.using(MAIN_ID) as model:
                 return _family().sample(model, i, 16, list(range(10)), 1.0, fast=fast)
+        case.max_runs = 20 if fast else 3  # 784 whole-network passes per run: minutes
         return case
     return {f"PixelCNN: 16 samples, whole network per pixel ({MAIN_ID})": run(False),
             f"PixelCNN: 16 samples, fast exact sampler ({MAIN_ID})": run(True)}

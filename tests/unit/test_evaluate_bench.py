@@ -84,10 +84,14 @@ def test_the_measured_section_is_written_and_rewritten(tmp_path, family):
 def test_bench_times_a_tabs_cases(monkeypatch):
     module = types.ModuleType("playground.actions.benchtest")
     calls = []
-    module.bench_cases = lambda: {"double": lambda i: calls.append(i) or 2 * i}
+    def slow(i):
+        calls.append(("slow", i))
+    slow.max_runs = 1
+    module.bench_cases = lambda: {"double": lambda i: calls.append(i) or 2 * i, "slow": slow}
     monkeypatch.setitem(sys.modules, "playground.actions.benchtest", module)
     rows = bench.measure_cases("benchtest", 3)
-    assert calls == [0, 1, 2, 3] and rows[0]["case"] == "double" and rows[0]["p95_ms"] >= rows[0]["p50_ms"] >= 0
+    assert calls == [0, 1, 2, 3, ("slow", 0), ("slow", 1)] and rows[0]["case"] == "double"
+    assert rows[0]["p95_ms"] >= rows[0]["p50_ms"] >= 0 and [r["runs"] for r in rows] == [3, 1]
     text = bench.markdown({"quick": True, "machine": bench.machine(1), "models": [], "cases": rows})
     assert "| double |" in text
 
