@@ -271,7 +271,8 @@ def report(model, card, metrics, folder):
         lines += ["", f"On the same protocol, {gan[0]}'s card gives {label} {gan[1]:.3f}."]
     m = sampler_n(metrics)
     if m:
-        lines += ["", f"Every sampler on the same {m} images (seeds and classes; guidance {GUIDANCE:g}). FD on "
+        how = f"seeds and classes; guidance {GUIDANCE:g}" if model.num_classes else "seeds"
+        lines += ["", f"Every sampler on the same {m} images ({how}). FD on "
                   f"{m} images is biased upward: held-out real images score {metrics[f'{fd_name}_floor_n{m}']:.3f} "
                   "here, so compare these rows with each other, not with the numbers above.", "",
                   f"| sampler and steps | {label} (N={m}) | precision | recall | seconds per image |",
