@@ -164,6 +164,14 @@ class Registry:
             raise ModelUnavailable(f"No model card for {model_id!r}; known models: {', '.join(sorted(cards))}.")
         return cards[model_id]
 
+    def measured(self, family, dataset, metric):
+        """(id, value) of the first card (by id) of this family and data set whose metrics include
+        `metric`, or None: e.g. the GAN's FD beside a diffusion model's."""
+        for model_id, card in sorted(self.cards().items()):
+            if card.family == family and card.dataset == dataset and metric in (card.metrics or {}):
+                return model_id, float(card.metrics[metric])
+        return None
+
     def availability(self, model_id):
         """'local', 'cached', 'needs network', 'downloads on first use' or 'missing weights'."""
         card = self.card(model_id)

@@ -32,3 +32,11 @@ def test_every_tab_module_builds_alone():
     for label, module in app.TABS:
         code = f"import {module} as m; import gradio as gr; assert isinstance(m.build(), gr.Blocks)"
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+def test_building_the_app_imports_no_torch():
+    """Start-up stays quick: torch is imported when serving starts or a model is first used, not by build()."""
+    code = ("import os, sys; os.environ['GRADIO_ANALYTICS_ENABLED'] = 'False'\n"
+            "import app, tabs.pixelcnn; app.build_app(); tabs.pixelcnn.build()\n"
+            "assert 'torch' not in sys.modules, 'torch was imported while building the tabs'\n")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)

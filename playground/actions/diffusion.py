@@ -203,18 +203,19 @@ def _card_fd(model_id, sampler, steps):
     return "not measured"
 
 
+MAIN = "dpm20"  # families.diffusion.MAIN, here without importing torch (the tab calls this at build time)
+
+
 def against_gan(model_id):
     """One line: this model's card FD at DPM-Solver++ 20 beside the GAN card's of the same data, if both are measured."""
-    family = _family()
     card = registry.default().card(_model_id(model_id))
-    metrics = card.metrics or {}
-    fd = [(k, v) for k, v in metrics.items() if k.startswith("fd_") and k.endswith(f"_{family.MAIN}")]
+    fd = [(k, v) for k, v in (card.metrics or {}).items() if k.startswith("fd_") and k.endswith(f"_{MAIN}")]
     if not fd:
         return f"{card.id} has no measured FD yet (`{card.metrics_command}`)."
-    name = fd[0][0][:-len(family.MAIN) - 1]
+    name = fd[0][0][:-len(MAIN) - 1]
     label = "FD-ORL" if name == "fd_orl" else "FD-Fashion"
     text = f"From the cards, on the same protocol: **{card.id}** at DPM-Solver++ 20, {label} {fd[0][1]:.3f}"
-    gan = family.gan_comparison(card, name)
+    gan = registry.default().measured("gan", card.dataset, name)
     return text + (f"; **{gan[0]}**, {label} {gan[1]:.3f} (lower is better)." if gan else ".")
 
 

@@ -239,16 +239,6 @@ def sampler_n(metrics):
     return int(found[0]) if found else None
 
 
-def gan_comparison(card, fd_name):
-    """(GAN id, its FD) from the installed GAN card of the same data set, or None."""
-    from .. import registry
-    for other in registry.default().cards().values():
-        if other.family == "gan" and other.dataset == getattr(card, "dataset", None) and other.metrics \
-                and fd_name in other.metrics:
-            return other.id, float(other.metrics[fd_name])
-    return None
-
-
 def report(model, card, metrics, folder):
     """samples.png (8x8 at DPM-Solver++ 20, seed 0; one row per class for a conditional model) and
     the FD ladder with every sampler's FD and seconds per image, as card markdown."""
@@ -266,7 +256,8 @@ def report(model, card, metrics, folder):
     lines = [f"![64 samples, DPM-Solver++ 20 steps, seed 0](../weights/{card.id}/samples.png)", "",
              ladder.ladder_markdown(metrics[f"{fd_name}_{MAIN}"], rungs, model=f"{card.id} (DPM-Solver++ 20)",
                                     metric=label)]
-    gan = gan_comparison(card, fd_name)
+    from .. import registry
+    gan = registry.default().measured("gan", getattr(card, "dataset", None), fd_name)
     if gan:
         lines += ["", f"On the same protocol, {gan[0]}'s card gives {label} {gan[1]:.3f}."]
     m = sampler_n(metrics)

@@ -171,3 +171,8 @@ def test_the_forward_tab_picks_gallery_images():
     assert picked.shape == (224, 224) and actions.forward(picked, 0, "linear", 0)[1]["alpha_bar"] > 0.99
     with pytest.raises(InputError):
         actions.gallery_image(2000)
+
+
+def test_the_compare_line_names_the_same_metric_as_the_family():
+    from playground.families import diffusion
+    assert actions.MAIN == diffusion.MAIN and diffusion.SETTINGS[actions.MAIN] == ("DPM-Solver++", 20)
