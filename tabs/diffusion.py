@@ -24,6 +24,7 @@ def build():
     ids = actions.diffusion_ids()
     first = ids[0] if ids else None
     choices = actions.class_choices(first) if first else []
+    default_sampler, default_steps = actions.default_sampler(first) if first else ("DPM-Solver++", 20)
     with gr.Blocks() as tab:
         intro("A network learns to remove noise; run backwards from pure noise, it draws. Choose a sampler and "
               "watch each step.", DETAILS)
@@ -34,8 +35,8 @@ def build():
                                         visible=bool(choices)))
                 guidance = raw(gr.Slider(0, 10, value=2, step=0.5, label="Guidance scale (1 = none)"))
             with gr.Row():
-                sampler = raw(gr.Dropdown(list(actions.SAMPLERS), value="DPM-Solver++", label="Sampler"))
-                steps = raw(gr.Slider(1, 1000, value=20, step=1, label="Steps"))
+                sampler = raw(gr.Dropdown(list(actions.SAMPLERS), value=default_sampler, label="Sampler"))
+                steps = raw(gr.Slider(1, 1000, value=default_steps, step=1, label="Steps"))
                 seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
                 side = raw(gr.Slider(1, actions.MAX_SIDE, value=4, step=1, label="Grid size (n x n)"))
             with gr.Row():
@@ -49,9 +50,11 @@ def build():
 
             def on_model(model_id):
                 choices = actions.class_choices(model_id)
-                return gr.update(choices=choices, visible=bool(choices), value=choices[0] if choices else None)
+                name, count = actions.default_sampler(model_id)
+                return (gr.update(choices=choices, visible=bool(choices), value=choices[0] if choices else None),
+                        name, count)
 
-            model.change(guarded(on_model), model, label)
+            model.change(guarded(on_model), model, [label, sampler, steps])
             event = go.click(model_event(actions.generate), [model, label, guidance, sampler, steps, seed, side],
                              [xt, x0, status, gif], api_name="diffusion_generate", show_progress="minimal",
                              **model_queue())
@@ -62,7 +65,8 @@ def build():
                         "step count: rows are samplers, columns step counts. Few steps are fast and rough; the "
                         "table gives the seconds per image and the card's FD where `evaluate` measured it.")
             with gr.Row():
-                chosen = raw(gr.CheckboxGroup(list(actions.SAMPLERS), value=["DDPM", "DDIM", "DPM-Solver++", "Euler"],
+                chosen = raw(gr.CheckboxGroup(list(actions.SAMPLERS),
+                                              value=["DDPM", "DDIM", "DPM-Solver++", "Euler ancestral"],
                                               label="Samplers"))
                 counts = raw(gr.CheckboxGroup(list(actions.STEP_CHOICES), value=[5, 10, 20, 50], label="Steps"))
             versus = gr.Markdown(actions.against_gan(first) if first else "")

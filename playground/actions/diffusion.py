@@ -203,18 +203,22 @@ def _card_fd(model_id, sampler, steps):
     return "not measured"
 
 
-MAIN = "dpm20"  # families.diffusion.MAIN, here without importing torch (the tab calls this at build time)
+def default_sampler(model_id):
+    """(sampler, steps) the model's playground.json names, else DPM-Solver++ with 20 steps."""
+    s = settings(model_id)
+    return s.get("sampler", "DPM-Solver++"), int(s.get("steps", 20))
 
 
 def against_gan(model_id):
-    """One line: this model's card FD at DPM-Solver++ 20 beside the GAN card's of the same data, if both are measured."""
+    """One line: this model's card FD beside the GAN card's of the same data, if both are measured."""
     card = registry.default().card(_model_id(model_id))
-    fd = [(k, v) for k, v in (card.metrics or {}).items() if k.startswith("fd_") and k.endswith(f"_{MAIN}")]
-    if not fd:
+    name = {"fashion-mnist": "fd_fashion", "orl-faces": "fd_orl"}.get(card.dataset)
+    value = (card.metrics or {}).get(name)
+    if value is None:
         return f"{card.id} has no measured FD yet (`{card.metrics_command}`)."
-    name = fd[0][0][:-len(MAIN) - 1]
     label = "FD-ORL" if name == "fd_orl" else "FD-Fashion"
-    text = f"From the cards, on the same protocol: **{card.id}** at DPM-Solver++ 20, {label} {fd[0][1]:.3f}"
+    sampler, steps = default_sampler(model_id)
+    text = f"From the cards, on the same protocol: **{card.id}** with {sampler} {steps}, {label} {value:.3f}"
     gan = registry.default().measured("gan", card.dataset, name)
     return text + (f"; **{gan[0]}**, {label} {gan[1]:.3f} (lower is better)." if gan else ".")
 
@@ -254,24 +258,24 @@ def compare_samplers(model_id, label, guidance, seed, samplers, step_counts):
 
 
 def bench_cases():
-    """What `python -m playground.bench` times for this tab: 16 images at 20 DPM-Solver++ steps,
-    unstreamed (the family's loop) and streamed (the tab's generator, every step rendered), for
-    the first installed model; nothing when no diffusion model is installed."""
-    ids = diffusion_ids()
-    if not ids:
-        return {}
-    model_id = ids[0]
-    names = classes(model_id)
-    label = names[0] if names else NO_CLASS
+    """What `python -m playground.bench` times for this tab, for every installed diffusion model: 16
+    images with its default sampler (20 DPM-Solver++ steps unless its playground.json says otherwise),
+    unstreamed (the family's loop) and streamed (the tab's generator, every step rendered)."""
+    cases = {}
+    for model_id in diffusion_ids():
+        names = classes(model_id)
+        sampler, steps = default_sampler(model_id)
+        guidance = 2.0 if names else 1.0
 
-    def unstreamed(i):
-        with registry.using(model_id) as model:
-            return _family().generate(model, i, 16, 0 if names else None, "DPM-Solver++", 20, 2.0 if names else 1.0)
+        def unstreamed(i, model_id=model_id, names=names, sampler=sampler, steps=steps, guidance=guidance):
+            with registry.using(model_id) as model:
+                return _family().generate(model, i, 16, 0 if names else None, sampler, steps, guidance)
 
-    def streamed(i):
-        return list(generate(model_id, label, 2.0 if names else 1.0, "DPM-Solver++", 20, i, side=4))[-1]
-    return {f"Diffusion: 16 images, DPM-Solver++ 20 steps ({model_id})": unstreamed,
-            f"Diffusion: the same, streamed to the tab step by step ({model_id})": streamed}
+        def streamed(i, model_id=model_id, names=names, sampler=sampler, steps=steps, guidance=guidance):
+            return list(generate(model_id, names[0] if names else NO_CLASS, guidance, sampler, steps, i, side=4))[-1]
+        cases[f"Diffusion: 16 images, {sampler} {steps} steps ({model_id})"] = unstreamed
+        cases[f"Diffusion: the same, streamed to the tab step by step ({model_id})"] = streamed
+    return cases
 
 
 # text to image (hub) --------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ SAMPLERS = {
 }
 MAX_IMAGES = 64
 MAX_STEPS = 1000
+DEFAULT_SAMPLER = ("DPM-Solver++", 20)  # unless the model's playground.json names another ("sampler", "steps")
 
 
 class Diffusion(nn.Module):
@@ -43,6 +44,9 @@ class Diffusion(nn.Module):
         self.pad = int(settings.get("pad", 0))
         self.dataset = settings.get("dataset")
         self.sample_size = int(unet.config.sample_size)
+        self.sampler = (settings.get("sampler", DEFAULT_SAMPLER[0]), int(settings.get("steps", DEFAULT_SAMPLER[1])))
+        if self.sampler[0] not in SAMPLERS:
+            raise ModelUnavailable(f"Unknown default sampler {self.sampler[0]!r} in playground.json.")
 
     @property
     def output_size(self):
@@ -156,15 +160,14 @@ def generate(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=20, g
 
 
 def default_action(model, seed):
-    """16 images at 20 DPM-Solver++ steps (classes in turn, guidance 2 for a conditional model)."""
+    """16 images with the model's default sampler (classes in turn, guidance 2 for a conditional model)."""
     labels = [i % model.num_classes for i in range(16)] if model.num_classes else None
-    return generate(model, seed, 16, labels, "DPM-Solver++", 20, 2.0 if labels else 1.0)
+    return generate(model, seed, 16, labels, *model.sampler, 2.0 if labels else 1.0)
 
 
 # metrics -------------------------------------------------------------------------------------------
-MAIN = "dpm20"    # the tab's default sampler: measured on the ladder's full N, comparable with the GAN cards
 SETTINGS = {"ddpm1000": ("DDPM", 1000), "ddim50": ("DDIM", 50), "dpm20": ("DPM-Solver++", 20),
-            "ddim10": ("DDIM", 10)}
+            "ddim10": ("DDIM", 10), "eulera20": ("Euler ancestral", 20)}
 # Every sampler is also measured on this many images, the same ones for each: DDPM with 1,000 steps
 # on the ladder's full N would take many hours on a CPU.
 SAMPLER_N = {"fashion-mnist": 200, "orl-faces": 100}
@@ -188,12 +191,13 @@ def generate_balanced(model, n, seed, sampler, steps, guidance=GUIDANCE):
 def evaluate(model, card=None, quick=False, seed=0, log=print):
     """The card's metrics on playground.ladder's protocol (as gan.evaluate; read its docstring):
 
-    - <fd>_dpm20: FD-Fashion / FD-ORL (the project's feature networks, NOT FID) of N samples at
-      DPM-Solver++ 20 (5,000 Fashion-MNIST images, 500 per class, guidance 2; 200 faces) against N
-      training images, with the ladder's rungs at the same N, precision / recall, memorisation and
-      label accuracy: comparable with the GAN cards' numbers.
+    - <fd> (fd_fashion / fd_orl, the GAN cards' name): FD-Fashion / FD-ORL (the project's feature
+      networks, NOT FID) of N samples with the model's default sampler (5,000 Fashion-MNIST images,
+      500 per class, guidance 2; 200 faces) against N training images, with the ladder's rungs at the
+      same N, precision / recall, memorisation and label accuracy: comparable with the GAN cards.
     - <fd>_<setting>_n<M>, precision_<setting>_n<M>, recall_<setting>_n<M> and
-      seconds_per_image_<setting> for DDPM 1000, DDIM 50, DPM-Solver++ 20 and DDIM 10, each on the
+      seconds_per_image_<setting> for every entry of SETTINGS (DDPM 1000, DDIM 50, DPM-Solver++ 20,
+      DDIM 10, Euler ancestral 20), each on the
       same M = SAMPLER_N images (seeds and classes), with <fd>_floor_n<M> (held-out real images at
       that M) beside them: FD at small M is biased upward, so compare these with each other only.
     quick: N / 5 and M / 5, for a smoke run; such numbers are not for cards.
@@ -210,9 +214,9 @@ def evaluate(model, card=None, quick=False, seed=0, log=print):
     fn = lambda images: features.features(net, images)  # noqa: E731
     ref = ladder.reference_features(fn, sets.train, n, seed)
     metrics = {}
-    fake, labels, seconds = generate_balanced(model, n, seed, *SETTINGS[MAIN])
-    log(f"{MAIN} on {n} images: {seconds:.0f}s")
-    metrics[f"{fd_name}_{MAIN}"] = float(ladder.model_fd(fn, fake, sets.train, n, seed, reference=ref))
+    fake, labels, seconds = generate_balanced(model, n, seed, *model.sampler)
+    log(f"{model.sampler} on {n} images: {seconds:.0f}s")
+    metrics[fd_name] = float(ladder.model_fd(fn, fake, sets.train, n, seed, reference=ref))
     metrics.update(precision_recall(ref, fn(fake), k=3))
     memo = ladder.memorisation_rate(fake[:MEMO_QUERIES], sets.seen, seed=seed)
     metrics["memorisation_rate"], metrics["nn_ratio_median"] = memo.rate, memo.median_ratio
@@ -240,22 +244,22 @@ def sampler_n(metrics):
 
 
 def report(model, card, metrics, folder):
-    """samples.png (8x8 at DPM-Solver++ 20, seed 0; one row per class for a conditional model) and
-    the FD ladder with every sampler's FD and seconds per image, as card markdown."""
+    """samples.png (8x8 with the model's default sampler, seed 0; one row per class for a conditional
+    model) and the FD ladder with every sampler's FD and seconds per image, as card markdown."""
     from PIL import Image
 
     from .. import ladder
     from ..images import make_grid
     from .gan import FD_NAMES, RUNGS
     labels = [i // 8 % model.num_classes for i in range(64)] if model.num_classes else None
-    images = generate(model, 0, 64, labels, "DPM-Solver++", 20, GUIDANCE if labels else 1.0)
+    images = generate(model, 0, 64, labels, *model.sampler, GUIDANCE if labels else 1.0)
     Image.fromarray(make_grid(images, nrow=8)).save(folder / "samples.png")
     fd_name, _ = FD_NAMES[getattr(card, "dataset", None) or model.dataset]
     label = "FD-ORL" if fd_name == "fd_orl" else "FD-Fashion"
     rungs = {name: metrics[f"{fd_name}_{key}"] for name, key in RUNGS.items() if f"{fd_name}_{key}" in metrics}
-    lines = [f"![64 samples, DPM-Solver++ 20 steps, seed 0](../weights/{card.id}/samples.png)", "",
-             ladder.ladder_markdown(metrics[f"{fd_name}_{MAIN}"], rungs, model=f"{card.id} (DPM-Solver++ 20)",
-                                    metric=label)]
+    default = f"{model.sampler[0]} {model.sampler[1]}"
+    lines = [f"![64 samples, {default} steps, seed 0](../weights/{card.id}/samples.png)", "",
+             ladder.ladder_markdown(metrics[fd_name], rungs, model=f"{card.id} ({default})", metric=label)]
     from .. import registry
     gan = registry.default().measured("gan", getattr(card, "dataset", None), fd_name)
     if gan:

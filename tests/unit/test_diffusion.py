@@ -61,7 +61,7 @@ def test_evaluate_measures_every_setting_on_the_ladder(tiny, monkeypatch):
                                                 "ddim10": ("DDIM", 2)})
     monkeypatch.setattr(diffusion, "SAMPLER_N", {"fashion-mnist": 20})
     m = diffusion.evaluate(tiny, quick=False, log=lambda text: None)
-    assert {"fd_fashion_dpm20", "fd_fashion_ddim10_n20", "fd_fashion_ddpm1000_n20", "fd_fashion_dpm20_n20",
+    assert {"fd_fashion", "fd_fashion_ddim10_n20", "fd_fashion_ddpm1000_n20", "fd_fashion_dpm20_n20",
             "precision_ddpm1000_n20", "recall_ddim10_n20", "fd_fashion_floor_n20", "seconds_per_image_ddpm1000",
             "precision", "recall", "label_accuracy", "fd_fashion_floor"} <= set(m)
     assert all(np.isfinite(v) for v in m.values()) and diffusion.sampler_n(m) == 20
@@ -69,7 +69,7 @@ def test_evaluate_measures_every_setting_on_the_ladder(tiny, monkeypatch):
 
 def test_report_writes_the_grid_and_the_sampler_table(tiny, tmp_path):
     import types
-    metrics = {"fd_fashion_dpm20": 1.5, "fd_fashion_floor": 0.1, "fd_fashion_floor_n200": 0.9,
+    metrics = {"fd_fashion": 1.5, "fd_fashion_floor": 0.1, "fd_fashion_floor_n200": 0.9,
                "fd_fashion_ddim10_n200": 2.0, "precision_ddim10_n200": 0.7, "recall_ddim10_n200": 0.6,
                "seconds_per_image_ddim10": 0.05}
     text = diffusion.report(tiny, types.SimpleNamespace(id="ddpm-x", dataset="fashion-mnist",

@@ -124,7 +124,7 @@ def test_card_fd_is_read_for_measured_settings(tiny_registry, monkeypatch):
     import dataclasses
     reg = registry.default()
     card = dataclasses.replace(reg.card("ddpm-tiny"), metrics={
-        "fd_fashion_dpm20": 1.25, "fd_fashion_floor_n200": 0.5, "fd_fashion_dpm20_n200": 2.0,
+        "fd_fashion": 1.25, "fd_fashion_floor_n200": 0.5, "fd_fashion_dpm20_n200": 2.0,
         "fd_fashion_ddpm1000_n200": 1.5})
     monkeypatch.setitem(reg._cards, "ddpm-tiny", card)
     assert actions._card_fd("ddpm-tiny", "DPM-Solver++", 20) == "2.000 (N=200)"
@@ -142,7 +142,7 @@ def test_the_compare_view_puts_the_gan_card_beside(tiny_registry, monkeypatch):
     import dataclasses
     reg = registry.default()
     assert "no measured FD" in actions.against_gan("ddpm-tiny")
-    card = dataclasses.replace(reg.card("ddpm-tiny"), metrics={"fd_fashion_dpm20": 1.25})
+    card = dataclasses.replace(reg.card("ddpm-tiny"), metrics={"fd_fashion": 1.25})
     gan = dataclasses.replace(card, id="gan-tiny", family="gan", metrics={"fd_fashion": 1.5})
     monkeypatch.setitem(reg._cards, "ddpm-tiny", card)
     monkeypatch.setitem(reg._cards, "gan-tiny", gan)
@@ -173,6 +173,13 @@ def test_the_forward_tab_picks_gallery_images():
         actions.gallery_image(2000)
 
 
-def test_the_compare_line_names_the_same_metric_as_the_family():
-    from playground.families import diffusion
-    assert actions.MAIN == diffusion.MAIN and diffusion.SETTINGS[actions.MAIN] == ("DPM-Solver++", 20)
+def test_the_default_sampler_is_read_without_loading_and_agrees_with_the_family(tiny_registry):
+    import json
+    assert actions.default_sampler("ddpm-tiny") == registry.get_model("ddpm-tiny").sampler == ("DPM-Solver++", 20)
+    path = registry.default().folder("ddpm-tiny") / "playground.json"
+    before = path.read_text()
+    try:
+        path.write_text(json.dumps(dict(json.loads(before), sampler="Euler ancestral", steps=30)))
+        assert actions.default_sampler("ddpm-tiny") == ("Euler ancestral", 30)
+    finally:
+        path.write_text(before)
