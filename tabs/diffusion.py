@@ -4,6 +4,7 @@ import gradio as gr
 from playground.actions import diffusion as actions
 from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
 
+MAIN_ID = "ddpm-fashion"  # the first model shown
 DETAILS = """A **diffusion model** (Sohl-Dickstein et al. 2015; Ho et al. 2020) learns to undo noise. The
 *forward process* blends an image x0 with Gaussian noise: x_t = sqrt(alpha-bar_t) x0 + sqrt(1 - alpha-bar_t) noise,
 with alpha-bar falling from 1 at t = 0 to almost 0 at t = 1,000. A U-Net is trained to predict the noise in
@@ -22,7 +23,7 @@ to what you drew, high strength gives a realistic image that resembles it less."
 
 def build():
     ids = actions.diffusion_ids()
-    first = ids[0] if ids else None
+    first = MAIN_ID if MAIN_ID in ids else (ids[0] if ids else None)
     choices = actions.class_choices(first) if first else []
     default_sampler, default_steps = actions.default_sampler(first) if first else ("DPM-Solver++", 20)
     with gr.Blocks() as tab:
@@ -117,10 +118,12 @@ def build():
                         api_name="forward_process" if i == 0 else False)
 
         with gr.Tab("Edit (SDEdit)"):
+            # The sketchpad has a row of its own: beside other components in a row its canvas was sized to
+            # the whole row when the tab opened after another one, and strokes landed outside the view.
+            sketch = gr.Sketchpad(label="Draw here (or leave it empty to use the Forward process tab's upload)",
+                                  type="numpy", image_mode="L", canvas_size=(280, 280), height=320,
+                                  brush=gr.Brush(default_size=18, colors=["#000000"]), elem_id="sdedit-sketch")
             with gr.Row():
-                sketch = gr.Sketchpad(label="Draw here (or leave it empty to use the Forward process tab's upload)",
-                                      type="numpy", image_mode="L", canvas_size=(280, 280), height=300,
-                                      brush=gr.Brush(default_size=18, colors=["#000000"]))
                 strength = raw(gr.Slider(0.05, 1, value=0.6, step=0.05, label="Strength (0 keep, 1 new)"))
                 edit_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
             edit_btn = gr.Button("Noise and denoise")

@@ -136,8 +136,10 @@ def test_diffusion_tab_end_to_end(page):
     page.get_by_text("At t = 300 (linear)", exact=False).first.wait_for(timeout=60000)
     _shot(page, "diffusion-forward", settle_ms=1500)
     page.get_by_role("tab", name="Edit (SDEdit)", exact=True).click()
-    page.get_by_label("Brush").first.click()
-    box = page.locator("canvas >> visible=true").first.bounding_box()
+    page.wait_for_timeout(1000)  # the sketchpad sizes its canvas once visible
+    page.locator("#sdedit-sketch [aria-label='Brush']").first.click()
+    page.wait_for_timeout(300)
+    box = page.locator("#sdedit-sketch canvas >> visible=true").first.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx - 30, cy - 70)
     page.mouse.down()
@@ -145,7 +147,6 @@ def test_diffusion_tab_end_to_end(page):
         page.mouse.move(cx + dx, cy + dy, steps=10)
     page.mouse.up()
     page.get_by_role("button", name="Noise and denoise", exact=True).click()
-    page.wait_for_function("() => [...document.querySelectorAll(\"img[src*='/file=']\")].filter(i => i.offsetParent"
-                           " && i.closest('[data-testid], .block')).length >= 2", timeout=120000)
+    _served_images(page, 2, timeout=120000)  # your image as the model sees it, and the edit
     _shot(page, "diffusion-sdedit", settle_ms=1000)
     _assert_clean(page)
