@@ -111,3 +111,21 @@ def test_no_class_is_one_pass_of_the_same_network(images):
     null = pixelcnn.pixel_bits(model, images, pixelcnn.NULL)
     assert null.shape == (3, 28, 28) and not np.allclose(null, pixelcnn.pixel_bits(model, images, 0))
     assert pixelcnn.sample(model, 0, 2, pixelcnn.NULL).shape == (2, 28, 28)
+
+
+def test_evaluate_and_report(monkeypatch, tmp_path, images):
+    import types
+
+    from playground import data
+    from playground.families import vae
+    rng = np.random.default_rng(1)
+    test = rng.integers(0, 256, (6, 28, 28)).astype(np.uint8)
+    monkeypatch.setattr(data, "fashion_mnist", lambda split: (test, np.arange(6) % 3))
+    monkeypatch.setattr(vae, "ood_images", lambda quick=False: images)
+    model = tiny("gated", num_classes=3, layers=2)
+    m = pixelcnn.evaluate(model)
+    assert set(m) == set(pixelcnn.METRIC_TEXT) and all(np.isfinite(v) for v in m.values())
+    assert m["test_bpd"] <= m["test_bpd_true_class"] + np.log2(3) / 784 + 1e-9  # p(x) >= p(x | y) / C
+    card = types.SimpleNamespace(id="pixelcnn-x", metrics_command="python -m playground.evaluate pixelcnn-x --write")
+    text = pixelcnn.report(model, card, m, tmp_path)
+    assert (tmp_path / "samples.png").is_file() and "| test_bpd |" in text
