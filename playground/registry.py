@@ -187,8 +187,9 @@ class Registry:
 
     def _hub_folder(self, card, local_only):
         from huggingface_hub import snapshot_download
+        patterns = hub_patterns(card.family)  # outside the try: a bad family is not a network problem
         try:
-            path = snapshot_download(card.hub_repo, revision=card.revision, allow_patterns=hub_patterns(card.family),
+            path = snapshot_download(card.hub_repo, revision=card.revision, allow_patterns=patterns,
                                      cache_dir=os.environ.get("HF_HUB_CACHE") or None,
                                      local_files_only=local_only or hub_offline())
         except Exception as e:  # offline, unreachable, or not in the cache

@@ -126,3 +126,10 @@ def test_the_diffusion_tab_draws_through_it(hub_registry):
     for bad in (("sd-turbo", "a fox", 1, 200, 0), ("sd-turbo", "a fox", 9, 256, 0), ("other", "a fox", 1, 256, 0)):
         with pytest.raises(InputError):
             actions.text_to_image(*bad)
+
+
+def test_a_family_asking_for_pickles_is_refused(monkeypatch):
+    from playground.errors import ModelUnavailable
+    monkeypatch.setattr(text_to_image, "HUB_PATTERNS", ["unet/*.bin"])
+    with pytest.raises(ModelUnavailable, match="other than json"):
+        registry.hub_patterns("text_to_image")
