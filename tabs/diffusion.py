@@ -62,8 +62,8 @@ def build():
             stop.click(None, None, None, cancels=[event])
 
         with gr.Tab("Compare samplers"):
-            gr.Markdown("The same seed and class (from the Generate tab's settings) through each sampler at each "
-                        "step count: rows are samplers, columns step counts. Few steps are fast and rough; the "
+            gr.Markdown("The same seed and class (the Generate tab's; with every class in turn, the first) through "
+                        "each sampler at each step count: rows are samplers, columns step counts. Few steps are fast and rough; the "
                         "table gives the seconds per image and the card's FD where `evaluate` measured it.")
             with gr.Row():
                 chosen = raw(gr.CheckboxGroup(list(actions.SAMPLERS),
