@@ -2,6 +2,7 @@
 import gradio as gr
 
 from playground.actions import diffusion as actions
+from playground.actions.common import gallery_thumbnails
 from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
 
 MAIN_ID = "ddpm-fashion"  # the first model shown
@@ -82,7 +83,7 @@ def build():
                               **model_queue())
 
         with gr.Tab("Forward process") as forward_tab:
-            picks = gr.Gallery(actions.gallery_thumbnails(), label="Click a test image to use it, or upload your own",
+            picks = gr.Gallery(gallery_thumbnails(), label="Click a test image to use it, or upload your own",
                                columns=12, height=130, allow_preview=False, format="png")
             with gr.Row():
                 source = image_input("Image (any size; made grey)", height=220)

@@ -2,6 +2,7 @@
 import gradio as gr
 
 from playground.actions import pixelcnn as actions
+from playground.actions.common import gallery_thumbnails
 from tabs import ood_panel
 from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
 
@@ -34,7 +35,7 @@ def _sources(label):
     with gr.Row():
         source = raw(gr.Radio(list(actions.SOURCES), value="test image", label=label))
         index = raw(gr.Slider(0, 1999, value=0, step=1, label="Test image"))
-    gallery = gr.Gallery(actions.gallery_thumbnails(), label="Click a test image to pick it", columns=12, height=150,
+    gallery = gr.Gallery(gallery_thumbnails(), label="Click a test image to pick it", columns=12, height=150,
                          allow_preview=False, format="png")
 
     def on_pick(evt: gr.SelectData):

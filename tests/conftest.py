@@ -76,3 +76,27 @@ def fresh_app_url():
 def client(app_url):
     from gradio_client import Client
     return Client(app_url, verbose=False)
+
+
+TINY_CARD = """---
+id: {id}
+family: {family}
+title: tiny {id}
+source: weights/{id}
+revision: null
+dataset: fashion-mnist
+license: MIT
+params: {params}
+resolution: 28x28
+train_command: null
+metrics: {{}}
+metrics_command: python -m playground.evaluate {id} --write
+---
+Tiny test model.
+"""
+
+
+def write_tiny_card(cards_dir, model_id, family, model):
+    """A card for a tiny untrained Fashion-MNIST test model, with its real parameter count."""
+    params = sum(p.numel() for p in model.parameters())
+    (Path(cards_dir) / f"{model_id}.md").write_text(TINY_CARD.format(id=model_id, family=family, params=params))

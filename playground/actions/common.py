@@ -18,6 +18,21 @@ def fit_upload(src, size, invert_light=False):
     return fit(grey[None], size)[0]
 
 
+def family_ids(family):
+    """Sorted ids of the installed cards of one family (reads the cards, loads no weights)."""
+    from .. import registry
+    return sorted(i for i, c in registry.default().cards().items() if c.family == family)
+
+
+def pick_model(model_id, ids, what):
+    """model_id if it is one of ids; else a clear message (none of `what` installed, or not one of them)."""
+    from .. import validate
+    from ..errors import InputError
+    if not ids:
+        raise InputError(f"No {what} is installed in this playground yet.")
+    return validate.choice(model_id, ids, name="Model")
+
+
 def gallery_thumbnails(count=24):
     """The first `count` images of the shipped Fashion-MNIST gallery, enlarged, captioned "index: class"."""
     from .. import data

@@ -14,7 +14,7 @@ import numpy as np
 from .. import data, registry, validate
 from ..errors import InputError
 from ..images import make_grid, save_gif, zoom
-from .common import fit_upload, gallery_thumbnails  # noqa: F401  (the tab's picker)
+from .common import family_ids, fit_upload, pick_model
 
 SAMPLERS = ("DDPM", "DDIM", "DPM-Solver++", "Euler", "Euler ancestral", "Heun")
 NO_CLASS = "no class (unguided)"
@@ -30,14 +30,11 @@ def _family():
 
 
 def diffusion_ids():
-    return sorted(i for i, c in registry.default().cards().items() if c.family == "diffusion")
+    return family_ids("diffusion")
 
 
 def _model_id(model_id):
-    ids = diffusion_ids()
-    if not ids:
-        raise InputError("No diffusion model is installed in this playground yet.")
-    return validate.choice(model_id, ids, name="Model")
+    return pick_model(model_id, diffusion_ids(), "diffusion model")
 
 
 def settings(model_id):
@@ -280,7 +277,7 @@ def bench_cases():
 
 # text to image (hub) --------------------------------------------------------------------------------
 def text_to_image_ids():
-    return sorted(i for i, c in registry.default().cards().items() if c.family == "text_to_image")
+    return family_ids("text_to_image")
 
 
 def text_to_image(model_id, prompt, steps=1, size=512, seed=0):

@@ -16,7 +16,7 @@ import numpy as np
 from .. import data, ood, registry, validate
 from ..errors import InputError
 from ..images import heatmap, make_grid, save_gif, zoom
-from .common import fit_upload, gallery_thumbnails  # noqa: F401  (the tab's picker)
+from .common import family_ids, fit_upload, pick_model
 
 MAIN_ID, MASKED_ID = "pixelcnn-fashion", "pixelcnn-masked-small"
 SOURCES = ("test image", "upload", "drawing")
@@ -35,14 +35,11 @@ def _family():
 
 
 def pixelcnn_ids():
-    return sorted(i for i, c in registry.default().cards().items() if c.family == "pixelcnn")
+    return family_ids("pixelcnn")
 
 
 def _model_id(model_id):
-    ids = pixelcnn_ids()
-    if not ids:
-        raise InputError("No PixelCNN is installed in this playground yet.")
-    return validate.choice(model_id, ids, name="Model")
+    return pick_model(model_id, pixelcnn_ids(), "PixelCNN")
 
 
 def _fixed(model_id):

@@ -43,6 +43,20 @@ def _shot(page, name, settle_ms=500):
     page.screenshot(path=str(ARTIFACTS / "screenshots" / f"{name}.png"), full_page=True)
 
 
+def _draw_box(page, scope, half_width, half_height):
+    """Pick the brush of the sketchpad inside `scope` (a CSS selector) and draw a box round its middle."""
+    page.locator(f"{scope} [aria-label='Brush']").first.click()
+    page.wait_for_timeout(300)
+    box = page.locator(f"{scope} canvas >> visible=true").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - half_width, cy - half_height)
+    page.mouse.down()
+    for dx, dy in ((half_width, -half_height), (half_width, half_height), (-half_width, half_height),
+                   (-half_width, -half_height)):
+        page.mouse.move(cx + dx, cy + dy, steps=10)
+    page.mouse.up()
+
+
 def _assert_clean(page):
     """No error toast on the page and no console error so far."""
     assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
@@ -97,14 +111,7 @@ def test_vae_tab_end_to_end(page):
     page.get_by_role("button", name="Reconstruct", exact=True).click()
     page.get_by_text("test image 5 (", exact=False).first.wait_for(timeout=60000)
     page.get_by_label("drawing").first.check()  # draw a box on the sketchpad and reconstruct it
-    page.get_by_label("Brush").first.click()
-    box = page.locator("canvas >> visible=true").first.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 40, cy - 60)
-    page.mouse.down()
-    for dx, dy in ((40, -60), (40, 60), (-40, 60), (-40, -60)):
-        page.mouse.move(cx + dx, cy + dy, steps=10)
-    page.mouse.up()
+    _draw_box(page, "body", 40, 60)
     page.get_by_role("button", name="Reconstruct", exact=True).click()
     page.get_by_text("your drawing", exact=False).first.wait_for(timeout=60000)
     page.get_by_role("tab", name="Latent map", exact=True).click()
@@ -137,15 +144,7 @@ def test_diffusion_tab_end_to_end(page):
     _shot(page, "diffusion-forward", settle_ms=1500)
     page.get_by_role("tab", name="Edit (SDEdit)", exact=True).click()
     page.wait_for_timeout(1000)  # the sketchpad sizes its canvas once visible
-    page.locator("#sdedit-sketch [aria-label='Brush']").first.click()
-    page.wait_for_timeout(300)
-    box = page.locator("#sdedit-sketch canvas >> visible=true").first.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 30, cy - 70)
-    page.mouse.down()
-    for dx, dy in ((30, -70), (30, 70), (-30, 70), (-30, -70)):
-        page.mouse.move(cx + dx, cy + dy, steps=10)
-    page.mouse.up()
+    _draw_box(page, "#sdedit-sketch", 30, 70)
     page.get_by_role("button", name="Noise and denoise", exact=True).click()
     _served_images(page, 2, timeout=120000)  # your image as the model sees it, and the edit
     _shot(page, "diffusion-sdedit", settle_ms=1000)

@@ -8,23 +8,8 @@ from playground import registry
 from playground.actions import diffusion as actions
 from playground.errors import InputError
 from playground.train import diffusion as train
+from tests.conftest import write_tiny_card
 
-CARD = """---
-id: ddpm-tiny
-family: diffusion
-title: tiny diffusion
-source: weights/ddpm-tiny
-revision: null
-dataset: fashion-mnist
-license: MIT
-params: {params}
-resolution: 28x28
-train_command: null
-metrics: {{}}
-metrics_command: python -m playground.evaluate ddpm-tiny --write
----
-Tiny test model.
-"""
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +20,7 @@ def tiny_registry(tmp_path_factory):
     config = dict(train.FASHION, block_out_channels=(8, 8, 8))
     unet = train.build_unet(config)
     train.save_folder(root / "weights" / "ddpm-tiny", unet, train.make_scheduler(), config)
-    (root / "model_cards" / "ddpm-tiny.md").write_text(CARD.format(params=sum(p.numel() for p in unet.parameters())))
+    write_tiny_card(root / "model_cards", "ddpm-tiny", "diffusion", unet)
     before = registry.default()
     registry.configure(cards_dir=root / "model_cards", root=root)
     yield root
@@ -165,7 +150,8 @@ def test_every_class_in_turn_is_the_first_choice_and_cycles_the_classes(tiny_reg
 
 
 def test_the_forward_tab_picks_gallery_images():
-    thumbs = actions.gallery_thumbnails(3)
+    from playground.actions.common import gallery_thumbnails
+    thumbs = gallery_thumbnails(3)
     assert [t[1].split(":")[0] for t in thumbs] == ["0", "1", "2"] and thumbs[0][0].shape == (56, 56)
     picked = actions.gallery_image(3)
     assert picked.shape == (224, 224) and actions.forward(picked, 0, "linear", 0)[1]["alpha_bar"] > 0.99

@@ -8,23 +8,8 @@ from playground import registry
 from playground.actions import pixelcnn as actions
 from playground.errors import InputError
 from playground.families import pixelcnn
+from tests.conftest import write_tiny_card
 
-CARD = """---
-id: {id}
-family: pixelcnn
-title: tiny {id}
-source: weights/{id}
-revision: null
-dataset: fashion-mnist
-license: MIT
-params: {params}
-resolution: 28x28
-train_command: null
-metrics: {{}}
-metrics_command: python -m playground.evaluate {id} --write
----
-Tiny test model.
-"""
 CONFIGS = {actions.MAIN_ID: dict(kind="gated", channels=8, layers=3, num_classes=10, mixtures=2),
            actions.MASKED_ID: dict(kind="masked", channels=8, layers=3, num_classes=0, mixtures=2)}
 
@@ -37,8 +22,7 @@ def tiny_registry(tmp_path_factory):
     for model_id, config in CONFIGS.items():
         model = pixelcnn.build(config)
         registry.save_weights(root / "weights" / model_id, model, config)
-        (root / "model_cards" / f"{model_id}.md").write_text(
-            CARD.format(id=model_id, params=sum(p.numel() for p in model.parameters())))
+        write_tiny_card(root / "model_cards", model_id, "pixelcnn", model)
     before = registry.default()
     registry.configure(cards_dir=root / "model_cards", root=root)
     actions._gallery_scores.cache_clear()
