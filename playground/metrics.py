@@ -78,3 +78,18 @@ def precision_recall(real_feats, fake_feats, k=3):
     precision = float((cross <= knn_radii(real, k)[None, :]).any(1).mean())
     recall = float((cross.T <= knn_radii(fake, k)[None, :]).any(1).mean())
     return {"precision": precision, "recall": recall}
+
+
+def density_coverage(real_feats, fake_feats, k=5):
+    """Density and coverage (Naeem et al. 2020), both from k-NN balls around the real samples only.
+
+    Density: how many real balls hold each generated sample, over k (about 1 when generated samples
+    crowd the real data as densely as real ones do; above 1 where they pile up). Coverage: the share
+    of real balls holding at least one generated sample. Unlike precision and recall, an outlier
+    among the generated samples cannot inflate them.
+    """
+    real, fake = np.asarray(real_feats, np.float64), np.asarray(fake_feats, np.float64)
+    if len(real) <= k or not len(fake):
+        raise InputError(f"Density and coverage with k={k} need more than {k} real samples and some generated.")
+    inside = pairwise_distances(fake, real) <= knn_radii(real, k)[None, :]
+    return {"density": float(inside.sum() / (k * len(fake))), "coverage": float(inside.any(0).mean())}

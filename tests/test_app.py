@@ -271,3 +271,45 @@ def test_diffusion_bad_input_gets_clear_messages(app_url, api, args, words):
     args = [_png_payload() if a == "IMAGE" else a for a in args]
     event, payload = raw_call(app_url, api, args)
     assert event == "error" and words in payload and "Traceback" not in payload, payload
+
+
+PIXELCNN_IDS = sorted(c.id for c in list_cards() if c.family == "pixelcnn")
+needs_pixelcnn = pytest.mark.skipif(not {"pixelcnn-fashion", "pixelcnn-masked-small"} <= set(PIXELCNN_IDS),
+                                    reason="no PixelCNN model cards yet")
+
+
+@needs_pixelcnn
+def test_pixelcnn_sample_complete_likelihood_and_field_over_http(client):
+    grid, text, gif = client.predict("pixelcnn-fashion", "Trouser", 1, 3, 2, True, api_name="/pixelcnn_sample")
+    again = client.predict("pixelcnn-fashion", "Trouser", 1, 3, 2, True, api_name="/pixelcnn_sample")
+    assert open(grid, "rb").read() == open(again[0], "rb").read() and "4 images" in text
+    assert open(gif, "rb").read(6) == b"GIF89a"
+    strip, text = client.predict("pixelcnn-fashion", "test image", 1, None, None, 20, 2, 0, 1,
+                                 api_name="/pixelcnn_complete")
+    assert "From the visible rows it reads" in text and "Each completion's class" in text
+    shown, heat, text = client.predict("pixelcnn-fashion", "test image", 4, None, None,
+                                       api_name="/pixelcnn_likelihood")
+    assert "bits/dim" in text and "complexity-corrected" in text
+    text, _raw, _corrected = client.predict(api_name="/pixelcnn_out_of_distribution")
+    assert "AUROC" in text
+    masked, gated, text = client.predict(14, 14, api_name="/receptive_field")
+    assert "the blind spot" in text and "no blind spot" in text
+
+
+@needs_pixelcnn
+@pytest.mark.parametrize("api, args, words", [
+    ("pixelcnn_sample", ["pixelcnn-fashion", "Trouser", float("nan"), 0, 2, True], "Temperature"),
+    ("pixelcnn_sample", ["pixelcnn-fashion", "Trouser", 5, 0, 2, True], "Temperature"),
+    ("pixelcnn_sample", ["pixelcnn-fashion", "Lorry", 1, 0, 2, True], "Class"),
+    ("pixelcnn_sample", ["pixelcnn-fashion", "Trouser", 1, 0, 2.5, True], "Grid size"),
+    ("pixelcnn_sample", ["pixelcnn-fashion", "Trouser", 1, -1, 2, True], "Seed"),
+    ("pixelcnn_sample", ["../weights", "Trouser", 1, 0, 2, True], "Model"),
+    ("pixelcnn_complete", ["pixelcnn-fashion", "upload", 0, None, None, 14, 2, 0, 1], "upload"),
+    ("pixelcnn_complete", ["pixelcnn-fashion", "test image", 0, None, None, 28, 2, 0, 1], "Hidden rows"),
+    ("pixelcnn_complete", ["pixelcnn-fashion", "test image", 0, None, None, 14, 9, 0, 1], "Completions"),
+    ("pixelcnn_likelihood", ["pixelcnn-fashion", "test image", 1e9, None, None], "Test image"),
+    ("receptive_field", [14, 28], "Column"),
+])
+def test_pixelcnn_bad_input_gets_clear_messages(app_url, api, args, words):
+    event, payload = raw_call(app_url, api, args)
+    assert event == "error" and words in payload and "Traceback" not in payload, payload

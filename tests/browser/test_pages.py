@@ -149,3 +149,27 @@ def test_diffusion_tab_end_to_end(page):
     _served_images(page, 2, timeout=120000)  # your image as the model sees it, and the edit
     _shot(page, "diffusion-sdedit", settle_ms=1000)
     _assert_clean(page)
+
+
+@pytest.mark.skipif(not {"pixelcnn-fashion", "pixelcnn-masked-small"} <= {c.id for c in list_cards()},
+                    reason="no PixelCNN model cards yet")
+def test_pixelcnn_tab_end_to_end(page):
+    """Sample (streamed, with its GIF), complete a test image, score one, and show both receptive fields."""
+    page.get_by_role("tab", name="PixelCNN", exact=True).click()
+    page.get_by_role("button", name="Sample", exact=True).click()
+    page.get_by_text("fast exact sampler, temperature", exact=False).first.wait_for(timeout=120000)
+    _served_images(page, 2)  # the grid and the GIF
+    _shot(page, "pixelcnn", settle_ms=1000)
+    page.get_by_role("tab", name="Complete", exact=True).click()
+    page.get_by_role("button", name="Complete", exact=True).click()
+    page.get_by_text("Each completion's class was drawn", exact=False).first.wait_for(timeout=120000)
+    _shot(page, "pixelcnn-complete", settle_ms=1000)
+    page.get_by_role("tab", name="Likelihood", exact=True).click()
+    page.get_by_role("button", name="Score this image", exact=True).click()
+    page.get_by_text("bits/dim under the model's own p(x)", exact=False).first.wait_for(timeout=180000)
+    _shot(page, "pixelcnn-likelihood", settle_ms=1000)
+    page.get_by_role("tab", name="Receptive field", exact=True).click()
+    page.get_by_role("button", name="Show the receptive fields", exact=True).click()
+    page.get_by_text("no blind spot", exact=False).first.wait_for(timeout=60000)
+    _shot(page, "pixelcnn-field", settle_ms=1000)
+    _assert_clean(page)

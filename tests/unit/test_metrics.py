@@ -46,3 +46,23 @@ def test_rejects_mismatched_or_too_few_features():
         frechet_distance(feats(d=3), feats(d=4))
     with pytest.raises(InputError):
         frechet_distance(np.zeros((1, 3)), feats(d=3))
+
+
+def test_density_and_coverage_of_the_real_distribution_itself_are_about_one():
+    from playground.metrics import density_coverage
+    rng = np.random.default_rng(0)
+    m = density_coverage(rng.normal(size=(1000, 4)), rng.normal(size=(1000, 4)))
+    assert 0.85 < m["density"] < 1.15 and 0.9 < m["coverage"] <= 1
+
+
+def test_density_and_coverage_by_hand_and_under_collapse():
+    from playground.metrics import density_coverage
+    real, fake = np.array([[0.0], [1.0], [10.0]]), np.array([[0.5], [20.0]])  # 1-NN radii 1, 1, 9
+    assert density_coverage(real, fake, k=1) == {"density": 1.0, "coverage": 2 / 3}
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(500, 2))
+    collapsed = density_coverage(real, rng.normal(scale=0.1, size=(500, 2)))  # every sample near the mode
+    assert collapsed["coverage"] < 0.2  # density stays near 1: the mode is covered densely, the rest not at all
+    assert density_coverage(real, rng.normal(loc=50, size=(100, 2))) == {"density": 0.0, "coverage": 0.0}
+    with pytest.raises(InputError):
+        density_coverage(real[:5], real)

@@ -37,6 +37,14 @@ def test_the_masked_pixelcnn_has_a_blind_spot_and_the_gated_one_none(images):
     assert (masked[11:14, 8:14] > 0).all()  # up and to the left it sees everything
 
 
+@pytest.mark.parametrize("layers", [1, 3, 5])
+def test_rows_seen_is_how_far_up_the_gated_model_sees(images, layers):
+    """The fast sampler crops the rows above to rows_seen: exactly the rows the gradient reaches."""
+    model = tiny("gated", layers=layers)
+    grad, _ = pixelcnn.receptive_field(model, images[0], 20, 14)
+    assert np.nonzero(grad.any(axis=1))[0].min() == 20 - pixelcnn.rows_seen(model)
+
+
 def test_the_pixel_distribution_sums_to_one():
     params = torch.randn(4, 9)
     assert torch.allclose(pixelcnn.value_log_probs(params).exp().sum(1), torch.ones(4, dtype=torch.float64))
@@ -129,3 +137,12 @@ def test_evaluate_and_report(monkeypatch, tmp_path, images):
     card = types.SimpleNamespace(id="pixelcnn-x", metrics_command="python -m playground.evaluate pixelcnn-x --write")
     text = pixelcnn.report(model, card, m, tmp_path)
     assert (tmp_path / "samples.png").is_file() and "| test_bpd |" in text
+
+
+def test_a_masked_model_is_timed_with_its_one_sampler(monkeypatch, images):
+    from playground import data
+    from playground.families import vae
+    monkeypatch.setattr(data, "fashion_mnist", lambda split: (images, np.zeros(3, int)))
+    monkeypatch.setattr(vae, "ood_images", lambda quick=False: images)
+    m = pixelcnn.evaluate(tiny("masked", layers=2))
+    assert "seconds_16_naive" in m and "seconds_16_fast" not in m and "test_bpd_no_class" not in m
