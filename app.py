@@ -18,6 +18,7 @@ TABS = [
     ("VAE", "tabs.vae"),
     ("Diffusion", "tabs.diffusion"),
     ("PixelCNN", "tabs.pixelcnn"),
+    ("Compare", "tabs.compare"),
     ("Data", "tabs.data"),
     ("Models", "tabs.models"),
 ]

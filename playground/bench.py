@@ -152,15 +152,10 @@ def measure_app(runs, threads):
 
 def machine(threads):
     import torch
-    versions = {}
-    for name in ("torch", "gradio", "diffusers", "huggingface_hub", "numpy"):
-        try:
-            from importlib.metadata import version
-            versions[name] = version(name)
-        except Exception:
-            versions[name] = "absent"
+
+    from .devices import versions
     return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-            "threads": threads, "device": "cuda" if torch.cuda.is_available() else "cpu", "versions": versions}
+            "threads": threads, "device": "cuda" if torch.cuda.is_available() else "cpu", "versions": versions()}
 
 
 def markdown(result):

@@ -45,3 +45,15 @@ def generator(seed, device="cpu"):
     device = torch.device(device)
     gen_device = "cpu" if device.type == "mps" else device
     return torch.Generator(device=gen_device).manual_seed(seed)
+
+
+def versions(packages=("torch", "diffusers", "gradio", "huggingface_hub", "numpy", "safetensors")):
+    """Installed versions of the packages whose numbers a result depends on ("absent" if missing)."""
+    from importlib.metadata import PackageNotFoundError, version
+    out = {}
+    for name in packages:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "absent"
+    return out

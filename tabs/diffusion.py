@@ -3,6 +3,7 @@ import gradio as gr
 
 from playground.actions import diffusion as actions
 from playground.actions.common import gallery_thumbnails
+from tabs import two_settings
 from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
 
 MAIN_ID = "ddpm-fashion"  # the first model shown
@@ -141,6 +142,9 @@ def build():
 
             edit_btn.click(model_event(on_edit), [model, sketch, source, strength, label, guidance, edit_seed],
                            [before, after], api_name="diffusion_edit", **model_queue())
+
+        with gr.Tab("Two step counts"):
+            two_settings.build("diffusion", "diffusion_two_settings", first)
 
         with gr.Tab("Text to image (hub)"):
             t2i_ids = actions.text_to_image_ids()

@@ -3,6 +3,7 @@ import gradio as gr
 import numpy as np
 
 from playground.actions import gan as actions
+from tabs import two_settings
 from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
 
 ETHICS = """**Faces of real people.** The 400 training photos show 40 people who sat for a research data set
@@ -117,6 +118,8 @@ def build():
                 real_img = image_output("Real face", height=200)
                 scores_md = gr.Markdown()
 
+        with gr.Accordion("Two truncations side by side, with the numbers", open=False):
+            two_settings.build("gan", "gan_two_settings")
         with gr.Accordion("How it learned: fixed noise through training", open=False):
             gr.Markdown("The same 64 latents drawn at evenly spaced steps of training, and the losses. Watch blobs "
                         "turn into faces; a collapsing GAN would show the same face everywhere.")

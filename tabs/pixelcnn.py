@@ -3,7 +3,7 @@ import gradio as gr
 
 from playground.actions import pixelcnn as actions
 from playground.actions.common import gallery_thumbnails
-from tabs import ood_panel
+from tabs import ood_panel, two_settings
 from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
 
 DETAILS = """An **autoregressive model** writes an image the way you write a sentence: one pixel at a time,
@@ -123,6 +123,9 @@ def build():
             gr.Markdown("---")
             ood_panel.build(actions.out_of_distribution, actions.MAIN_ID, "-log2 p(x) / 784",
                             api_name="pixelcnn_out_of_distribution")
+
+        with gr.Tab("Two temperatures"):
+            two_settings.build("pixelcnn", "pixelcnn_two_settings", actions.MAIN_ID)
 
         with gr.Tab("Receptive field"):
             gr.Markdown(f"Which earlier pixels can the model use to predict one pixel? Green: pixels whose value "

@@ -3,7 +3,7 @@ import gradio as gr
 
 from playground.actions import vae as actions
 from playground.data import FASHION_CLASSES
-from tabs import ood_panel
+from tabs import ood_panel, two_settings
 from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
 
 DETAILS = """A **variational autoencoder** (Kingma and Welling 2014) has two networks. The **encoder** maps an
@@ -219,6 +219,9 @@ def build():
 
         with gr.Tab("Anomaly: out of distribution"):
             ood_panel.build(actions.out_of_distribution, actions.OOD_ID, "-ELBO")
+
+        with gr.Tab("Two temperatures"):
+            two_settings.build("vae", "vae_two_settings", "vae-fashion")
     return tab
 
 

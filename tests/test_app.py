@@ -313,3 +313,30 @@ def test_pixelcnn_sample_complete_likelihood_and_field_over_http(client):
 def test_pixelcnn_bad_input_gets_clear_messages(app_url, api, args, words):
     event, payload = raw_call(app_url, api, args)
     assert event == "error" and words in payload and "Traceback" not in payload, payload
+
+
+@pytest.mark.skipif(not {"gan-fashion", "vae-fashion"} <= set(CARD_IDS), reason="no Fashion-MNIST generators yet")
+def test_compare_table_and_export_over_http(client):
+    import zipfile
+    grids, table, text, export = client.predict("Fashion-MNIST", ["gan-fashion", "vae-fashion"], 20, 0,
+                                                "each model's default", 20, api_name="/compare")
+    assert [r[0] for r in table["data"]] == ["real held-out", "blurred sigma=1", "noisy sigma=0.1",
+                                             "gan-fashion", "vae-fashion"]
+    assert text.startswith("Done: 2 models, 20 images each") and len(grids) == 3
+    with zipfile.ZipFile(export) as z:
+        assert {"table.csv", "record.json", "gan-fashion.png"} <= set(z.namelist())
+    grid_a, grid_b, rows = client.predict("gan-fashion", 1, 0.5, 0, api_name="/gan_two_settings")
+    assert [r[0] for r in rows["data"]][-1] == "difference (second - first)"
+
+
+@pytest.mark.parametrize("api, args, words", [
+    ("compare", ["Fashion-MNIST", [], 20, 0, "each model's default", 20], "at least one model"),
+    ("compare", ["Fashion-MNIST", ["gan-fashion"], 25, 0, "each model's default", 20], "Images per model"),
+    ("compare", ["ORL faces", ["gan-faces"], 300, 0, "each model's default", 20], "Images per model"),
+    ("compare", ["Fashion-MNIST", ["gan-fashion"], 20, float("nan"), "each model's default", 20], "Seed"),
+    ("gan_two_settings", ["gan-fashion", 1, float("inf"), 0], "Truncation"),
+    ("pixelcnn_two_settings", ["pixelcnn-fashion", 1, 5, 0], "Temperature"),
+])
+def test_compare_bad_input_gets_clear_messages(app_url, api, args, words):
+    event, payload = raw_call(app_url, api, args)
+    assert event == "error" and words in payload and "Traceback" not in payload, payload

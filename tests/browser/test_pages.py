@@ -173,3 +173,20 @@ def test_pixelcnn_tab_end_to_end(page):
     page.get_by_text("no blind spot", exact=False).first.wait_for(timeout=60000)
     _shot(page, "pixelcnn-field", settle_ms=1000)
     _assert_clean(page)
+
+
+@pytest.mark.skipif(not {"gan-fashion", "vae-fashion"} <= {c.id for c in list_cards()},
+                    reason="no Fashion-MNIST generators yet")
+def test_compare_tab_end_to_end(page):
+    """Compare every Fashion-MNIST model on 20 images each: the table, the grids and the export appear."""
+    page.get_by_role("tab", name="Compare", exact=True).click()
+    n = page.locator("#compare-n input[type=number]")
+    n.fill("20")
+    n.press("Enter")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.get_by_text("The zip holds the grids", exact=False).first.wait_for(timeout=300000)
+    page.locator("a[download='compare.zip'] >> visible=true").first.wait_for(timeout=30000)  # the export's link
+    page.locator("text=noisy sigma=0.1 >> visible=true").first.wait_for(timeout=30000)  # a reference row
+    _served_images(page, 4)  # the real images' grid and three models'
+    _shot(page, "compare", settle_ms=1500)
+    _assert_clean(page)

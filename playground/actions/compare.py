@@ -1,0 +1,42 @@
+"""What the Compare tab does: every model of a data set from one seed, a table beside the grids,
+and an export (playground.compare does the work)."""
+import tempfile
+
+from .. import compare
+
+EXPLAIN = """**How to read the table.** Every row is N images against the same N reference images (real
+test images the models never trained on), with the project's own feature network: the numbers compare
+with each other, not with published FIDs, and not with the cards (other N). The first three rows are real
+images, so you can read the scale: *real held-out* is what a perfect generator would score at this N;
+*blurred* and *noisy* show how far a blurred or noisy copy of real data lands.
+**FD**: Frechet distance between the two sets' features (lower is better). **Precision**: share of the
+model's images inside the real images' neighbourhoods (fidelity); **recall**: share of real images inside
+the model's (diversity). **Density** (about 1 for real data) and **coverage** (share of real neighbourhoods
+that hold a generated image) say the same more robustly (Naeem et al. 2020). **Memorisation rate**: share
+of images closer to a training image than training images are to each other (real new images: about 0.5).
+**Bits/dim**: from the card; exact for a PixelCNN, an upper bound for a VAE; GANs and these diffusion models
+give none. Seconds per image are this run's wall clock and vary; every other column is the same for the
+same inputs."""
+
+
+def dataset_models(dataset_name):
+    """(choices, ticked by default) for the model checkboxes."""
+    dataset = compare.dataset_key(dataset_name)
+    return compare.candidates(dataset), compare.defaults(dataset)
+
+
+def table(rows):
+    return [[row[c] for c in compare.COLUMNS] for row in rows]
+
+
+def run(dataset_name, model_ids, n=100, seed=0, sampler=compare.MODEL_DEFAULT, steps=20):
+    """Yield (gallery items, table rows, status, None) as each model finishes, then the same with
+    the export zip's path."""
+    rows, grids = [], {}
+    for rows, grids, status in compare.run(dataset_name, model_ids, n, seed, sampler, steps):
+        yield [(g, name) for name, g in grids.items()], table(rows), status, None
+    rec = compare.record(dataset_name, model_ids, n, seed, sampler, steps)
+    path = compare.write_export(rows, grids, rec, tempfile.mkdtemp(prefix="compare-"))
+    yield ([(g, name) for name, g in grids.items()], table(rows),
+           f"Done: {len(rows) - len(compare.REFERENCES)} models, {rec['images_per_model']} images each, seed "
+           f"{rec['seed']}. The zip holds the grids, this table and what reproduces it.", str(path))

@@ -1,0 +1,105 @@
+"""The Compare view on tiny untrained models of every family, against the shipped real images."""
+import csv
+import io
+import json
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from playground import compare, registry
+from playground.cards import REPO_ROOT
+from playground.errors import InputError
+from playground.families import gan, pixelcnn, vae
+from playground.train import diffusion as train_diffusion
+from tests.conftest import write_tiny_card
+
+MODELS = ["gan-fashion", "vae-fashion", "ddpm-fashion", "pixelcnn-fashion"]
+
+
+@pytest.fixture(scope="module")
+def tiny_registry(tmp_path_factory):
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("compare")
+    (root / "model_cards").mkdir()
+    torch.manual_seed(0)
+    configs = {
+        "gan-fashion": (gan, {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 32, "channels": 1,
+                              "num_classes": 10, "output_size": 28, "dataset": "fashion-mnist"}),
+        "vae-fashion": (vae, {"latent_dim": 4, "width": 4, "image_size": 28, "mixtures": 2, "dataset": "fashion-mnist"}),
+        "pixelcnn-fashion": (pixelcnn, {"kind": "gated", "channels": 8, "layers": 2, "num_classes": 10, "mixtures": 2}),
+    }
+    shutil.copytree(REPO_ROOT / "weights" / "features-fashion", root / "weights" / "features-fashion")  # the real one
+    shutil.copy(REPO_ROOT / "model_cards" / "features-fashion.md", root / "model_cards")
+    for model_id, (family, config) in configs.items():
+        model = family.build(config)
+        registry.save_weights(root / "weights" / model_id, model, config)
+        write_tiny_card(root / "model_cards", model_id, model_id.split("-")[0], model)
+    config = dict(train_diffusion.FASHION, block_out_channels=(8, 8, 8))
+    unet = train_diffusion.build_unet(config)
+    train_diffusion.save_folder(root / "weights" / "ddpm-fashion", unet, train_diffusion.make_scheduler(), config)
+    write_tiny_card(root / "model_cards", "ddpm-fashion", "diffusion", unet)
+    before = registry.default()
+    registry.configure(cards_dir=root / "model_cards", root=root)
+    yield root
+    registry._default = before
+
+
+def _without_time(rows):
+    return [{k: v for k, v in r.items() if k != "seconds per image"} for r in rows]
+
+
+def test_every_family_is_a_candidate_and_the_main_ones_are_ticked(tiny_registry):
+    assert compare.candidates("fashion-mnist") == MODELS and compare.defaults("fashion-mnist") == MODELS
+
+
+def test_the_table_streams_is_seeded_and_exports(tiny_registry, tmp_path):
+    states = list(compare.run("Fashion-MNIST", MODELS, 20, 3, "DDIM", 2))
+    assert len(states) == 1 + len(MODELS)
+    rows, grids, status = states[-1]
+    assert [r["model"] for r in rows] == [*compare.REFERENCES, *MODELS] and list(grids)[0] == "real held-out"
+    assert all(set(r) == set(compare.COLUMNS) for r in rows)
+    assert all(np.isfinite(r["FD"]) and 0 <= r["precision"] <= 1 and 0 <= r["coverage"] <= 1 for r in rows)
+    assert rows[3]["bits/dim (card)"] == "none" and rows[-1]["parameters"] > 0
+    floor, noisy = rows[0]["FD"], rows[2]["FD"]
+    assert floor < noisy  # real held-out images sit closer to the reference than noisy copies of them
+    again = list(compare.run("Fashion-MNIST", MODELS, 20, 3, "DDIM", 2))[-1][0]
+    other = list(compare.run("Fashion-MNIST", MODELS[:1], 20, 4, "DDIM", 2))[-1][0]
+    assert _without_time(again) == _without_time(rows) and _without_time(other)[3] != _without_time(rows)[3]
+    record = compare.record("Fashion-MNIST", MODELS, 20, 3, "DDIM", 2)
+    assert record["seed"] == 3 and len(record["models"]["gan-fashion"]["weights_sha256"]) == 64
+    assert set(record["versions"]) >= {"torch", "diffusers", "gradio"}
+    path = compare.write_export(rows, grids, record, tmp_path)
+    with zipfile.ZipFile(path) as z:
+        assert {"table.csv", "record.json", "real-held-out.png", "ddpm-fashion.png"} <= set(z.namelist())
+        table = list(csv.DictReader(io.StringIO(z.read("table.csv").decode())))
+        assert [r["model"] for r in table] == [r["model"] for r in rows]
+        assert float(table[3]["FD"]) == rows[3]["FD"] and json.loads(z.read("record.json"))["seed"] == 3
+
+
+def test_two_settings_score_both_and_their_difference(tiny_registry):
+    rows, grid_a, grid_b = compare.two_settings("gan-fashion", 1.0, 0.5, 20, 1)
+    assert [r["setting"] for r in rows] == ["truncation 1", "truncation 0.5", "difference (second - first)"]
+    assert rows[2]["FD"] == pytest.approx(rows[1]["FD"] - rows[0]["FD"], abs=1e-3)
+    assert not np.array_equal(grid_a, grid_b)
+    rows, grid_a, grid_b = compare.two_settings("pixelcnn-fashion", 0.8, 0.8, 20, 1)
+    assert np.array_equal(grid_a, grid_b) and rows[2]["FD"] == 0  # the same seed and setting: the same images
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: list(compare.run("Fashion-MNIST", [], 20)), "at least one model"),
+    (lambda: list(compare.run("Fashion-MNIST", ["../weights"], 20)), "Model"),
+    (lambda: list(compare.run("MNIST", MODELS, 20)), "Data set"),
+    (lambda: list(compare.run("Fashion-MNIST", MODELS, 25)), "Images per model"),
+    (lambda: list(compare.run("ORL faces", [], 300)), "at least one model"),
+    (lambda: list(compare.run("Fashion-MNIST", MODELS, 20, float("nan"))), "Seed"),
+    (lambda: list(compare.run("Fashion-MNIST", MODELS, 20, 0, "PLMS")), "Sampler"),
+    (lambda: compare.two_settings("gan-fashion", 1.0, 9, 20), "Truncation"),
+    (lambda: compare.two_settings("ddpm-fashion", 20, 2.5, 20), "Steps"),
+    (lambda: compare.two_settings("features-fashion", 1, 1, 20), "Model"),
+])
+def test_bad_input_gets_a_clear_message(tiny_registry, call, words):
+    with pytest.raises(InputError, match=words):
+        call()
