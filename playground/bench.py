@@ -109,6 +109,20 @@ def app_call(reg):
     return "models_status", [], reg.status
 
 
+def wait_until_serving(proc, url, timeout=300):
+    """Poll url until the app process answers (RuntimeError if it exits or takes too long)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the app exited during start-up")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the app did not serve within {timeout} s")
+
+
 def measure_app(runs, threads):
     """Seconds from `python app.py` to serving, and an API round trip against the same direct call."""
     from . import registry
@@ -119,14 +133,7 @@ def measure_app(runs, threads):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/"
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("the app exited during start-up")
-            try:
-                urllib.request.urlopen(url, timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_until_serving(proc, url)
         startup = time.perf_counter() - start
         reg = registry.default()
         name, args, direct_call = app_call(reg)
@@ -158,49 +165,110 @@ def machine(threads):
             "threads": threads, "device": "cuda" if torch.cuda.is_available() else "cpu", "versions": versions()}
 
 
-def markdown(result):
+HEADLINE = 3  # card metrics shown per model in the family tables
+
+
+def _family_tables(models, cards):
+    lines = []
+    for family in sorted({r.get("family", "") for r in models}):
+        lines += ["", f"**{family}**", "",
+                  "| model | default action | cold load (s) | p50 (ms) | p95 (ms) | peak RSS (MB) | card metrics |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in (r for r in models if r.get("family", "") == family):
+            metrics = ", ".join(f"{k} {v:.4g}" for k, v in list(cards.get(r["id"], {}).items())[:HEADLINE])
+            lines.append(f"| {r['id']} | {r['error']} | | | | | {metrics} |" if "error" in r else
+                         f"| {r['id']} | {r.get('action', '')} | {r['load_s']} | {r['p50_ms']} | {r['p95_ms']} | "
+                         f"{r['peak_rss_mb']} | {metrics} |")
+    return lines
+
+
+def _cross_tables(cross):
+    from .compare import COLUMNS
+    lines = []
+    for dataset, c in cross.items():
+        lines += ["", f"**Every family on {dataset}**: {c['n']} images per model, seed {c['seed']}, each diffusion model "
+                  "at its default sampler, against the same real images (the first rows; see the Compare tab).", "",
+                  "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+        lines += ["| " + " | ".join(str(r.get(col, "")) for col in COLUMNS) + " |" for r in c.get("rows", [])]
+        if "error" in c:
+            lines.append(f"(failed: {c['error']})")
+    return lines
+
+
+def _load_line(x):
+    return (f"Load: {x['clients']} clients for {x['seconds']} s on loopback through the HTTP API ({', '.join(x['actions'])}): "
+            f"{x['calls']} calls, {x['ok']} completed, {x['queue_full']} refused as queue full, {x['errors']} other errors; "
+            f"latency p50 {x['p50_s']} s, p95 {x['p95_s']} s; server memory peak {x['peak_rss_mb']} MB against a "
+            f"registry budget of {x['budget_mb']} MB plus 1 GB ({'within' if x['within_budget'] else 'OVER'}); "
+            f"{'still serving' if x['still_serving'] else 'NOT serving'} afterwards.")
+
+
+def markdown(result, cards=None):
     m = result["machine"]
     lines = [f"Measured by `python -m playground.bench{' --quick' if result['quick'] else ''}` on "
              f"{m['platform']}, {m['cpus']} CPUs, {m['threads']} torch thread(s), device {m['device']}, "
-             + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", "",
-             "| model | family | default action | cold load (s) | action p50 (ms) | p95 (ms) | peak RSS (MB) |",
-             "|---|---|---|---|---|---|---|"]
-    for r in result["models"]:
-        if "error" in r:
-            lines.append(f"| {r['id']} | {r.get('family', '')} | {r['error']} | | | | |")
-        else:
-            lines.append(f"| {r['id']} | {r['family']} | {r.get('action', '')} | {r['load_s']} | {r['p50_ms']} | "
-                         f"{r['p95_ms']} | {r['peak_rss_mb']} |")
+             + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + "."]
+    lines += _family_tables(result["models"], cards or {})
     if result.get("cases"):
         lines += ["", "| what a tab does | p50 (ms) | p95 (ms) |", "|---|---|---|"]
         lines += [f"| {c['case']} | {c['error']} | |" if "error" in c else
                   f"| {c['case']} | {c['p50_ms']} | {c['p95_ms']} |" for c in result["cases"]]
+    lines += _cross_tables(result.get("cross", {}))
     a = result.get("app")
     if a:
         lines += ["", f"App: serving {a['startup_s']} s after start with no model loaded; an API round trip of "
                   f"`{a['call']}` takes {a['api_p50_ms']} ms against {a['direct_p50_ms']} ms for the direct call "
                   f"({a['api_over_direct']}x)."]
+    if result.get("load"):
+        lines += ["", _load_line(result["load"])]
     return "\n".join(lines)
+
+
+CROSS_N = {"quick": {"Fashion-MNIST": 100, "ORL faces": 100}, "full": {"Fashion-MNIST": 1000, "ORL faces": 200}}
+
+
+def measure_cross(dataset_name, n, seed=0):
+    """The Compare tab's table for every default model of a data set (playground.compare)."""
+    from . import compare
+    rows = []
+    for rows, _, _ in compare.run(dataset_name, compare.defaults(compare.dataset_key(dataset_name)), n, seed):
+        pass
+    return {"n": n, "seed": seed, "rows": rows}
+
+
+def _subprocess_json(flags, threads, fallback):
+    out = subprocess.run([sys.executable, "-m", "playground.bench", *flags, "--threads", str(threads)],
+                         cwd=REPO_ROOT, capture_output=True, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else fallback(out.stderr[-300:])
+    print(json.dumps(result)[:300], file=sys.stderr, flush=True)
+    return result
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="fewer runs and images (at most 10 minutes on 2 cores)")
     ap.add_argument("--out", default=None, help="JSON file to write")
     ap.add_argument("--readme", default=None, help="README to update between the bench markers")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--load", action="store_true", help="run only the load test and print its result")
+    ap.add_argument("--clients", type=int, default=30)
+    ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--runs", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--cases", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--cross", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, default=100, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    from .load import measure_load
+    if args.load:
+        print(_load_line(measure_load(args.clients, args.seconds, args.threads)))
+        return 0
     import torch
     torch.set_num_threads(args.threads)
     runs = args.runs or (5 if args.quick else 20)
-    if args.one:
-        print(json.dumps(measure_one(args.one, runs)))
-        return 0
-    if args.cases:
-        print(json.dumps(measure_cases(args.cases, runs)))
+    if args.one or args.cases or args.cross:
+        print(json.dumps(measure_one(args.one, runs) if args.one else measure_cases(args.cases, runs) if args.cases
+                         else measure_cross(args.cross, args.n)))
         return 0
     from . import registry
     reg = registry.Registry()
@@ -209,23 +277,19 @@ def main(argv=None):
         if reg.availability(model_id) not in ("local", "cached"):
             rows.append({"id": model_id, "family": card.family, "error": reg.availability(model_id)})
             continue
-        out = subprocess.run([sys.executable, "-m", "playground.bench", "--one", model_id, "--runs", str(runs),
-                              "--threads", str(args.threads)], cwd=REPO_ROOT, capture_output=True, text=True)
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0
-                    else {"id": model_id, "family": card.family, "error": "failed: " + out.stderr[-200:]})
-        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        rows.append(_subprocess_json(["--one", model_id, "--runs", str(runs)], args.threads,
+                                     lambda e: {"id": model_id, "family": card.family, "error": "failed: " + e}))
     cases = []
     for name in ACTION_MODULES:
-        if not hasattr(importlib.import_module(f"playground.actions.{name}"), "bench_cases"):
-            continue
-        out = subprocess.run([sys.executable, "-m", "playground.bench", "--cases", name, "--runs", str(runs),
-                              "--threads", str(args.threads)], cwd=REPO_ROOT, capture_output=True, text=True)
-        cases += (json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0
-                  else [{"case": f"{name} tab", "error": "failed: " + out.stderr[-200:]}])
-        print(json.dumps(cases[-1]), file=sys.stderr, flush=True)
-    result = {"quick": args.quick, "machine": machine(args.threads), "models": rows, "cases": cases,
-              "app": measure_app(runs, args.threads)}
-    text = markdown(result)
+        if hasattr(importlib.import_module(f"playground.actions.{name}"), "bench_cases"):
+            cases += _subprocess_json(["--cases", name, "--runs", str(runs)], args.threads,
+                                      lambda e: [{"case": f"{name} tab", "error": "failed: " + e}])
+    cross = {name: _subprocess_json(["--cross", name, "--n", str(n)], args.threads, lambda e: {"n": n, "seed": 0,
+                                                                                                "error": e})
+             for name, n in CROSS_N["quick" if args.quick else "full"].items()}
+    result = {"quick": args.quick, "machine": machine(args.threads), "models": rows, "cases": cases, "cross": cross,
+              "app": measure_app(runs, args.threads), "load": measure_load(args.clients, args.seconds, args.threads)}
+    text = markdown(result, {i: c.metrics or {} for i, c in reg.cards().items()})
     print(text)
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

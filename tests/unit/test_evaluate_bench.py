@@ -64,8 +64,14 @@ def test_bench_measures_one_model(tmp_path, family):
     assert row["peak_rss_mb"] > 10
     text = bench.markdown({"quick": True, "machine": bench.machine(1), "models": [row],
                            "app": {"startup_s": 4.2, "call": "/x", "api_p50_ms": 9.0, "direct_p50_ms": 1.0,
-                                   "api_over_direct": 9.0}})
-    assert "| tiny-a | evaltest |" in text and "4.2 s" in text and json.dumps(row)
+                                   "api_over_direct": 9.0},
+                           "cross": {"Fashion-MNIST": {"n": 20, "seed": 0, "rows": [{"model": "tiny-a", "FD": 1.5}]}},
+                           "load": {"clients": 30, "seconds": 60, "actions": ["x"], "calls": 9, "ok": 8, "queue_full": 1,
+                                    "errors": 0, "p50_s": 1.0, "p95_s": 2.0, "peak_rss_mb": 900, "budget_mb": 1024,
+                                    "within_budget": True, "still_serving": True}},
+                         {"tiny-a": {"weight_sum": 1.5}})
+    assert "**evaltest**" in text and "| tiny-a | " in text and "weight_sum 1.5 |" in text and "4.2 s" in text
+    assert "| tiny-a |  | 1.5 |" in text and "1 refused as queue full, 0 other errors" in text and json.dumps(row)
 
 
 def test_the_measured_section_is_written_and_rewritten(tmp_path, family):
