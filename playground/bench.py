@@ -1,11 +1,16 @@
-"""Benchmark: every model's load and latency, and the app's start-up and HTTP overhead.
+"""Benchmark: the numbers the README publishes, regenerated in one command.
 
-    python -m playground.bench [--quick] [--out bench.json] [--readme README.md] [--threads 1]
+    python -m playground.bench [--quick] [--out bench.json] [--readme README.md] [--threads 1] [--cards]
+    python -m playground.bench --load [--clients 30 --seconds 60]
 
 Each card is measured in a fresh process (cold load seconds, warm p50/p95 latency of its
-family's default action, peak resident memory). The app is started on a free loopback port to
-time start-up until it serves, and an API round trip is compared with the same call made
-directly. Writes JSON, prints a markdown table, and with --readme replaces the README's section
+family's default action, peak resident memory), shown per family beside the card's headline
+metrics; each tab's bench_cases() are timed; every family draws from one seed on each data set and
+is scored against the same real images (playground.compare, seeded: a rerun gives the same
+quality figures); the app is started on a free loopback port to time start-up until it serves and
+an API round trip against the same direct call; and a bounded load test (playground.load) runs 30
+concurrent clients for 60 s. --cards first refreshes every card's metrics (playground.evaluate
+--all --write). Writes JSON, prints markdown, and with --readme replaces the README's section
 between the bench markers.
 """
 import argparse
@@ -251,6 +256,8 @@ def main(argv=None):
     ap.add_argument("--readme", default=None, help="README to update between the bench markers")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--load", action="store_true", help="run only the load test and print its result")
+    ap.add_argument("--cards", action="store_true", help="first refresh every card's metrics and the README's "
+                    "models table (python -m playground.evaluate --all --write: hours on 2 cores)")
     ap.add_argument("--clients", type=int, default=30)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
@@ -270,6 +277,12 @@ def main(argv=None):
         print(json.dumps(measure_one(args.one, runs) if args.one else measure_cases(args.cases, runs) if args.cases
                          else measure_cross(args.cross, args.n)))
         return 0
+    if args.cards:
+        subprocess.run([sys.executable, "-m", "playground.evaluate", "--all", "--write", "--threads", str(args.threads)],
+                       cwd=REPO_ROOT, check=True)
+        if args.readme:
+            subprocess.run([sys.executable, "-m", "playground.evaluate", "--readme", args.readme], cwd=REPO_ROOT,
+                           check=True)
     from . import registry
     reg = registry.Registry()
     rows = []
