@@ -17,6 +17,7 @@ TABS = [
     ("GAN", "tabs.gan"),
     ("VAE", "tabs.vae"),
     ("Diffusion", "tabs.diffusion"),
+    ("Super-resolution", "tabs.superres"),
     ("Data", "tabs.data"),
     ("Models", "tabs.models"),
 ]

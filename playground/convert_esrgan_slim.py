@@ -103,8 +103,13 @@ def convert(tgz, scale, root=REPO_ROOT):
     topology = {"source": f"{PACKAGE}@{version} models/x{scale}/model.json", "tarball_sha256": sha,
                 "modelTopology": model_json["modelTopology"]}
     (folder / "keras_model.json").write_text(json.dumps(topology, indent=1) + "\n")
-    return folder, config, {"version": version, "sha256": sha,
-                            "params": sum(p.numel() for p in net.parameters())}
+    params = sum(p.numel() for p in net.parameters())
+    card = Path(root) / "model_cards" / f"esrgan-slim-x{scale}.md"
+    if not card.is_file():
+        from .train.superres_card import port_template
+        card.parent.mkdir(parents=True, exist_ok=True)
+        card.write_text(port_template(scale, params, version, sha), encoding="utf-8")
+    return folder, config, {"version": version, "sha256": sha, "params": params}
 
 
 def main(argv=None):

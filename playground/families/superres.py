@@ -73,7 +73,12 @@ def downscale(image, scale):
 
 # networks ------------------------------------------------------------------------------------------
 class _OverBicubic(nn.Module):
-    """Networks that add their output to a bicubic upscale of the input."""
+    """Networks that add their output to a bicubic upscale of the input; the last convolution starts
+    at zero, so an untrained network is exactly bicubic."""
+
+    def _zero(self, conv):
+        nn.init.zeros_(conv.weight)
+        nn.init.zeros_(conv.bias)
 
     def forward(self, x):
         base = F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
@@ -91,6 +96,7 @@ class FastSR(_OverBicubic):
             nn.Conv2d(features, mid, 3, padding=1), nn.PReLU(mid),
             nn.Conv2d(mid, mid, 3, padding=1), nn.PReLU(mid),
             nn.Conv2d(mid, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale))
+        self._zero(self.body[-2])
 
     def residual(self, x):
         return self.body(x)
@@ -120,6 +126,7 @@ class EDSR(_OverBicubic):
             ups += [nn.Conv2d(channels, 4 * channels, 3, padding=1), nn.PixelShuffle(2)]
         self.upsample = nn.Sequential(*ups)
         self.tail = nn.Conv2d(channels, 3, 3, padding=1)
+        self._zero(self.tail)
 
     def residual(self, x):
         h = self.head(x)
@@ -289,3 +296,21 @@ def default_action(model, seed):
     rng = np.random.default_rng(seed)
     y, x = rng.integers(0, image.shape[0] - 24), rng.integers(0, image.shape[1] - 24)
     return upscale(model, image[y:y + 24, x:x + 24])
+
+
+def report(model, card, metrics, folder):
+    """comparison.png (a held-out crop: bicubic, the model, the ground truth) in the weights folder,
+    and the card's Measured section: a table of every method on the held-out images."""
+    from pathlib import Path
+    s = model.scale
+    hr = held_out_images()[HELD_OUT[0]][96:352, 128:384]
+    lr = downscale(hr, s)
+    Image.fromarray(np.concatenate([classical(lr, s), upscale(model, lr), hr], 1)).save(Path(folder) / "comparison.png")
+    rows = [f"| {m} | {metrics.get(f'x{s}_{m}_psnr', float('nan')):.2f} | {metrics.get(f'x{s}_{m}_ssim', float('nan')):.4f} |"
+            for m in (*CLASSICAL, "model")]
+    return "\n".join([
+        f"Measured by `python -m playground.evaluate {card.id} --write`: mean Y-channel PSNR (dB) and SSIM at x{s} on "
+        f"the held-out images ({', '.join(HELD_OUT)}), `scale` border pixels cropped; \"model\" is this card's model.",
+        "", "| method | PSNR | SSIM |", "|---|---|---|", *rows, "",
+        f"Gain over bicubic: {metrics.get(f'x{s}_gain_over_bicubic_db', float('nan')):+.2f} dB.", "",
+        f"![a held-out crop: bicubic, {card.id}, ground truth](../weights/{card.id}/comparison.png)"])

@@ -1,0 +1,107 @@
+"""The super-resolution family on tiny networks: shapes, bicubic start, tiling, metrics, evaluation."""
+import numpy as np
+import pytest
+import torch
+
+from playground.errors import InputError
+from playground.families import superres
+
+torch.set_num_threads(1)
+
+
+def _image(h=40, w=52, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (h // 4 + 1, w // 4 + 1, 3)).astype(np.uint8)
+    return superres.classical(base, 4, "bicubic")[:h, :w].copy()  # smooth, so upscalers have something to do
+
+
+@pytest.mark.parametrize("arch,kwargs", [("fast", dict(features=8, mid=4)), ("edsr", dict(channels=8, blocks=2)),
+                                         ("esrgan-slim", dict(channels=8, growth=2, blocks=2))])
+@pytest.mark.parametrize("scale", [2, 4])
+def test_networks_upscale_by_their_scale(arch, kwargs, scale):
+    net = superres.build(dict(arch=arch, scale=scale, **kwargs)).eval()
+    out = superres.upscale(net, _image(10, 14))
+    assert out.shape == (10 * scale, 14 * scale, 3) and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("arch", ["fast", "edsr"])
+def test_untrained_learned_models_start_at_bicubic(arch):
+    net = superres.build(dict(arch=arch, scale=2)).eval()
+    x = torch.rand(1, 3, 9, 11)
+    with torch.no_grad():
+        expected = torch.nn.functional.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
+        assert torch.allclose(net(x), expected)
+
+
+def test_parameter_budgets():
+    count = lambda config: sum(p.numel() for p in superres.build(config).parameters())  # noqa: E731
+    assert count(dict(arch="fast", scale=4)) < 100_000
+    assert 800_000 < count(dict(arch="edsr", scale=2, blocks=10)) < 1_200_000
+
+
+def test_tiled_upscale_matches_whole_image():
+    torch.manual_seed(0)
+    net = superres.build(dict(arch="edsr", scale=2, channels=8, blocks=1)).eval()
+    for p in net.parameters():  # a non-trivial residual
+        torch.nn.init.normal_(p, std=0.05)
+    image = _image(37, 45)
+    whole = superres.upscale(net, image, tile=1000)
+    tiled = superres.upscale(net, image, tile=20, overlap=8)
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
+
+
+def test_spans_cover_every_pixel_once():
+    for n, tile, overlap in [(5, 10, 2), (100, 30, 4), (61, 20, 8)]:
+        spans = superres._spans(n, tile, overlap)
+        kept = [i for _, _, a, b in spans for i in range(a, b)]
+        assert kept == list(range(n)) and all(e - s <= tile for s, e, _, _ in spans)
+
+
+def test_classical_methods_and_bad_inputs():
+    image = _image()
+    for method in superres.CLASSICAL:
+        assert superres.classical(image, 2, method).shape == (80, 104, 3)
+    with pytest.raises(InputError, match="method"):
+        superres.classical(image, 2, "sinc")
+    with pytest.raises(InputError, match="scale"):
+        superres.check_scale(3)
+    with pytest.raises(InputError, match="uint8 RGB"):
+        superres.classical(image[..., 0], 2)
+
+
+def test_downscale_mod_crops_and_y_metrics():
+    image = _image(41, 53)
+    low = superres.downscale(image, 4)
+    assert low.shape == (10, 13, 3)
+    hr = superres.mod_crop(image, 4)
+    same = superres.y_metrics(hr, hr, 4)
+    assert same["psnr"] == 100.0 and same["ssim"] == pytest.approx(1.0)
+    bicubic = superres.y_metrics(superres.classical(low, 4), hr, 4)
+    nearest = superres.y_metrics(superres.classical(low, 4, "nearest"), hr, 4)
+    assert bicubic["psnr"] > nearest["psnr"] > 10
+    with pytest.raises(InputError, match="differ in size"):
+        superres.y_metrics(hr[:-4], hr, 4)
+
+
+def test_y_metrics_crop_the_border():
+    hr = _image(48, 48)
+    sr = hr.copy()
+    sr[:2] = 0  # damage only inside the cropped border
+    assert superres.y_metrics(sr, hr, 2)["psnr"] == 100.0
+    assert superres.y_metrics(sr, hr, 1)["psnr"] < 100.0
+
+
+def test_compare_downscales_then_measures_each_method():
+    image = _image(40, 48)
+    low, results = superres.compare(image, 4, {"bicubic": lambda lr: superres.classical(lr, 4)})
+    assert low.shape == (10, 12, 3)
+    sr, m = results["bicubic"]
+    assert sr.shape == (40, 48, 3) and set(m) == {"psnr", "ssim", "ms"}
+
+
+def test_evaluate_names_every_method(monkeypatch):
+    monkeypatch.setattr(superres, "held_out_images", lambda: {n: _image(48, 64, i) for i, n in enumerate(superres.HELD_OUT)})
+    net = superres.build(dict(arch="fast", scale=2, features=8, mid=4)).eval()
+    m = superres.evaluate(net, quick=True)
+    assert {f"x2_{k}_psnr" for k in (*superres.CLASSICAL, "model")} <= set(m)
+    assert m["x2_gain_over_bicubic_db"] == pytest.approx(m["x2_model_psnr"] - m["x2_bicubic_psnr"], abs=1e-3)
