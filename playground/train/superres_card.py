@@ -82,7 +82,9 @@ x{scale} sample output (assets/samples) to within one grey level.
 ## Limits and ethics
 
 Trained by its author on DIV2K with its own degradation, which is not necessarily this tab's bicubic
-downscale, so its PSNR here may be no better than bicubic's even where it looks sharper. An upscaler
+downscale, so its PSNR here may be no better than bicubic's even where it looks sharper. Its nearest-
+neighbour upsampling followed by a single 3x3 convolution leaves visible {scale}x{scale} blocks on smooth
+areas; the package's own sample output shows the same (the port matches it). An upscaler
 invents plausible detail: never treat an upscaled face, number plate or text as evidence of what was there.
 """
 TITLES = {"fast": "Fast learned upscaler (ESPCN class)", "edsr": "Residual learned upscaler (EDSR-baseline class)"}
