@@ -46,7 +46,7 @@ def build():
         scores = gr.Dataframe(headers=HEADERS, label="Every method (ground-truth mode fills PSNR and SSIM)",
                               interactive=False, elem_id="superres-table")
         gr.Markdown(NOTE)
-        outputs = gr.Gallery(label="Every method, side by side", columns=4, height=420, format="png",
+        outputs = gr.Gallery(label="Every method, side by side", columns=4, height="auto", format="png",
                              elem_id="superres-gallery")
         with gr.Row():
             with gr.Column(scale=2):
