@@ -30,7 +30,7 @@ SCALES = (2, 4)
 CLASSICAL = ("nearest", "bilinear", "bicubic", "lanczos")
 _PIL = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
         "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
-TILE, OVERLAP = 96, 8  # low-resolution tile side and overlap on each side for tiled inference
+TILE, OVERLAP = 128, 8  # low-resolution tile side and overlap on each side for tiled inference
 HELD_OUT = ("astronaut", "chelsea", "coffee", "flower")  # never trained on; named in the cards
 
 

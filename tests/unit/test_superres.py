@@ -105,3 +105,19 @@ def test_evaluate_names_every_method(monkeypatch):
     m = superres.evaluate(net, quick=True)
     assert {f"x2_{k}_psnr" for k in (*superres.CLASSICAL, "model")} <= set(m)
     assert m["x2_gain_over_bicubic_db"] == pytest.approx(m["x2_model_psnr"] - m["x2_bicubic_psnr"], abs=1e-3)
+
+
+def test_training_pairs_are_seeded_aligned_and_never_held_out():
+    from playground.train import superres as train
+    names = [n for n, _ in train._sources()]
+    assert not any(n.split(":", 1)[1] in superres.HELD_OUT for n in names)
+    images = {"a": _image(64, 80, 1), "b": _image(72, 72, 2)}
+    pairs = train.Pairs(images, 4, 32)
+    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    low, high = pairs((torch.arange(5),), gen())
+    assert low.shape == (5, 3, 8, 8) and high.shape == (5, 3, 32, 32)
+    again = pairs((torch.arange(5),), gen())
+    assert torch.equal(low, again[0]) and torch.equal(high, again[1])
+    # each low-res crop is the bicubic downscale of its high-res crop (up to the crop's border)
+    down = torch.nn.functional.avg_pool2d(high, 4)
+    assert (down - low).abs()[..., 1:-1, 1:-1].mean() < 0.05
