@@ -12,6 +12,7 @@ photographs, gradio's media), each with its bicubic (antialiased) downscale. The
 """
 import argparse
 import hashlib
+import math
 import time
 from pathlib import Path
 
@@ -134,7 +135,8 @@ def main(argv=None):
     if preset.get("init_from") and not (Path(run_dir) / loop.CHECKPOINT).is_file():
         init_from(model, preset["init_from"])
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.1 + 0.45 * (1 + np.cos(np.pi * min(s, steps) / steps)))
+    sched = torch.optim.lr_scheduler.LambdaLR(  # math, not numpy: numpy scalars would make the checkpoint unloadable
+        opt, lambda s: 0.1 + 0.45 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     trainer = loop.Loop(run_dir, {"net": model}, {"net": opt}, schedulers={"net": sched}, steps=steps,
                         seed=args.seed, log_every=25, sample_every=250, checkpoint_every=50, resume=args.resume)
     pairs = Pairs(images, config["scale"], preset["patch"])

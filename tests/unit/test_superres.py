@@ -121,3 +121,13 @@ def test_training_pairs_are_seeded_aligned_and_never_held_out():
     # each low-res crop is the bicubic downscale of its high-res crop (up to the crop's border)
     down = torch.nn.functional.avg_pool2d(high, 4)
     assert (down - low).abs()[..., 1:-1, 1:-1].mean() < 0.05
+
+
+def test_training_command_checkpoints_and_resumes(tmp_path):
+    from playground.train import loop
+    from playground.train import superres as train
+    args = ["--preset", "fast-x2", "--threads", "1", "--batch-size", "2", "--run-dir", str(tmp_path), "--no-finish"]
+    train.main([*args, "--steps", "2"])
+    assert loop.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 2  # loadable with weights_only=True
+    train.main([*args, "--steps", "3"])
+    assert loop.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 3
