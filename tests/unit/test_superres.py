@@ -123,9 +123,11 @@ def test_training_pairs_are_seeded_aligned_and_never_held_out():
     assert (down - low).abs()[..., 1:-1, 1:-1].mean() < 0.05
 
 
-def test_training_command_checkpoints_and_resumes(tmp_path):
+def test_training_command_checkpoints_and_resumes(tmp_path, monkeypatch):
     from playground.train import loop
     from playground.train import superres as train
+    monkeypatch.setattr(train, "training_images", lambda: {"a": _image(80, 96, 1)})
+    monkeypatch.setattr(superres, "held_out_images", lambda: {"astronaut": _image(300, 300, 2)})
     args = ["--preset", "fast-x2", "--threads", "1", "--batch-size", "2", "--run-dir", str(tmp_path), "--no-finish"]
     train.main([*args, "--steps", "2"])
     assert loop.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 2  # loadable with weights_only=True
