@@ -133,3 +133,23 @@ def test_training_command_checkpoints_and_resumes(tmp_path, monkeypatch):
     assert loop.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 2  # loadable with weights_only=True
     train.main([*args, "--steps", "3"])
     assert loop.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 3
+
+
+@pytest.mark.parametrize("preset", ["fast-x4", "edsr-x2"])
+def test_card_templates_make_valid_cards(tmp_path, preset):
+    from playground.cards import parse_card, write_metrics
+    from playground.train import superres as train
+    from playground.train.superres_card import card_template, port_template
+    p = train.PRESETS[preset]
+    text = card_template(p["model_id"], preset, p, p["config"], 1234, 2.5, ["natural:brick", "sklearn:china"],
+                         command=train.COMMAND.format(preset=preset), lr=p["lr"], batch_size=16, steps=p["steps"],
+                         seed=0, threads=1)
+    path = tmp_path / f"{p['model_id']}.md"
+    path.write_text(text)
+    write_metrics(path, {"x2_model_psnr": 30.0})
+    card = parse_card(path)
+    assert card.family == "superres" and card.resolution == f"x{p['config']['scale']}" and card.params == 1234
+    assert "astronaut" in card.body and "natural:brick" in card.body
+    port = tmp_path / "esrgan-slim-x4.md"
+    port.write_text(port_template(4, 99, "1.0.0", "ab" * 32))
+    assert "Kevin Scott" in parse_card(port).body
