@@ -67,7 +67,7 @@ def build():
         def on_go(image, scale_value, truth_value):
             res = actions.upscale_all(image, scale_value, truth_value)
             names = list(res["outputs"]) + (["ground truth"] if res["truth"] is not None else [])
-            best = names[-2] if res["truth"] is not None else names[-1]
+            best = actions.slider_default(res)
             return (res, actions.table(res), _gallery(res), actions.slider_pair(res, best),
                     gr.update(choices=names, value=best), actions.zoom_crops(res, 0.5, 0.5))
 

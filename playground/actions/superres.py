@@ -113,6 +113,15 @@ def table(result):
     return out
 
 
+def slider_default(result):
+    """The method the slider shows first: the residual (EDSR-class) model if installed, else the last
+    learned one, else bicubic."""
+    names = list(_result(result)["outputs"])
+    learned = [n for n in names if n not in CLASSICAL]
+    strong = [n for n in learned if n.startswith("sr-edsr")]
+    return (strong or learned or ["bicubic" if "bicubic" in names else names[-1]])[-1]
+
+
 def _result(result):
     if not isinstance(result, dict) or not result.get("outputs"):
         raise InputError("Upscale an image first.")

@@ -14,7 +14,7 @@ from tests.conftest import write_tiny_card
 
 torch.set_num_threads(1)
 CONFIGS = {"tiny-fast-x4": dict(arch="fast", scale=4, features=8, mid=4),
-           "tiny-edsr-x4": dict(arch="edsr", scale=4, channels=8, blocks=1),
+           "sr-edsr-tiny-x4": dict(arch="edsr", scale=4, channels=8, blocks=1),
            "tiny-fast-x2": dict(arch="fast", scale=2, features=8, mid=4)}
 
 
@@ -41,7 +41,7 @@ def _png(h, w):
 
 
 def test_methods_per_scale(tiny_registry):
-    assert actions.methods(4) == [*actions.CLASSICAL, "tiny-edsr-x4", "tiny-fast-x4"]
+    assert actions.methods(4) == [*actions.CLASSICAL, "sr-edsr-tiny-x4", "tiny-fast-x4"]
     assert actions.methods(2) == [*actions.CLASSICAL, "tiny-fast-x2"]
 
 
@@ -65,6 +65,8 @@ def test_ground_truth_mode_measures_against_the_original(tiny_registry):
 
 def test_slider_and_zoom(tiny_registry):
     result = actions.upscale_all(_png(32, 32), 2, True)
+    assert actions.slider_default(result) == "tiny-fast-x2"
+    assert actions.slider_default(actions.upscale_all(_png(16, 16), 4)) == "sr-edsr-tiny-x4"
     before, after = actions.slider_pair(result, "tiny-fast-x2")
     assert before.shape == after.shape == (32, 32, 3)
     assert actions.slider_pair(result, "ground truth")[1] is result["truth"]
