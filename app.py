@@ -19,6 +19,7 @@ TABS = [
     ("Diffusion", "tabs.diffusion"),
     ("PixelCNN", "tabs.pixelcnn"),
     ("Compare", "tabs.compare"),
+    ("Super-resolution", "tabs.superres"),
     ("Data", "tabs.data"),
     ("Models", "tabs.models"),
 ]

@@ -340,3 +340,40 @@ def test_compare_table_and_export_over_http(client):
 def test_compare_bad_input_gets_clear_messages(app_url, api, args, words):
     event, payload = raw_call(app_url, api, args)
     assert event == "error" and words in payload and "Traceback" not in payload, payload
+
+
+SUPERRES_X4 = sorted(c.id for c in list_cards() if c.family == "superres" and c.resolution == "x4")
+
+
+def test_superres_upscale_every_method_over_http(client, tmp_path):
+    from gradio_client import handle_file
+    from PIL import Image
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.asarray(Image.open(_natural("astronaut")))[100:164, 180:260]).save(path)
+    table, gallery, slider, method, crops = client.predict(handle_file(str(path)), 4, True,
+                                                           api_name="/superres_upscale")
+    rows = {r[0]: r for r in table["data"]}
+    assert list(rows) == ["nearest", "bilinear", "bicubic", "lanczos", *SUPERRES_X4]
+    assert float(rows["bicubic"][1]) > float(rows["nearest"][1]) and float(rows["bicubic"][2]) == 0
+    assert len(gallery) == len(rows) and len(crops) == len(rows) + 1  # and the ground truth
+    assert all(Image.open(g["image"]).size == (80, 64) for g in gallery)
+    assert all(open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n" for p in slider)
+
+
+def _natural(name):
+    from playground import data
+    return data.natural_images()[name].path
+
+
+@pytest.mark.parametrize("args, words", [
+    (["IMAGE", 3, True], "Scale"),
+    (["IMAGE", float("nan"), True], "Scale"),
+    (["IMAGE", 4, "yes"], "Ground-truth mode"),
+    ([None, 4, False], "No image"),
+    (["BIG", 4, False], "Crop or shrink it first"),
+])
+def test_superres_bad_input_gets_clear_messages(app_url, args, words):
+    args = [_png_payload("RGB", (16, 16)) if a == "IMAGE" else _png_payload("RGB", (600, 600)) if a == "BIG" else a
+            for a in args]
+    event, payload = raw_call(app_url, "superres_upscale", args)
+    assert event == "error" and words in payload and "Traceback" not in payload, payload

@@ -190,3 +190,25 @@ def test_compare_tab_end_to_end(page):
     _served_images(page, 4)  # the real images' grid and three models'
     _shot(page, "compare", settle_ms=1500)
     _assert_clean(page)
+
+
+def test_superres_tab_end_to_end(page):
+    """Pick an example, upscale it with every method in ground-truth mode, move the zoom: the table,
+    the side-by-side gallery, the before/after slider and the zoomed crops appear, no error shows."""
+    page.get_by_role("tab", name="Super-resolution", exact=True).click()
+    page.get_by_label("...or pick an example").click()
+    page.get_by_role("option", name="chelsea", exact=True).click()
+    _served_images(page, 1)  # the picked image in the upload box
+    page.locator("#superres-go").click()
+    page.locator("#superres-table").get_by_text("lanczos", exact=True).wait_for(timeout=120000)
+    _served_images(page, 10, timeout=120000)  # gallery, slider and crops
+    assert page.locator("#superres-slider img >> visible=true").count() >= 1
+    crops = page.locator("#superres-crops img >> visible=true")
+    first = crops.first.get_attribute("src")
+    slider = page.get_by_role("slider", name="range slider for Zoom centre: x (fraction of the width)")
+    slider.fill("0.1")
+    slider.dispatch_event("pointerup")
+    page.wait_for_function("(src) => { const i = document.querySelector('#superres-crops img');"
+                           " return i && i.src !== src; }", arg=first, timeout=60000)
+    _shot(page, "superres-used", settle_ms=1000)
+    _assert_clean(page)
