@@ -17,6 +17,7 @@ TABS = [
     ("GAN", "tabs.gan"),
     ("VAE", "tabs.vae"),
     ("Diffusion", "tabs.diffusion"),
+    ("Style transfer", "tabs.style"),
     ("Data", "tabs.data"),
     ("Models", "tabs.models"),
 ]

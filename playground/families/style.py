@@ -21,11 +21,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError
+from ..style_images import HELD_OUT, STYLES, content_images, style_image  # noqa: F401 - re-used by callers
 
-RESOLUTIONS = (128, 192, 256, 384, 512)
 INITS = ("content", "noise", "colour-transferred content")
 EVAL_SEED_OFFSET = 1000  # the evaluation network: the same design, another seed
-HELD_OUT = ("astronaut", "coffee", "chelsea", "rocket")  # evaluation content images, never trained on
+DEFAULTS = dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, iterations=100, init="content")
+EVAL_SIZE = 256
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -206,7 +207,7 @@ def initial_image(content, style, init, seed):
     raise InputError(f"Initialisation must be one of {', '.join(INITS)}; got {init!r}.")
 
 
-def optimise(net, content, style, *, style_weight=1e4, content_weight=1.0, tv_weight=1e-2, iterations=100,
+def optimise(net, content, style, *, style_weight=1e3, content_weight=1.0, tv_weight=1e-2, iterations=100,
              init="content", preserve_colour=False, seed=0, every=5, deadline=None):
     """Gatys optimisation with L-BFGS. Yields (uint8 image, losses dict) every `every` iterations and
     at the end. content and style are uint8 HxWx3 at the working resolution; `deadline` (a
@@ -365,33 +366,135 @@ def default_action(model, seed):
 
 
 # ---------------------------------------------------------------------------------------------------
-# the bundled images
-ASSETS = __import__("pathlib").Path(__file__).resolve().parent.parent / "assets" / "styles"
-STYLES = {  # name -> (where, licence, credit)
-    "starry_night": ("asset", "Public domain", "Vincent van Gogh, The Starry Night (1889); file from OpenCV's samples "
-                     "(Debian opencv-doc), resized to 512 px"),
-    "brick": ("skimage", "CC0-1.0", "CC0Textures (Bricks25), from scikit-image"),
-    "grass": ("skimage", "CC0-1.0", "linolafett on DeviantArt (Grass 01), from scikit-image"),
-    "gravel": ("skimage", "CC0-1.0", "CC0Textures (Gravel04), from scikit-image"),
+# measuring (python -m playground.evaluate)
+def scores(evaluator, result, content, style):
+    """Style and content loss of `result` on the evaluation network, and SSIM (luminance) to the content."""
+    from ..quality import luminance, ssim
+    with torch.no_grad():
+        targets = style_targets(evaluator, to_float(style))
+        feats, c_feats = evaluator(to_float(result)), evaluator(to_float(content))
+        s = float(style_loss(feats, targets))
+        c = float(content_loss(feats, c_feats, evaluator.content_branches()))
+    return {"style": s, "content": c, "ssim": float(ssim(luminance(result), luminance(content))[0])}
+
+
+def _pairs(quick):
+    photos = content_images()
+    names = [n for n in HELD_OUT if n in photos][:2 if quick else None]
+    return [(n, fit(photos[n], EVAL_SIZE)) for n in names]
+
+
+def _mean(rows, key):
+    return float(np.mean([r[key] for r in rows]))
+
+
+def _loss_network(model):
+    """The loss network a fast network was trained with (the registry's style-loss-random)."""
+    from .. import registry
+    return registry.get_model("style-loss-random")
+
+
+def evaluate(model, card=None, quick=False):
+    """Loss network: the optimisation (DEFAULTS) on the held-out photos against each style it is scored on.
+    Fast network: one pass over the same photos, timed at 256 and 512, against the optimisation's numbers.
+    Losses are measured on the evaluation network (another seed)."""
+    evaluator = eval_net(model if isinstance(model, LossNet) else _loss_network(model))
+    out = {}
+    if isinstance(model, LossNet):
+        for style_name in ("starry_night", "gravel")[:1 if quick else None]:
+            sty = fit(style_image(style_name), EVAL_SIZE)
+            rows, base = [], []
+            for _, photo in _pairs(quick):
+                image, losses = run(model, photo, sty, **dict(DEFAULTS, iterations=20 if quick else 100))
+                rows.append(dict(scores(evaluator, image, photo, sty), seconds=losses["seconds"]))
+                base.append(scores(evaluator, reinhard(photo, sty), photo, sty))
+            key = style_name.replace("_", "")
+            out.update({f"opt_{key}_eval_style_loss": _mean(rows, "style"), f"opt_{key}_eval_content_loss":
+                        _mean(rows, "content"), f"opt_{key}_ssim": _mean(rows, "ssim"),
+                        f"opt_{key}_seconds_256": _mean(rows, "seconds"),
+                        f"reinhard_{key}_eval_style_loss": _mean(base, "style"), f"reinhard_{key}_ssim": _mean(base, "ssim")})
+        x = torch.rand(1, 3, 256, 256, requires_grad=True)
+        start = time.perf_counter()
+        for _ in range(5):
+            sum(f.mean() for f in model(x)).backward()
+        out["seconds_per_loss_evaluation_256"] = (time.perf_counter() - start) / 5
+        return out
+    sty = fit(style_image(model.style), EVAL_SIZE)
+    rows = [scores(evaluator, stylise(model, photo), photo, sty) for _, photo in _pairs(quick)]
+    out.update(eval_style_loss=_mean(rows, "style"), eval_content_loss=_mean(rows, "content"), ssim=_mean(rows, "ssim"))
+    for size in (256, 512):
+        x = torch.rand(1, 3, size, size)
+        with torch.no_grad():
+            model(x)
+            times = []
+            for _ in range(3 if quick else 7):
+                start = time.perf_counter()
+                model(x)
+                times.append(time.perf_counter() - start)
+        out[f"seconds_{size}"] = float(np.median(times))
+    from .. import registry
+    measured = registry.default().card("style-loss-random").metrics
+    key = model.style.replace("_", "")
+    if f"opt_{key}_eval_style_loss" in measured and not quick:
+        out["style_loss_vs_optimisation"] = out["eval_style_loss"] / measured[f"opt_{key}_eval_style_loss"]
+        out["ssim_minus_optimisation"] = out["ssim"] - measured[f"opt_{key}_ssim"]
+    return out
+
+
+METRIC_TEXT = {
+    "eval_style_loss": "Gram (style) loss on the evaluation network, mean over the held-out photos",
+    "eval_content_loss": "content loss on the evaluation network",
+    "ssim": "SSIM of the luminance to the content photo (1 = unchanged)",
+    "seconds_256": "seconds per 256x256 image (median, this machine's threads)",
+    "seconds_512": "seconds per 512x512 image",
+    "style_loss_vs_optimisation": "eval style loss / the optimisation's (target: at most 1.5)",
+    "ssim_minus_optimisation": "SSIM minus the optimisation's (target: 0 or more)",
+    "seconds_per_loss_evaluation_256": "seconds for one forward and backward pass at 256x256",
 }
 
 
-def style_image(name):
-    """A bundled style image, uint8 HxWx3."""
-    from .. import data
-    if name not in STYLES:
-        raise InputError(f"No bundled style called {name!r}; known: {', '.join(STYLES)}.")
-    if STYLES[name][0] == "asset":
+def sheet(fast_model, loss_model, pairs, iterations=100):
+    """Rows of content | style | optimisation | fast network | Reinhard, 256 px tiles (uint8)."""
+    from ..images import make_grid
+    tiles = []
+    for photo, sty in pairs:
+        photo, sty = fit(photo, EVAL_SIZE), fit(sty, EVAL_SIZE)
+        opt, _ = run(loss_model, photo, sty, **dict(DEFAULTS, iterations=iterations))
+        row = [photo, sty, opt, stylise(fast_model, photo), reinhard(photo, sty)]
+        tiles += [_square(t, EVAL_SIZE) for t in row]
+    return make_grid(tiles, nrow=5)
+
+
+def _square(image, size):
+    """Centred on a white size x size tile."""
+    out = np.full((size, size, 3), 255, np.uint8)
+    h, w = image.shape[:2]
+    y, x = (size - h) // 2, (size - w) // 2
+    out[y:y + h, x:x + w] = image
+    return out
+
+
+def report(model, card, metrics, folder):
+    """The card's Measured section; for a fast network also sheet.jpg (three held-out photos)."""
+    rows = [f"| {k} | {v:.4g} | {METRIC_TEXT.get(k, _metric_text(k))} |" for k, v in metrics.items()]
+    text = [f"Measured by `python -m playground.evaluate {card.id} --write` on the held-out photos "
+            f"({', '.join(HELD_OUT)}) at {EVAL_SIZE} px on the longer side, with the evaluation network (seed "
+            f"+{EVAL_SEED_OFFSET}); seconds on the machine and threads of that run (a shared, loaded 2-core machine "
+            "unless said otherwise).", "", "| metric | value | what it is |", "|---|---|---|", *rows]
+    if isinstance(model, TransformNet):
         from PIL import Image
-        with Image.open(ASSETS / f"{name}.jpg") as im:
-            return np.asarray(im.convert("RGB"))
-    return np.asarray(data.load_natural(name, mode="RGB"))
+        photos = content_images()
+        sty = style_image(model.style)
+        grid = sheet(model, _loss_network(model), [(photos[n], sty) for n in HELD_OUT[:3] if n in photos])
+        Image.fromarray(grid).save(folder / "sheet.jpg", quality=88)
+        text += ["", "Columns: content | style | optimisation (100 L-BFGS iterations, the tab's defaults) | this fast "
+                 "network | Reinhard colour transfer.", "", f"![sheet](../weights/{card.id}/sheet.jpg)"]
+    return "\n".join(text)
 
 
-def content_images():
-    """Bundled content photos (CC0 / public domain), name -> uint8 HxWx3; the held-out ones first."""
-    from .. import data
-    found = data.natural_images()
-    names = [n for n in HELD_OUT if n in found] + sorted(
-        n for n, im in found.items() if im.kind == "photo" and n not in HELD_OUT)
-    return {n: np.asarray(data.load_natural(n, mode="RGB")) for n in names}
+def _metric_text(key):
+    what = {"opt": "optimisation (100 L-BFGS iterations)", "reinhard": "Reinhard colour transfer"}[key.split("_")[0]]
+    measure = {"eval_style_loss": "eval-network style loss", "eval_content_loss": "eval-network content loss",
+               "ssim": "SSIM to the content", "seconds_256": "seconds per 256 px image"}
+    tail = next(v for k, v in measure.items() if key.endswith(k))
+    return f"{what} against {key.split('_')[1]}: {tail}"

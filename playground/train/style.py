@@ -21,7 +21,7 @@ from . import loop
 
 LOSS_ID = "style-loss-random"
 LOSS_CONFIG = dict(kind="loss", seed=0, scales=[1, 2, 4], kernels=[3, 7], filters=64, content_scales=[2, 4])
-FAST = dict(steps=3500, batch_size=4, lr=2e-3, crop=128, scale=288,
+FAST = dict(steps=2000, batch_size=4, lr=2e-3, crop=128, scale=288,
             config=dict(kind="transform", channels=[16, 32, 64], res_blocks=3, edge_kernel=9, size=256),
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2))
 PRESETS = {
