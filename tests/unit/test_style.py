@@ -86,11 +86,12 @@ def test_reinhard_and_histogram_matching_move_the_colour_statistics():
     assert np.array_equal(np.sort(np.unique(matched[..., 0])), np.sort(np.unique(matched[..., 0])))
 
 
-def test_a_fresh_fast_network_is_the_identity_and_handles_odd_sizes():
+def test_a_fast_network_handles_odd_sizes_strength_and_colour():
     net = style.build(dict(kind="transform", channels=[4, 4, 8], res_blocks=1, edge_kernel=3, style="gravel")).eval()
     photo = _picture(30, 37)
     out = style.stylise(net, photo)
-    assert out.shape == photo.shape and np.abs(out.astype(int) - photo).max() <= 3  # logit clamp at 0.01/0.99
+    assert out.shape == photo.shape and abs(float(out.mean()) - 127.5) < 10  # untrained: about grey
+    assert np.array_equal(style.stylise(net, photo, strength=0.0), photo)
     half = style.stylise(net, photo, strength=0.5, preserve_colour=True)
     assert half.shape == photo.shape
 
