@@ -101,6 +101,15 @@ def content_loss(feats, content_feats, branches):
     return sum(F.mse_loss(feats[i], content_feats[i]) for i in branches) / len(branches)
 
 
+def structure_loss(x, y):
+    """Mean squared difference of the standardised luminance of two image batches after a 5x5 blur: the
+    photo's layout, whatever its colours and fine strokes (the fast networks' extra content term)."""
+    def standard(z):
+        lum = F.avg_pool2d((z * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True), 5, 1, 2)
+        return (lum - lum.mean((2, 3), keepdim=True)) / (lum.std((2, 3), keepdim=True) + 1e-3)
+    return F.mse_loss(standard(x), standard(y))
+
+
 def tv_loss(x):
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
 

@@ -132,3 +132,10 @@ def test_the_shipped_loss_network_loads_from_the_registry():
     reg = registry.Registry()
     net = reg.get_model("style-loss-random")
     assert isinstance(net, style.LossNet) and len(net.names()) == 6
+
+
+def test_structure_loss_ignores_colour_and_level_but_not_layout():
+    ramp = torch.linspace(0, 1, 24)
+    x = (ramp.view(1, 1, 1, 24) * torch.tensor([1.0, 0.5, 0.2]).view(1, 3, 1, 1)).expand(2, 3, 24, 24)
+    assert float(style.structure_loss(x, x * 0.5)) < 1e-3  # (zero padding: an offset would show at the borders)
+    assert float(style.structure_loss(x, x.flip(-1))) > 0.1
