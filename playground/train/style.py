@@ -21,7 +21,7 @@ from . import loop
 
 LOSS_ID = "style-loss-random"
 LOSS_CONFIG = dict(kind="loss", seed=0, scales=[1, 2, 4], kernels=[3, 7], filters=64, content_scales=[2, 4])
-FAST = dict(steps=1000, batch_size=4, lr=2e-3, crop=128, scale=288,
+FAST = dict(steps=850, lr_drop=700, batch_size=4, lr=2e-3, crop=128, scale=288,
             config=dict(kind="transform", channels=[16, 32, 64], res_blocks=3, edge_kernel=9, size=256),
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0))
 PRESETS = {
@@ -65,20 +65,24 @@ loads this network like any model and every run of the tab uses the same one.
 
 ## Why this design
 
-Measured while building it (astronaut against Starry Night, 128x128, 40 L-BFGS iterations, one thread
-on a shared, loaded 2-core machine, the pictures looked at side by side in runs/style-explore/):
+Compared while building it (astronaut against Starry Night, 128x128, 40 L-BFGS iterations, one thread
+on a shared, loaded 2-core machine; the pictures side by side in runs/style-explore/, not shipped):
 
-| variant | branches | time per loss evaluation at 256x256 | by eye |
+| variant | branches | cost | by eye |
 |---|---|---|---|
-| A: scales 1, 2; kernels 3, 7, 11; 128 filters | 6 | 1.9 s | strokes and colours, smooth |
-| B: scales 1, 2, 4; kernels 3, 7; 64 filters (**chosen**) | 6 | 0.28 s | strokes and colours as A, slightly coarser |
-| C: scales 1, 2, 4, 8; kernels 3, 5; 64 filters | 8 | 0.21 s | blocky 8x8 artefacts from the coarsest level |
+| A: scales 1, 2; kernels 3, 7, 11; 128 filters | 6 | several times B's | strokes and colours, smooth |
+| B: scales 1, 2, 4; kernels 3, 7; 64 filters (**chosen**) | 6 | the measured seconds_per_loss_evaluation_256 below | strokes and colours as A, slightly coarser |
+| C: scales 1, 2, 4, 8; kernels 3, 5; 64 filters | 8 | a little below B's | blocky 8x8 artefacts from the coarsest level |
 
-B looks about as painterly as A at a seventh of the cost, which the optimisation's time target and the
-fast networks' training need. (These timings are from a loaded machine and the notes'
-style-offline.md measured a 128-filter variant at 0.7 s on idle cores; rerun on idle cores before
-quoting them.) A first version with random biases left some channels nearly dead on photos; dividing by
-their tiny rms blew the losses up, hence no bias and a floor of a tenth of the median rms.
+B looks about as painterly as A at a fraction of the cost, which the optimisation's time target and the
+fast networks' training need. (Those exploratory timings were taken under load and are not quoted; the
+numbers below are measured by `python -m playground.evaluate`.) A first version with random biases left
+some channels nearly dead on photos; dividing by their tiny rms blew the losses up, hence no bias and a
+floor of a tenth of the median rms.
+
+**Known weakness.** Its content term is dominated by colour: a Reinhard-recoloured photo and a plain
+grey image score about alike. The optimisation keeps the layout mostly because it starts from the
+photo; the fast networks add a luminance structure term (their card says why).
 
 ## Evaluation network
 
@@ -127,7 +131,7 @@ this plain output, and a 1,700-step run of it gave dark pictures with blue blobs
 
 ## Training
 
-`{command}`: Adam, learning rate {lr} (x0.3 for the last 30%), batch {batch_size}, {steps} steps, seed 0,
+`{command}`: Adam, learning rate {lr} (x0.3 from step {lr_drop}), batch {batch_size}, {steps} steps, seed 0,
 random {crop}x{crop} crops (with flips) of photos scaled to {scale} px on the longer side. The loss has
 the optimisation's terms on the same loss network (style-loss-random) with its weights, {style_weight:g} x
 style (Gram) + {content_weight:g} x content + {tv_weight:g} x total variation, plus {structure_weight:g} x a
@@ -135,8 +139,8 @@ structure term: the squared difference of the standardised, 5x5-blurred luminanc
 The style's Gram matrices come from the style image at 256 px. Why the extra term: the loss network's
 content term is dominated by colour (a Reinhard-recoloured photo scores as badly as a plain grey image),
 so the optimisation keeps the layout mostly because it starts from the photo. A network has no such
-start: runs with the optimisation's loss alone, and with content weights 8 and 30, painted
-content-free Starry Night swirls over every photo (runs/style-explore/, NOTES).
+start: runs with the optimisation's loss and content weight 1 (stopped at step 1,450), 8 (step 250)
+and 30 (step 175) painted content-free Starry Night swirls over the held-out photos (docs/NOTES.md).
 Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared,
 loaded 2-core machine.
 
@@ -252,7 +256,7 @@ def main(argv=None):
     photos, names = training_photos(preset["scale"])
     print(f"{len(photos)} training photos: {', '.join(names)}", flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 if s < steps * 0.7 else 0.3)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 if s < preset["lr_drop"] else 0.3)
     trainer = loop.Loop(run_dir, {"net": net}, {"net": opt}, schedulers={"net": sched}, steps=steps,
                         seed=args.seed, log_every=25, sample_every=250, checkpoint_every=50, resume=args.resume)
     batches = loop.Batches(torch.arange(len(photos) * 16), batch_size, args.seed,
@@ -284,7 +288,7 @@ def main(argv=None):
         net.eval()
         template = card_template(args.preset, config, loop.count_params(net), trainer.elapsed / 60,
                                  command=COMMAND.format(preset=args.preset), steps=steps, batch_size=batch_size,
-                                 lr=lr, crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
+                                 lr=lr, lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
                                  threads=torch.get_num_threads(), **w)
         card = loop.finish(net, config, preset["model_id"], {}, template)
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "
