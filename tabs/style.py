@@ -28,9 +28,15 @@ LOSS_COLOURS = {"style": "#d62728", "content": "#1f77b4", "tv": "#2ca02c"}
 
 
 def _frame(rows):
+    """The loss rows as a table for the plot, with log10 of each weighted term (they span decades)."""
+    import math
+
     import pandas as pd
     frame = pd.DataFrame(rows or [], columns=["iteration", "seconds", "term", "weighted"])
-    return frame
+    frame["log10 weighted loss"] = [math.log10(max(float(w), 1e-12)) for w in frame["weighted"]]
+    # numeric even when empty: an object column would make the plot's axis categorical
+    return frame.astype({"iteration": int, "seconds": float, "term": str, "weighted": float,
+                         "log10 weighted loss": float})
 
 
 def _status(rows, iterations):
@@ -79,8 +85,8 @@ def build():
                 seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (for noise)"))
                 go = gr.Button("Start", variant="primary")
                 stop = gr.Button("Stop")
-            plot = gr.LinePlot(x="iteration", y="weighted", color="term", color_map=LOSS_COLOURS, height=260,
-                               label="Weighted losses (red style, blue content, green TV)")
+            plot = gr.LinePlot(x="iteration", y="log10 weighted loss", color="term", color_map=LOSS_COLOURS,
+                               height=260, label="log10 of the weighted losses (red style, blue content, green TV)")
 
         with gr.Tab("Fast network"):
             with gr.Row():
