@@ -18,8 +18,9 @@ TABS = [
     ("VAE", "tabs.vae"),
     ("Diffusion", "tabs.diffusion"),
     ("PixelCNN", "tabs.pixelcnn"),
-    ("Compare", "tabs.compare"),
+    ("Style transfer", "tabs.style"),
     ("Super-resolution", "tabs.superres"),
+    ("Compare", "tabs.compare"),
     ("Data", "tabs.data"),
     ("Models", "tabs.models"),
 ]

@@ -62,7 +62,7 @@ def measure_one(model_id, runs, reg=None):
             "peak_rss_mb": round(peak_rss_mb(), 1), "runs": runs}
 
 
-ACTION_MODULES = ("gan", "vae", "diffusion", "pixelcnn", "superres")  # playground/actions/<name>.py: bench_cases() -> {label: fn(i)}
+ACTION_MODULES = ("gan", "vae", "diffusion", "pixelcnn", "style", "superres")  # playground/actions/<name>.py: bench_cases() -> {label: fn(i)}
 
 
 def measure_cases(module_name, runs):

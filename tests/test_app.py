@@ -377,3 +377,54 @@ def test_superres_bad_input_gets_clear_messages(app_url, args, words):
             for a in args]
     event, payload = raw_call(app_url, "superres_upscale", args)
     assert event == "error" and words in payload and "Traceback" not in payload, payload
+
+
+STYLE_LOSS = sorted(c.id for c in list_cards() if c.id.startswith("style-loss-"))
+STYLE_FAST = sorted(c.id for c in list_cards() if c.id.startswith("style-fast-"))
+needs_style = pytest.mark.skipif(not STYLE_LOSS, reason="no style loss network card yet")
+
+
+@needs_style
+def test_style_optimise_fast_baseline_grams_and_compare_over_http(client, tmp_path):
+    from gradio_client import handle_file
+    from PIL import Image
+    pair = [None, "astronaut", None, "starry_night", 128]
+    content, style, result, plot, status = client.predict(*pair, STYLE_LOSS[0], False, 1000, 1, 0.01, 5, "content", 0,
+                                                          api_name="/style_optimise")
+    assert status.startswith("Done. Iteration 5 of 5") and open(result, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.tile(np.linspace(0, 255, 64, dtype=np.uint8)[:, None], (1, 96))[..., None].repeat(3, -1)).save(path)
+    *_, words = client.predict(handle_file(str(path)), "astronaut", None, "gravel", 128, "histogram matching",
+                               api_name="/style_baseline")
+    assert words.startswith("histogram matching")
+    shown = client.predict(*pair, STYLE_LOSS[0], api_name="/style_grams")
+    assert len(shown) == 4  # style and content at two branches (the result belongs to the other session)
+    *_, left, right, text = client.predict(*pair, "Reinhard colour transfer", "histogram matching", False, 1000, 1, 0.01,
+                                           5, "content", 0, api_name="/style_compare")
+    assert "Left:** Reinhard colour transfer" in text
+    if STYLE_FAST:
+        *_, text = client.predict(*pair, False, STYLE_FAST[0], 0.5, api_name="/style_fast")
+        assert "strength 0.5" in text
+
+
+@needs_style
+@pytest.mark.parametrize("api, args, words", [
+    ("style_optimise", [None, "astronaut", None, "starry_night", 128, "LOSS", False, float("nan"), 1, 0.01, 5,
+                        "content", 0], "Style weight"),
+    ("style_optimise", [None, "astronaut", None, "starry_night", 128, "LOSS", False, 1000, 1, 0.01, 5000,
+                        "content", 0], "Iterations"),
+    ("style_optimise", [None, "astronaut", None, "starry_night", 100, "LOSS", False, 1000, 1, 0.01, 5,
+                        "content", 0], "Resolution"),
+    ("style_optimise", [None, "astronaut", None, "starry_night", 128, "../weights", False, 1000, 1, 0.01, 5,
+                        "content", 0], "Model"),
+    ("style_optimise", [None, "astronaut", None, "starry_night", 128, "LOSS", "yes", 1000, 1, 0.01, 5,
+                        "content", 0], "Preserve colour"),
+    ("style_baseline", [None, "/etc/passwd", None, "starry_night", 128, "Reinhard colour transfer"], "Content image"),
+    ("style_baseline", [None, "astronaut", "IMAGE", "starry_night", 128, "sepia"], "Baseline"),
+    ("style_compare", [None, "astronaut", None, "starry_night", 128, "magic", "histogram matching", False, 1000, 1,
+                       0.01, 5, "content", 0], "Method"),
+])
+def test_style_bad_input_gets_clear_messages(app_url, api, args, words):
+    args = [_png_payload() if a == "IMAGE" else STYLE_LOSS[0] if a == "LOSS" else a for a in args]
+    event, payload = raw_call(app_url, api, args)
+    assert event == "error" and words in payload and "Traceback" not in payload, payload

@@ -212,3 +212,27 @@ def test_superres_tab_end_to_end(page):
                            " return i && i.src !== src; }", arg=first, timeout=60000)
     _shot(page, "superres-used", settle_ms=1000)
     _assert_clean(page)
+
+
+@pytest.mark.skipif("style-loss-random" not in {c.id for c in list_cards()}, reason="no style loss network card yet")
+def test_style_tab_end_to_end(page):
+    """Optimise (streamed, few iterations), a colour baseline, the Gram view and a comparison."""
+    page.get_by_role("tab", name="Style transfer", exact=True).click()
+    page.get_by_label("number input for Iterations").fill("10")
+    page.get_by_label("number input for Iterations").press("Enter")
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_text("Done. Iteration 10 of 10", exact=False).first.wait_for(timeout=300000)
+    _served_images(page, 3)  # content, style, result
+    _shot(page, "style", settle_ms=1000)
+    page.get_by_role("tab", name="What style is to the network", exact=True).click()
+    page.get_by_role("button", name="Show the Gram matrices", exact=True).click()
+    _served_images(page, 9, timeout=120000)  # three pictures and six heatmaps
+    _shot(page, "style-grams", settle_ms=1000)
+    page.get_by_role("tab", name="Colour baselines", exact=True).click()
+    page.get_by_role("button", name="Transfer colours", exact=True).click()
+    page.get_by_text("colour statistics only", exact=False).first.wait_for(timeout=60000)
+    page.get_by_role("tab", name="Compare", exact=True).click()
+    page.get_by_role("button", name="Compare", exact=True).last.click()
+    page.get_by_text("Right:", exact=False).first.wait_for(timeout=300000)
+    _shot(page, "style-compare", settle_ms=1000)
+    _assert_clean(page)

@@ -1,0 +1,184 @@
+"""What the Style transfer tab does, as plain functions: validated inputs in, images and numbers out.
+
+Content and style come from an upload (through playground.images.normalize_image) or by name from the
+bundled images. Three kinds of method: the optimisation (a generator that yields the picture and the
+losses every few iterations), a fast network (one pass) and the colour baselines.
+"""
+import time
+
+import numpy as np
+
+from .. import registry, style_images, validate
+from ..images import heatmap, normalize_image, zoom
+from .common import family_ids, pick_model
+
+RESOLUTIONS = (128, 192, 256, 384, 512)
+INITS = ("content", "noise", "colour-transferred content")
+BASELINES = ("Reinhard colour transfer", "histogram matching")
+OPTIMISATION = "optimisation"
+FAST = "fast network"
+MAX_ITERATIONS = 500
+MAX_SECONDS = 300  # an optimisation stops after this long, whatever the iterations
+EVERY = 5
+GRAM_SIZE = 192  # pixels a Gram heatmap is enlarged to
+
+
+def _family():
+    from ..families import style
+    return style
+
+
+def _kind(model_id):
+    """'loss' or 'transform', from the card id (style-loss-* or style-fast-*), without loading weights."""
+    return "loss" if model_id.startswith("style-loss-") else "transform"
+
+
+def loss_networks():
+    return [i for i in family_ids("style") if _kind(i) == "loss"]
+
+
+def fast_networks():
+    return [i for i in family_ids("style") if _kind(i) == "transform"]
+
+
+def style_names():
+    return list(style_images.STYLES)
+
+
+def content_names():
+    return style_images.content_names()
+
+
+def methods():
+    """The compare mode's choices: the optimisation on each loss network, each fast network, the baselines."""
+    return ([f"{OPTIMISATION} ({i})" for i in loss_networks()] + [f"{FAST} ({i})" for i in fast_networks()]
+            + list(BASELINES))
+
+
+def _resolution(value):
+    return validate.choice(value, RESOLUTIONS, name="Resolution")
+
+
+def _flag(value, name):
+    return validate.choice(value, [True, False], name=name)
+
+
+def picture(upload, name, names, what, resolution):
+    """An upload (which wins) or a bundled image by name -> uint8 HxWx3, longer side `resolution`."""
+    resolution = _resolution(resolution)
+    if upload is not None:
+        image = normalize_image(upload, mode="RGB")
+    else:
+        name = validate.choice(name, names, name=f"{what.capitalize()} image")
+        image = style_images.style_image(name) if what == "style" else style_images.content_image(name)
+    return _family().fit(np.asarray(image), resolution)
+
+
+def pair(content_upload, content_name, style_upload, style_name, resolution):
+    """(content, style) pictures at the resolution (the style at the same longer side)."""
+    return (picture(content_upload, content_name, content_names(), "content", resolution),
+            picture(style_upload, style_name, style_names(), "style", resolution))
+
+
+def settings(style_weight, content_weight, tv_weight, iterations, init, preserve_colour, seed):
+    """The optimisation's validated settings, as keyword arguments of families.style.optimise."""
+    return dict(
+        style_weight=validate.number(style_weight, name="Style weight", minimum=0, maximum=1e5),
+        content_weight=validate.number(content_weight, name="Content weight", minimum=0, maximum=100),
+        tv_weight=validate.number(tv_weight, name="Total variation weight", minimum=0, maximum=10),
+        iterations=validate.number(iterations, name="Iterations", minimum=1, maximum=MAX_ITERATIONS, step=1,
+                                   integer=True),
+        init=validate.choice(init, INITS, name="Initialisation"),
+        preserve_colour=_flag(preserve_colour, "Preserve colour"), seed=validate.seed(seed))
+
+
+def optimise(content, style, loss_id, **kwargs):
+    """Stream the optimisation: yields (uint8 image, loss rows so far) every few iterations. Each row is
+    {iteration, seconds, term, weighted} for the style, content and TV terms (weighted by their weights)."""
+    loss_id = pick_model(loss_id, loss_networks(), "loss network")
+    kwargs = settings(**kwargs)
+    rows = []
+    with registry.using(loss_id) as net:
+        for image, losses in _family().optimise(net, content, style, every=EVERY,
+                                                deadline=time.monotonic() + MAX_SECONDS, **kwargs):
+            for term, weight in (("style", "style_weight"), ("content", "content_weight"), ("tv", "tv_weight")):
+                rows.append({"iteration": losses["iteration"], "seconds": round(losses["seconds"], 2),
+                             "term": term, "weighted": losses[term] * kwargs[weight]})
+            yield image, rows
+
+
+def fast(content, model_id, strength=1.0, preserve_colour=False):
+    """One pass of a fast network, blended with the content by `strength` (0: the photo, 1: the network's)."""
+    model_id = pick_model(model_id, fast_networks(), "fast style network")
+    strength = validate.number(strength, name="Strength", minimum=0, maximum=1, step=0.05)
+    preserve_colour = _flag(preserve_colour, "Preserve colour")
+    with registry.using(model_id) as net:
+        return _family().stylise(net, content, strength, preserve_colour)
+
+
+def baseline(content, style, method):
+    """Reinhard colour transfer or histogram matching: colour statistics only, no strokes."""
+    method = validate.choice(method, BASELINES, name="Baseline")
+    family = _family()
+    return family.reinhard(content, style) if method == BASELINES[0] else family.histogram_match(content, style)
+
+
+def run_method(method, content, style, settings_kwargs):
+    """One of methods() to completion -> (uint8 image, seconds)."""
+    method = validate.choice(method, methods(), name="Method")
+    start = time.perf_counter()
+    if method in BASELINES:
+        image = baseline(content, style, method)
+    elif method.startswith(FAST):
+        image = fast(content, method[len(FAST) + 2:-1])
+    else:
+        image = None
+        for image, _ in optimise(content, style, method[len(OPTIMISATION) + 2:-1], **settings_kwargs):
+            pass
+    return image, time.perf_counter() - start
+
+
+def compare(method_a, method_b, content, style, settings_kwargs):
+    """Two methods (or one method on two loss networks) on the same pair -> [(image, seconds), (image, seconds)]."""
+    return [run_method(m, content, style, settings_kwargs) for m in (method_a, method_b)]
+
+
+def grams(content, style, result, loss_id):
+    """What style is to the network: Gram matrices of style, content and result at the finest and the
+    coarsest branch, as heatmaps on one scale per branch -> [(uint8 image, caption)]."""
+    import torch
+    loss_id = pick_model(loss_id, loss_networks(), "loss network")
+    family = _family()
+    pictures = [("style", style), ("content", content)] + ([("result", result)] if result is not None else [])
+    out = []
+    with registry.using(loss_id) as net, torch.no_grad():
+        names = net.names()
+        feats = {who: net(family.to_float(np.asarray(img))) for who, img in pictures}
+        for branch in (0, len(names) - 1):
+            mats = {who: family.gram(f[branch])[0].numpy() for who, f in feats.items()}
+            top = max(float(m.max()) for m in mats.values())
+            for who, m in mats.items():
+                out.append((zoom(heatmap(m, vmax=top), GRAM_SIZE, colour=True), f"{who}: {names[branch]}"))
+    return out
+
+
+def bench_cases():
+    """Fast network at 256 and 512, and ten optimisation iterations at 256 (for playground.bench)."""
+    style = _family()
+    photo = style_images.content_image("astronaut")
+    cases = {}
+    for size in (256, 512):
+        for model_id in fast_networks()[:1]:
+            image = style.fit(photo, size)
+            cases[f"{model_id} {size}px"] = lambda i, m=model_id, im=image: fast(im, m)
+    loss = loss_networks()[:1]
+    if loss:
+        c, s = style.fit(photo, 256), style.fit(style.style_image("starry_night"), 256)
+
+        def ten_iterations(i):
+            for _ in optimise(c, s, loss[0], style_weight=1e3, content_weight=1.0, tv_weight=1e-2, iterations=10,
+                              init="content", preserve_colour=False, seed=i):
+                pass
+        ten_iterations.max_runs = 3
+        cases[f"{loss[0]} 10 iterations 256px"] = ten_iterations
+    return cases

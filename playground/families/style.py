@@ -1,0 +1,533 @@
+"""Style transfer: a random-weight loss network, Gatys optimisation, Johnson fast networks, colour baselines.
+
+No pretrained ImageNet network exists offline, so the loss network is a single layer of random
+convolutions applied to an image pyramid (Ustyuzhaninov et al. 2017: random filters carry texture
+statistics). Its "style" is the Gram matrix of each branch's channels (Gatys et al. 2016); its
+"content" is the coarser branches' feature maps. The network is seeded, its per-channel scales are
+calibrated on natural images, and it ships as safetensors like any model (model_cards/style-loss-random.md).
+
+Two kinds of model share this family, told apart by config["kind"]:
+  "loss"      LossNet: the loss network (used by the optimisation and to train fast networks)
+  "transform" TransformNet: a Johnson et al. 2016 feed-forward network trained for one style
+
+Images are uint8 HxWx3 outside and float (N,3,H,W) in [0, 1] inside.
+"""
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import InputError
+from ..style_images import HELD_OUT, STYLES, content_image, content_images, content_names, style_image  # noqa: F401
+
+INITS = ("content", "noise", "colour-transferred content")
+EVAL_SEED_OFFSET = 1000  # the evaluation network: the same design, another seed
+DEFAULTS = dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, iterations=100, init="content")
+EVAL_SIZE = 256
+SCORED_STYLES = ("starry_night",)  # the optimisation is measured against these (about 100 s per photo when loaded)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the loss network
+class LossNet(nn.Module):
+    """One layer of random filters (ReLU) per (scale, kernel size) on an average-pooled pyramid.
+
+    Each output channel is divided by its root-mean-square on natural images (buffer `rms`), so
+    channels weigh alike in the Gram matrices. Content is read from the branches at `content_scales`.
+    """
+
+    def __init__(self, seed=0, scales=(1, 2, 4), kernels=(3, 7), filters=64, content_scales=(2, 4)):
+        super().__init__()
+        self.scales, self.kernels = tuple(scales), tuple(kernels)
+        self.filters, self.seed, self.content_scales = int(filters), int(seed), tuple(content_scales)
+        g = torch.Generator().manual_seed(int(seed))
+        self.convs = nn.ModuleList()
+        for _ in self.scales:
+            for k in self.kernels:
+                conv = nn.Conv2d(3, filters, k, padding=k // 2, padding_mode="reflect", bias=False)
+                bound = 1 / math.sqrt(3 * k * k)
+                with torch.no_grad():
+                    conv.weight.copy_(torch.rand(conv.weight.shape, generator=g) * 2 * bound - bound)
+                self.convs.append(conv)
+        self.register_buffer("rms", torch.ones(len(self.convs), filters))
+
+    def names(self):
+        return [f"scale 1/{s}, {k}x{k}" for s in self.scales for k in self.kernels]
+
+    def content_branches(self):
+        return [i for i, (s, _) in enumerate((s, k) for s in self.scales for k in self.kernels)
+                if s in self.content_scales]
+
+    def forward(self, x):
+        """[0, 1] images (N,3,H,W) -> a list of normalised feature maps, one per branch."""
+        x = x - 0.5
+        out, i = [], 0
+        for s in self.scales:
+            xs = F.avg_pool2d(x, s) if s > 1 else x
+            for _ in self.kernels:
+                out.append(F.relu(self.convs[i](xs)) / self.rms[i].view(1, -1, 1, 1))
+                i += 1
+        return out
+
+    @torch.no_grad()
+    def calibrate(self, images):
+        """Set `rms` from [0, 1] images (N,3,H,W)."""
+        self.rms.fill_(1)
+        feats = self(images)
+        rms = torch.stack([f.pow(2).mean((0, 2, 3)).sqrt() for f in feats])
+        self.rms.copy_(rms.clamp_min(0.1 * float(rms.median())))
+
+
+def gram(features):
+    """(N,C,H,W) -> (N,C,C) channel correlations, averaged over positions."""
+    n, c, h, w = features.shape
+    f = features.reshape(n, c, h * w)
+    return f @ f.transpose(1, 2) / (h * w)
+
+
+def style_targets(net, style):
+    with torch.no_grad():
+        return [gram(f) for f in net(style)]
+
+
+def style_loss(feats, targets):
+    return sum(F.mse_loss(gram(f), t.expand(len(f), -1, -1)) for f, t in zip(feats, targets)) / len(feats)
+
+
+def content_loss(feats, content_feats, branches):
+    return sum(F.mse_loss(feats[i], content_feats[i]) for i in branches) / len(branches)
+
+
+def structure_loss(x, y):
+    """Mean squared difference of the standardised luminance of two image batches after a 5x5 blur: the
+    photo's layout, whatever its colours and fine strokes (the fast networks' extra content term)."""
+    def standard(z):
+        lum = F.avg_pool2d((z * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True), 5, 1, 2)
+        return (lum - lum.mean((2, 3), keepdim=True)) / (lum.std((2, 3), keepdim=True) + 1e-3)
+    return F.mse_loss(standard(x), standard(y))
+
+
+def tv_loss(x):
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+
+
+# ---------------------------------------------------------------------------------------------------
+# images in and out
+def to_float(image):
+    """uint8 HxWx3 -> float (1,3,H,W) in [0, 1]."""
+    return torch.from_numpy(np.array(image, np.float32)).div(255).permute(2, 0, 1)[None].contiguous()
+
+
+def to_image(x):
+    """float (1,3,H,W) in [0, 1] -> uint8 HxWx3."""
+    x = torch.nan_to_num(x.detach()[0], nan=0.5).clamp(0, 1)
+    return np.ascontiguousarray((x * 255).round().byte().permute(1, 2, 0).numpy())
+
+
+def fit(image, size):
+    """uint8 HxWx3 scaled so that its longer side is `size` (a multiple of 4 on both sides)."""
+    from PIL import Image
+    h, w = image.shape[:2]
+    scale = size / max(h, w)
+    new = (max(4, round(w * scale / 4) * 4), max(4, round(h * scale / 4) * 4))
+    return np.asarray(Image.fromarray(image).resize(new, Image.LANCZOS))
+
+
+# ---------------------------------------------------------------------------------------------------
+# colour: Reinhard et al. 2001, histogram matching, luminance (Gatys et al. 2017)
+_RGB2LMS = np.array([[0.3811, 0.5783, 0.0402], [0.1967, 0.7244, 0.0782], [0.0241, 0.1288, 0.8444]])
+_LMS2LAB = np.diag([1 / math.sqrt(3), 1 / math.sqrt(6), 1 / math.sqrt(2)]) @ np.array(
+    [[1, 1, 1], [1, 1, -2], [1, -1, 0]])
+
+
+def _to_lab(rgb):
+    lms = np.asarray(rgb, np.float64).reshape(-1, 3) / 255 @ _RGB2LMS.T
+    return np.log10(np.maximum(lms, 1e-4)) @ _LMS2LAB.T
+
+
+def _from_lab(lab, shape):
+    lms = 10 ** (lab @ np.linalg.inv(_LMS2LAB).T)
+    rgb = lms @ np.linalg.inv(_RGB2LMS).T
+    return np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8).reshape(shape)
+
+
+def reinhard(content, style):
+    """Reinhard et al. 2001: match the mean and spread of each l-alpha-beta channel to the style's."""
+    c, s = _to_lab(content), _to_lab(style)
+    out = (c - c.mean(0)) / (c.std(0) + 1e-6) * s.std(0) + s.mean(0)
+    return _from_lab(out, content.shape)
+
+
+def histogram_match(content, style):
+    """Each RGB channel of the content remapped so that its histogram is the style's."""
+    out = np.empty_like(content)
+    for ch in range(3):
+        c, s = content[..., ch].ravel(), style[..., ch].ravel()
+        c_values, c_index, c_counts = np.unique(c, return_inverse=True, return_counts=True)
+        s_values, s_counts = np.unique(s, return_counts=True)
+        c_quant = np.cumsum(c_counts) / c.size
+        s_quant = np.cumsum(s_counts) / s.size
+        out[..., ch] = np.rint(np.interp(c_quant, s_quant, s_values))[c_index].reshape(content.shape[:2])
+    return out
+
+
+_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+
+
+def _yiq(rgb):
+    return np.asarray(rgb, np.float64) / 255 @ _YIQ.T
+
+
+def luminance_only(image):
+    """The luminance as a grey RGB image (for luminance-only transfer)."""
+    y = _yiq(image)[..., 0]
+    return np.repeat(np.clip(np.rint(y * 255), 0, 255).astype(np.uint8)[..., None], 3, -1)
+
+
+def match_luminance(style, content):
+    """The style's luminance (grey RGB) shifted and scaled to the content's mean and spread."""
+    ys, yc = _yiq(style)[..., 0], _yiq(content)[..., 0]
+    y = (ys - ys.mean()) / (ys.std() + 1e-6) * yc.std() + yc.mean()
+    return np.repeat(np.clip(np.rint(y * 255), 0, 255).astype(np.uint8)[..., None], 3, -1)
+
+
+def keep_colours(result, content):
+    """The result's luminance with the content's colour (I and Q channels of YIQ)."""
+    if result.shape != content.shape:
+        content = np.asarray(__import__("PIL.Image", fromlist=["Image"]).fromarray(content).resize(
+            result.shape[1::-1]))
+    yiq = _yiq(content)
+    yiq[..., 0] = _yiq(result)[..., 0]
+    return np.clip(np.rint(yiq @ np.linalg.inv(_YIQ).T * 255), 0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------------
+# optimisation (Gatys et al. 2016)
+def initial_image(content, style, init, seed):
+    if init == "content":
+        return to_float(content)
+    if init == "colour-transferred content":
+        return to_float(reinhard(content, style))
+    if init == "noise":
+        g = torch.Generator().manual_seed(int(seed))
+        return 0.5 + 0.1 * torch.randn((1, 3) + content.shape[:2], generator=g)
+    raise InputError(f"Initialisation must be one of {', '.join(INITS)}; got {init!r}.")
+
+
+def optimise(net, content, style, *, style_weight=1e3, content_weight=1.0, tv_weight=1e-2, iterations=100,
+             init="content", preserve_colour=False, seed=0, every=5, deadline=None):
+    """Gatys optimisation with L-BFGS. Yields (uint8 image, losses dict) every `every` iterations and
+    at the end. content and style are uint8 HxWx3 at the working resolution; `deadline` (a
+    time.monotonic() value) stops early. losses: iteration, style, content, tv, total, seconds."""
+    original = content
+    if preserve_colour:
+        content, style = luminance_only(content), match_luminance(style, content)
+    targets = style_targets(net, to_float(style))
+    c = to_float(content)
+    with torch.no_grad():
+        c_feats = net(c)
+    branches = net.content_branches()
+    x = initial_image(content, style, init, seed).clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1, max_iter=every, history_size=20, line_search_fn="strong_wolfe")
+    state, start = {}, time.perf_counter()
+
+    def closure():
+        opt.zero_grad()
+        feats = net(x)
+        s, cl, tv = style_loss(feats, targets), content_loss(feats, c_feats, branches), tv_loss(x)
+        total = style_weight * s + content_weight * cl + tv_weight * tv
+        total.backward()
+        state.update(style=s.item(), content=cl.item(), tv=tv.item(), total=total.item())
+        return total
+
+    done = 0
+    while done < iterations:
+        opt.param_groups[0]["max_iter"] = min(every, iterations - done)
+        opt.step(closure)
+        with torch.no_grad():
+            x.clamp_(0, 1)
+        done += opt.param_groups[0]["max_iter"]
+        image = to_image(x)
+        if preserve_colour:
+            image = keep_colours(image, original)
+        yield image, dict(state, iteration=done, seconds=time.perf_counter() - start)
+        if deadline is not None and time.monotonic() > deadline:
+            return
+
+
+def run(net, content, style, **kwargs):
+    """The last image and losses of optimise()."""
+    image = losses = None
+    for image, losses in optimise(net, content, style, **kwargs):
+        pass
+    return image, losses
+
+
+# ---------------------------------------------------------------------------------------------------
+# fast networks (Johnson et al. 2016)
+class _Res(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect"), nn.InstanceNorm2d(c, affine=True),
+                                  nn.ReLU(), nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect"),
+                                  nn.InstanceNorm2d(c, affine=True))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def _conv(c_in, c_out, k, stride=1):
+    return [nn.Conv2d(c_in, c_out, k, stride, padding=k // 2, padding_mode="reflect"),
+            nn.InstanceNorm2d(c_out, affine=True), nn.ReLU()]
+
+
+class TransformNet(nn.Module):
+    """conv k x k, two stride-2 convs, residual blocks, two (nearest upsample + conv), conv k x k, sigmoid.
+
+    (A first version added the network's output to logit(content) so that it started as the identity;
+    it learned about ten times more slowly: runs/style-explore, noted in the card.)
+    """
+
+    def __init__(self, channels=(16, 32, 64), res_blocks=3, edge_kernel=9, style="", size=256):
+        super().__init__()
+        a, b, c = channels
+        self.style, self.size = style, int(size)
+        layers = _conv(3, a, edge_kernel) + _conv(a, b, 3, 2) + _conv(b, c, 3, 2)
+        layers += [_Res(c) for _ in range(res_blocks)]
+        layers += [nn.Upsample(scale_factor=2)] + _conv(c, b, 3) + [nn.Upsample(scale_factor=2)] + _conv(b, a, 3)
+        last = nn.Conv2d(a, 3, edge_kernel, padding=edge_kernel // 2, padding_mode="reflect")
+        nn.init.normal_(last.weight, std=0.01)
+        self.body = nn.Sequential(*layers, last)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % 4, (-w) % 4
+        y = self.body(F.pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x)[..., :h, :w]
+        return torch.sigmoid(y)
+
+
+@torch.no_grad()
+def stylise(model, content, strength=1.0, preserve_colour=False):
+    """One pass of a fast network over uint8 HxWx3; strength blends content (0) and result (1)."""
+    x = to_float(content)
+    out = to_image(model(x))
+    if preserve_colour:
+        out = keep_colours(out, content)
+    if strength < 1:
+        out = np.clip(np.rint(content * (1 - strength) + out * strength), 0, 255).astype(np.uint8)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# registry hooks
+def build(config):
+    config = dict(config)
+    kind = config.pop("kind", "loss")
+    if kind == "loss":
+        return LossNet(**config)
+    if kind == "transform":
+        return TransformNet(**config)
+    raise ValueError(f"unknown style model kind {kind!r}")
+
+
+def loss_config(net):
+    return {"kind": "loss", "seed": net.seed, "scales": list(net.scales), "kernels": list(net.kernels),
+            "filters": net.filters, "content_scales": list(net.content_scales)}
+
+
+def eval_net(net):
+    """The evaluation network: the same design as `net`, another seed, calibrated on the same images."""
+    config = loss_config(net)
+    config["seed"] = net.seed + EVAL_SEED_OFFSET
+    other = build(config)
+    other.calibrate(calibration_images())
+    return other.eval().requires_grad_(False)
+
+
+def calibration_images(size=128):
+    """[0, 1] crops of the natural photos (not the held-out ones) for calibrating channel scales."""
+    from .. import data
+    crops = []
+    for name, image in sorted(data.natural_images().items()):
+        if image.kind != "photo" or name in HELD_OUT:
+            continue
+        crops.append(to_float(_centre(fit(np.asarray(data.load_natural(name)), size * 2), size)))
+    return torch.cat(crops)
+
+
+def _centre(image, size):
+    h, w = image.shape[:2]
+    y, x = (h - size) // 2, (w - size) // 2
+    return image[y:y + size, x:x + size]
+
+
+def default_action(model, seed):
+    """Stylise a 128x128 seeded noise picture (fast network) or compute its Gram matrices (loss network)."""
+    g = torch.Generator().manual_seed(int(seed))
+    x = torch.rand((1, 3, 128, 128), generator=g)
+    with torch.no_grad():
+        if isinstance(model, TransformNet):
+            return model(x)
+        return [gram(f) for f in model(x)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# measuring (python -m playground.evaluate)
+def scores(evaluator, result, content, style):
+    """Style and content loss of `result` on the evaluation network, and SSIM (luminance) to the content."""
+    from ..quality import luminance, ssim
+    with torch.no_grad():
+        targets = style_targets(evaluator, to_float(style))
+        feats, c_feats = evaluator(to_float(result)), evaluator(to_float(content))
+        s = float(style_loss(feats, targets))
+        c = float(content_loss(feats, c_feats, evaluator.content_branches()))
+    return {"style": s, "content": c, "ssim": float(ssim(luminance(result), luminance(content))[0])}
+
+
+def _pairs(quick):
+    names = [n for n in content_names() if n in HELD_OUT][:2 if quick else None]
+    return [(n, fit(content_image(n), EVAL_SIZE)) for n in names]
+
+
+def _mean(rows, key):
+    return float(np.mean([r[key] for r in rows]))
+
+
+def _loss_network(model):
+    """The loss network a fast network was trained with (the registry's style-loss-random)."""
+    from .. import registry
+    return registry.get_model("style-loss-random")
+
+
+def evaluate(model, card=None, quick=False):
+    """Loss network: the optimisation (DEFAULTS) on the held-out photos against each style it is scored on.
+    Fast network: one pass over the same photos, timed at 256 and 512, against the optimisation's numbers.
+    Losses are measured on the evaluation network (another seed)."""
+    evaluator = eval_net(model if isinstance(model, LossNet) else _loss_network(model))
+    out = {}
+    if isinstance(model, LossNet):
+        for style_name in SCORED_STYLES:
+            sty = fit(style_image(style_name), EVAL_SIZE)
+            rows, base = [], []
+            for name, photo in _pairs(quick):
+                image, seconds = optimised(model, name, style_name, 20 if quick else DEFAULTS["iterations"])
+                rows.append(dict(scores(evaluator, image, photo, sty), seconds=seconds[-1], early=seconds[0]))
+                base.append(scores(evaluator, reinhard(photo, sty), photo, sty))
+            key = style_name.replace("_", "")
+            out.update({f"opt_{key}_eval_style_loss": _mean(rows, "style"), f"opt_{key}_eval_content_loss":
+                        _mean(rows, "content"), f"opt_{key}_ssim": _mean(rows, "ssim"),
+                        f"opt_{key}_seconds_256": _mean(rows, "seconds"), f"opt_{key}_seconds_20_iterations_256":
+                        _mean(rows, "early"), f"reinhard_{key}_eval_style_loss": _mean(base, "style"),
+                        f"reinhard_{key}_ssim": _mean(base, "ssim")})
+        x = torch.rand(1, 3, 256, 256, requires_grad=True)
+        start = time.perf_counter()
+        for _ in range(5):
+            sum(f.mean() for f in model(x)).backward()
+        out["seconds_per_loss_evaluation_256"] = (time.perf_counter() - start) / 5
+        return out
+    sty = fit(style_image(model.style), EVAL_SIZE)
+    rows = [scores(evaluator, stylise(model, photo), photo, sty) for _, photo in _pairs(quick)]
+    out.update(eval_style_loss=_mean(rows, "style"), eval_content_loss=_mean(rows, "content"), ssim=_mean(rows, "ssim"))
+    for size in (256, 512):
+        x = torch.rand(1, 3, size, size)
+        with torch.no_grad():
+            model(x)
+            times = []
+            for _ in range(3 if quick else 7):
+                start = time.perf_counter()
+                model(x)
+                times.append(time.perf_counter() - start)
+        out[f"seconds_{size}"] = float(np.median(times))
+    from .. import registry
+    measured = registry.default().card("style-loss-random").metrics
+    key = model.style.replace("_", "")
+    if f"opt_{key}_eval_style_loss" in measured and not quick:
+        out["style_loss_vs_optimisation"] = out["eval_style_loss"] / measured[f"opt_{key}_eval_style_loss"]
+        out["ssim_minus_optimisation"] = out["ssim"] - measured[f"opt_{key}_ssim"]
+    return out
+
+
+METRIC_TEXT = {
+    "eval_style_loss": "Gram (style) loss on the evaluation network, mean over the held-out photos",
+    "eval_content_loss": "content loss on the evaluation network",
+    "ssim": "SSIM of the luminance to the content photo (1 = unchanged)",
+    "seconds_256": "seconds per 256x256 image (median, this machine's threads)",
+    "seconds_512": "seconds per 512x512 image",
+    "style_loss_vs_optimisation": "eval style loss / the optimisation's (target: at most 1.5)",
+    "ssim_minus_optimisation": "SSIM minus the optimisation's (target: 0 or more)",
+    "seconds_per_loss_evaluation_256": "seconds for one forward and backward pass at 256x256",
+}
+
+
+def optimised(net, photo_name, style_name, iterations):
+    """The optimisation (DEFAULTS) of a held-out photo at EVAL_SIZE -> (uint8 image, [seconds at iteration 20,
+    seconds at the end]). Kept under runs/style-eval/ so that the fast networks' sheets reuse it."""
+    import json
+
+    from ..cards import REPO_ROOT
+    from PIL import Image
+    folder = REPO_ROOT / "runs" / "style-eval"
+    stem = folder / f"seed{net.seed}-{photo_name}-{style_name}-{iterations}"
+    if stem.with_suffix(".png").is_file() and stem.with_suffix(".json").is_file():
+        with Image.open(stem.with_suffix(".png")) as im:
+            return np.asarray(im.convert("RGB")), json.loads(stem.with_suffix(".json").read_text())
+    photo, sty = fit(content_image(photo_name), EVAL_SIZE), fit(style_image(style_name), EVAL_SIZE)
+    early = None
+    for image, losses in optimise(net, photo, sty, every=5, **dict(DEFAULTS, iterations=iterations)):
+        early = losses["seconds"] if early is None and losses["iteration"] >= 20 else early
+    seconds = [early if early is not None else losses["seconds"], losses["seconds"]]
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(stem.with_suffix(".png"))
+    stem.with_suffix(".json").write_text(json.dumps(seconds))
+    return image, seconds
+
+
+def sheet(fast_model, loss_model, names, style_name, iterations=100):
+    """Rows of content | style | optimisation | fast network | Reinhard, 256 px tiles (uint8)."""
+    from ..images import make_grid
+    tiles = []
+    sty = fit(style_image(style_name), EVAL_SIZE)
+    for name in names:
+        photo = fit(content_image(name), EVAL_SIZE)
+        opt, _ = optimised(loss_model, name, style_name, iterations)
+        row = [photo, sty, opt, stylise(fast_model, photo), reinhard(photo, sty)]
+        tiles += [_square(t, EVAL_SIZE) for t in row]
+    return make_grid(tiles, nrow=5)
+
+
+def _square(image, size):
+    """Centred on a white size x size tile."""
+    out = np.full((size, size, 3), 255, np.uint8)
+    h, w = image.shape[:2]
+    y, x = (size - h) // 2, (size - w) // 2
+    out[y:y + h, x:x + w] = image
+    return out
+
+
+def report(model, card, metrics, folder):
+    """The card's Measured section; for a fast network also sheet.jpg (three held-out photos)."""
+    rows = [f"| {k} | {v:.4g} | {METRIC_TEXT[k] if k in METRIC_TEXT else _metric_text(k)} |"
+            for k, v in metrics.items()]
+    text = [f"Measured by `python -m playground.evaluate {card.id} --write` on the held-out photos "
+            f"({', '.join(HELD_OUT)}) at {EVAL_SIZE} px on the longer side, with the evaluation network (seed "
+            f"+{EVAL_SEED_OFFSET}); seconds on the machine and threads of that run (a shared, loaded 2-core machine "
+            "unless said otherwise).", "", "| metric | value | what it is |", "|---|---|---|", *rows]
+    if isinstance(model, TransformNet):
+        from PIL import Image
+        grid = sheet(model, _loss_network(model), [n for n, _ in _pairs(False)][:3], model.style)
+        Image.fromarray(grid).save(folder / "sheet.jpg", quality=88)
+        text += ["", "Columns: content | style | optimisation (100 L-BFGS iterations, the tab's defaults) | this fast "
+                 "network | Reinhard colour transfer.", "", f"![sheet](../weights/{card.id}/sheet.jpg)"]
+    return "\n".join(text)
+
+
+def _metric_text(key):
+    what = {"opt": "optimisation (100 L-BFGS iterations)", "reinhard": "Reinhard colour transfer"}[key.split("_")[0]]
+    measure = {"eval_style_loss": "eval-network style loss", "eval_content_loss": "eval-network content loss",
+               "ssim": "SSIM to the content", "seconds_20_iterations_256": "seconds to the 20th iteration at 256 px",
+               "seconds_256": "seconds per 256 px image"}
+    tail = next(v for k, v in measure.items() if key.endswith(k))
+    return f"{what} against {key.split('_')[1]}: {tail}"

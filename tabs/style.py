@@ -1,0 +1,178 @@
+"""Style transfer tab: live optimisation, instant fast networks, colour baselines, and what "style" is to a network."""
+import gradio as gr
+
+from playground.actions import style as actions
+from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
+
+DETAILS = """**Optimisation** (Gatys et al. 2016) starts from the photo (or noise) and changes its pixels with L-BFGS to
+make three numbers small: the **style loss** (the difference between the Gram matrices of the picture's and the
+painting's features: which feature channels fire together, wherever they fire), the **content loss** (the
+difference between the picture's and the photo's coarser feature maps: where things are) and a **total
+variation** term (neighbouring pixels should not jump). The weights set the balance. **Preserve colour**
+transfers luminance only and keeps the photo's colours (Gatys et al. 2017).
+
+**The loss network.** Gatys used VGG-19 trained on ImageNet, which cannot be downloaded offline. Here the
+features come from one layer of random filters on an image pyramid: random filters already measure texture
+statistics (Ustyuzhaninov et al. 2017). Its card (style-loss-random) says how it was chosen and measured.
+
+**Fast networks** (Johnson et al. 2016) are trained once per style to minimise the same loss in a single pass:
+instant, but one style each and a little softer. **Reinhard colour transfer** and **histogram matching** copy
+colour statistics only: tinted photos, no strokes, which is what the neural methods add.
+
+References: Gatys, Ecker and Bethge 2016, *Image Style Transfer Using Convolutional Neural Networks*; Gatys et al.
+2017, *Controlling Perceptual Factors in Neural Style Transfer*; Johnson, Alahi and Fei-Fei 2016, *Perceptual
+Losses for Real-Time Style Transfer*; Ulyanov et al. 2016, *Instance Normalization*; Ustyuzhaninov et al. 2017,
+*What does it take to generate natural textures?*; Reinhard et al. 2001, *Color Transfer between Images*."""
+
+LOSS_COLOURS = {"style": "#d62728", "content": "#1f77b4", "tv": "#2ca02c"}
+
+
+def _frame(rows):
+    """The loss rows as a table for the plot, with log10 of each weighted term (they span decades)."""
+    import math
+
+    import pandas as pd
+    frame = pd.DataFrame(rows or [], columns=["iteration", "seconds", "term", "weighted"])
+    frame["log10 weighted loss"] = [math.log10(max(float(w), 1e-12)) for w in frame["weighted"]]
+    # numeric even when empty: an object column would make the plot's axis categorical
+    return frame.astype({"iteration": int, "seconds": float, "term": str, "weighted": float,
+                         "log10 weighted loss": float})
+
+
+def _status(rows, iterations):
+    if not rows:
+        return ""
+    last = rows[-1]
+    terms = {r["term"]: r["weighted"] for r in rows[-3:]}
+    return (f"Iteration {last['iteration']} of {int(iterations)} after {last['seconds']:.1f} s: weighted style "
+            f"{terms['style']:.3g}, content {terms['content']:.3g}, TV {terms['tv']:.3g}.")
+
+
+def build():
+    contents, styles = actions.content_names(), actions.style_names()
+    losses, fasts = actions.loss_networks(), actions.fast_networks()
+    methods = actions.methods()
+    with gr.Blocks() as tab:
+        intro("Repaint a photo in the style of a painting or texture: watch an optimisation change it step by step, "
+              "get the same look instantly from a network trained for one style, and see what the network measures "
+              "as \"style\".", DETAILS)
+        result_state = gr.State(None)
+        with gr.Row():
+            with gr.Column():
+                content_name = raw(gr.Dropdown(contents, value=contents[0] if contents else None, label="Content photo"))
+                content_up = image_input("...or upload a content image", height=160)
+            with gr.Column():
+                style_name = raw(gr.Dropdown(styles, value=styles[0] if styles else None, label="Style image"))
+                style_up = image_input("...or upload a style image", height=160)
+            with gr.Column():
+                resolution = raw(gr.Dropdown(list(actions.RESOLUTIONS), value=256, label="Resolution (longer side, px)"))
+                loss_net = raw(gr.Dropdown(losses, value=losses[0] if losses else None, label="Loss network"))
+                keep = raw(gr.Checkbox(value=False, label="Preserve colour (luminance-only transfer)"))
+        with gr.Row():
+            content_view = image_output("Content")
+            style_view = image_output("Style")
+            result = image_output("Result")
+        status = gr.Markdown()
+
+        with gr.Tab("Optimisation"):
+            with gr.Row():
+                style_w = raw(gr.Number(value=1000, minimum=0, maximum=1e5, label="Style weight"))
+                content_w = raw(gr.Number(value=1, minimum=0, maximum=100, label="Content weight"))
+                tv_w = raw(gr.Number(value=0.01, minimum=0, maximum=10, label="Total variation weight"))
+                iterations = raw(gr.Slider(1, actions.MAX_ITERATIONS, value=100, step=1, label="Iterations"))
+            with gr.Row():
+                init = raw(gr.Dropdown(list(actions.INITS), value="content", label="Start from"))
+                seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (for noise)"))
+                go = gr.Button("Start", variant="primary")
+                stop = gr.Button("Stop")
+            plot = gr.LinePlot(x="iteration", y="log10 weighted loss", color="term", color_map=LOSS_COLOURS,
+                               height=260, label="log10 of the weighted losses (red style, blue content, green TV)")
+
+        with gr.Tab("Fast network"):
+            with gr.Row():
+                fast_id = raw(gr.Dropdown(fasts, value=fasts[0] if fasts else None, label="Fast network (one style each)"))
+                strength = raw(gr.Slider(0, 1, value=1, step=0.05, label="Strength (0 = photo, 1 = network)"))
+                fast_go = gr.Button("Stylise", variant="primary")
+
+        with gr.Tab("Colour baselines"):
+            with gr.Row():
+                base = raw(gr.Dropdown(list(actions.BASELINES), value=actions.BASELINES[0], label="Baseline"))
+                base_go = gr.Button("Transfer colours", variant="primary")
+
+        with gr.Tab("Compare"):
+            gr.Markdown("Two methods, or the optimisation on two loss networks, on the same pair (the optimisation "
+                        "uses the settings of its tab).")
+            with gr.Row():
+                method_a = raw(gr.Dropdown(methods, value=methods[0] if methods else None, label="Left"))
+                method_b = raw(gr.Dropdown(methods, value=methods[-2] if len(methods) > 1 else None, label="Right"))
+                compare_go = gr.Button("Compare", variant="primary")
+            with gr.Row():
+                left, right = image_output("Left"), image_output("Right")
+            compare_md = gr.Markdown()
+
+        with gr.Tab("What style is to the network"):
+            gr.Markdown("The Gram matrices of the loss network's channels (which channels fire together) for the "
+                        "style, the content and the last result, at the finest and the coarsest branch, on one colour "
+                        "scale per branch. The optimisation makes the result's matrices match the style's.")
+            gram_go = gr.Button("Show the Gram matrices")
+            grams = gr.Gallery(label="Gram matrices", columns=3, height=520, format="png")
+
+        pair_inputs = [content_up, content_name, style_up, style_name, resolution]
+
+        def on_optimise(cu, cn, su, sn, res, loss_id, keep_colour, sw, cw, tw, iters, init_value, seed_value):
+            content, style = actions.pair(cu, cn, su, sn, res)
+            yield content, style, None, _frame([]), "Starting...", None
+            image = None
+            for image, rows in actions.optimise(content, style, loss_id, style_weight=sw, content_weight=cw,
+                                                tv_weight=tw, iterations=iters, init=init_value,
+                                                preserve_colour=keep_colour, seed=seed_value):
+                yield content, style, image, _frame(rows), _status(rows, iters), image
+            yield content, style, image, _frame(rows), "Done. " + _status(rows, iters), image
+
+        event = go.click(model_event(on_optimise), pair_inputs + [loss_net, keep, style_w, content_w, tv_w, iterations,
+                                                                  init, seed],
+                         [content_view, style_view, result, plot, status, result_state], api_name="style_optimise",
+                         show_progress="minimal", **model_queue())
+        stop.click(None, None, None, cancels=[event])
+
+        def on_fast(cu, cn, su, sn, res, keep_colour, model_id, strength_value):
+            content, style = actions.pair(cu, cn, su, sn, res)
+            image = actions.fast(content, model_id, strength_value, keep_colour)
+            return content, style, image, f"{model_id}, strength {strength_value:g}.", image
+
+        fast_go.click(model_event(on_fast), pair_inputs + [keep, fast_id, strength],
+                      [content_view, style_view, result, status, result_state], api_name="style_fast", **model_queue())
+
+        def on_baseline(cu, cn, su, sn, res, method):
+            content, style = actions.pair(cu, cn, su, sn, res)
+            image = actions.baseline(content, style, method)
+            return content, style, image, f"{method}: colour statistics only.", image
+
+        base_go.click(guarded(on_baseline), pair_inputs + [base], [content_view, style_view, result, status, result_state],
+                      api_name="style_baseline")
+
+        def on_compare(cu, cn, su, sn, res, a, b, keep_colour, sw, cw, tw, iters, init_value, seed_value):
+            content, style = actions.pair(cu, cn, su, sn, res)
+            opts = dict(style_weight=sw, content_weight=cw, tv_weight=tw, iterations=iters, init=init_value,
+                        preserve_colour=keep_colour, seed=seed_value)
+            (ia, ta), (ib, tb) = actions.compare(a, b, content, style, opts)
+            return content, style, ia, ib, f"**Left:** {a}, {ta:.2f} s. **Right:** {b}, {tb:.2f} s."
+
+        compare_go.click(model_event(on_compare), pair_inputs + [method_a, method_b, keep, style_w, content_w, tv_w,
+                                                                 iterations, init, seed],
+                         [content_view, style_view, left, right, compare_md], api_name="style_compare", **model_queue())
+
+        def on_grams(cu, cn, su, sn, res, loss_id, last):
+            content, style = actions.pair(cu, cn, su, sn, res)
+            if last is not None and last.shape != content.shape:
+                last = None  # made from another pair or resolution
+            return actions.grams(content, style, last, loss_id)
+
+        gram_go.click(model_event(on_grams), pair_inputs + [loss_net, result_state], grams, api_name="style_grams",
+                      **model_queue())
+    return tab
+
+
+if __name__ == "__main__":
+    from tabs.common import launch_alone
+    launch_alone(build)

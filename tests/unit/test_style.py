@@ -1,0 +1,141 @@
+"""The style family on tiny networks: the loss network, the losses, the optimisation, fast networks, colour."""
+import numpy as np
+import pytest
+import torch
+
+from playground import registry, style_images
+from playground.errors import InputError
+from playground.families import style
+
+RNG = np.random.default_rng(0)
+
+
+def _picture(h=32, w=40, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _tiny_loss(seed=0):
+    net = style.build(dict(kind="loss", seed=seed, scales=[1, 2], kernels=[3], filters=4, content_scales=[2]))
+    net.calibrate(torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)))
+    return net.eval().requires_grad_(False)
+
+
+def test_the_loss_network_is_seeded_and_calibrated():
+    a, b, c = _tiny_loss(0), _tiny_loss(0), _tiny_loss(1)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert not torch.equal(a.convs[0].weight, c.convs[0].weight)
+    assert a.names() == ["scale 1/1, 3x3", "scale 1/2, 3x3"] and a.content_branches() == [1]
+    feats = a(torch.rand(1, 3, 16, 16))
+    assert [f.shape[-1] for f in feats] == [16, 8] and (a.rms > 0).all()
+
+
+def test_gram_is_symmetric_and_the_losses_vanish_on_the_targets():
+    net = _tiny_loss()
+    x = torch.rand(1, 3, 16, 16)
+    g = style.gram(net(x)[0])
+    assert g.shape == (1, 4, 4) and torch.allclose(g, g.transpose(1, 2))
+    feats = net(x)
+    assert float(style.style_loss(feats, style.style_targets(net, x))) < 1e-10
+    assert float(style.content_loss(feats, feats, net.content_branches())) == 0
+    assert float(style.tv_loss(torch.ones(1, 3, 8, 8))) == 0
+
+
+def test_optimisation_streams_lowers_the_style_loss_and_is_seeded():
+    net, content, sty = _tiny_loss(), _picture(), _picture(seed=1)
+    states = list(style.optimise(net, content, sty, iterations=12, every=4, init="noise", seed=3))
+    assert [s[1]["iteration"] for s in states] == [4, 8, 12]
+    image, losses = states[-1]
+    assert image.shape == content.shape and image.dtype == np.uint8
+    first = list(style.optimise(net, content, sty, iterations=1, every=1, init="noise", seed=3))[0][1]
+    assert losses["style"] < first["style"]
+    again = style.run(net, content, sty, iterations=12, every=4, init="noise", seed=3)[0]
+    assert np.array_equal(again, image)
+
+
+@pytest.mark.parametrize("init", style.INITS)
+def test_every_initialisation_and_colour_preservation(init):
+    net, content, sty = _tiny_loss(), _picture(), _picture(seed=1)
+    image, _ = style.run(net, content, sty, iterations=2, init=init, preserve_colour=True)
+    assert image.shape == content.shape
+    with pytest.raises(InputError, match="Initialisation"):
+        style.initial_image(content, sty, "paint", 0)
+
+
+def test_the_deadline_stops_the_optimisation():
+    states = list(style.optimise(_tiny_loss(), _picture(), _picture(seed=1), iterations=50, every=1, deadline=0))
+    assert len(states) == 1
+
+
+def test_preserving_colour_keeps_the_content_chroma():
+    content, result = _picture(), _picture(seed=2)
+    kept = style.keep_colours(result, content)
+    yiq = lambda im: np.asarray(im, float) / 255 @ style._YIQ.T  # noqa: E731
+    assert np.abs(yiq(kept)[..., 1:] - yiq(content)[..., 1:]).mean() < 0.02
+    assert np.abs(yiq(kept)[..., 0] - yiq(result)[..., 0]).mean() < 0.02
+    grey = style.luminance_only(content)
+    assert (grey[..., 0] == grey[..., 1]).all()
+
+
+def test_reinhard_and_histogram_matching_move_the_colour_statistics():
+    content = _picture()
+    sty = np.clip(_picture(seed=1).astype(int) // 4 + np.array([150, 20, 60]), 0, 255).astype(np.uint8)
+    for out in (style.reinhard(content, sty), style.histogram_match(content, sty)):
+        assert out.shape == content.shape and out.dtype == np.uint8
+        assert np.abs(out.mean((0, 1)) - sty.mean((0, 1))).max() < 20
+    matched = style.histogram_match(content, sty)
+    assert np.array_equal(np.sort(np.unique(matched[..., 0])), np.sort(np.unique(matched[..., 0])))
+
+
+def test_a_fast_network_handles_odd_sizes_strength_and_colour():
+    net = style.build(dict(kind="transform", channels=[4, 4, 8], res_blocks=1, edge_kernel=3, style="gravel")).eval()
+    photo = _picture(30, 37)
+    out = style.stylise(net, photo)
+    assert out.shape == photo.shape and abs(float(out.mean()) - 127.5) < 10  # untrained: about grey
+    assert np.array_equal(style.stylise(net, photo, strength=0.0), photo)
+    half = style.stylise(net, photo, strength=0.5, preserve_colour=True)
+    assert half.shape == photo.shape
+
+
+def test_default_action_for_both_kinds():
+    net = _tiny_loss()
+    assert len(style.default_action(net, 0)) == 2
+    fast = style.build(dict(kind="transform", channels=[4, 4, 8], res_blocks=1, edge_kernel=3)).eval()
+    assert style.default_action(fast, 0).shape == (1, 3, 128, 128)
+    with pytest.raises(ValueError):
+        style.build({"kind": "vgg"})
+
+
+def test_fit_keeps_the_aspect_and_multiples_of_four():
+    out = style.fit(_picture(30, 60), 64)
+    assert out.shape == (32, 64, 3)
+
+
+def test_bundled_images_have_licences():
+    assert style_images.STYLES["starry_night"][1] == "Public domain"
+    sky = style_images.style_image("starry_night")
+    assert sky.ndim == 3 and max(sky.shape[:2]) == 512
+    assert style_images.content_names()[:1] == ["astronaut"]
+    with pytest.raises(InputError):
+        style_images.style_image("mona_lisa")
+
+
+def test_scores_and_the_evaluation_network_differs():
+    net = _tiny_loss()
+    other = style.build(dict(style.loss_config(net), seed=net.seed + style.EVAL_SEED_OFFSET))
+    assert not torch.equal(net.convs[0].weight, other.convs[0].weight)
+    content = _picture(32, 32)
+    s = style.scores(net, content, content, content)
+    assert s["style"] < 1e-10 and s["content"] == 0 and s["ssim"] == pytest.approx(1)
+
+
+def test_the_shipped_loss_network_loads_from_the_registry():
+    reg = registry.Registry()
+    net = reg.get_model("style-loss-random")
+    assert isinstance(net, style.LossNet) and len(net.names()) == 6
+
+
+def test_structure_loss_ignores_colour_and_level_but_not_layout():
+    ramp = torch.linspace(0, 1, 24)
+    x = (ramp.view(1, 1, 1, 24) * torch.tensor([1.0, 0.5, 0.2]).view(1, 3, 1, 1)).expand(2, 3, 24, 24)
+    assert float(style.structure_loss(x, x * 0.5)) < 1e-3  # (zero padding: an offset would show at the borders)
+    assert float(style.structure_loss(x, x.flip(-1))) > 0.1

@@ -1,0 +1,116 @@
+"""The Style transfer tab's actions on tiny networks in a temporary registry."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from playground import registry
+from playground.actions import style as actions
+from playground.errors import InputError
+from playground.families import style
+from tests.conftest import write_tiny_card
+
+LOSS = dict(kind="loss", seed=0, scales=[1, 2], kernels=[3], filters=4, content_scales=[2])
+FAST = dict(kind="transform", channels=[4, 4, 8], res_blocks=1, edge_kernel=3, style="starry_night")
+OPTS = dict(style_weight=1000, content_weight=1, tv_weight=0.01, iterations=4, init="content", preserve_colour=False,
+            seed=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_registry(tmp_path_factory):
+    root = tmp_path_factory.mktemp("style-tab")
+    (root / "model_cards").mkdir()
+    torch.manual_seed(0)
+    for model_id, config in (("style-loss-tiny", LOSS), ("style-fast-tiny", FAST)):
+        model = style.build(config)
+        registry.save_weights(root / "weights" / model_id, model, config)
+        write_tiny_card(root / "model_cards", model_id, "style", model)
+    before = registry.default()
+    registry.configure(cards_dir=root / "model_cards", root=root)
+    yield root
+    registry._default = before
+
+
+def _pair(resolution=128):
+    return actions.pair(None, "astronaut", None, "starry_night", resolution)
+
+
+def test_models_and_methods_come_from_the_cards(tiny_registry):
+    assert actions.loss_networks() == ["style-loss-tiny"] and actions.fast_networks() == ["style-fast-tiny"]
+    assert actions.methods() == ["optimisation (style-loss-tiny)", "fast network (style-fast-tiny)",
+                                 *actions.BASELINES]
+    assert actions.INITS == style.INITS
+
+
+def test_pictures_come_by_name_or_upload(tiny_registry, tmp_path):
+    content, sty = _pair()
+    assert max(content.shape[:2]) == 128 and max(sty.shape[:2]) == 128
+    path = tmp_path / "up.png"
+    Image.fromarray(np.full((50, 80, 3), 200, np.uint8)).save(path)
+    up = actions.picture(str(path), "nonsense ignored", actions.content_names(), "content", 256)
+    assert up.shape == (160, 256, 3)
+    for bad, words in ((("astronaut", "starry_night", 300), "Resolution"), (("unicorn", "starry_night", 128), "Content"),
+                       (("astronaut", "../etc", 128), "Style")):
+        with pytest.raises(InputError, match=words):
+            actions.pair(None, bad[0], None, bad[1], bad[2])
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(InputError, match="not an image"):
+        actions.picture(str(tmp_path / "bad.png"), None, [], "style", 128)
+
+
+def test_optimisation_streams_images_and_loss_rows(tiny_registry):
+    content, sty = _pair()
+    states = list(actions.optimise(content, sty, "style-loss-tiny", **OPTS))
+    assert len(states) == 1  # every 5 iterations, and at the end
+    image, rows = states[-1]
+    assert image.shape == content.shape and {r["term"] for r in rows} == {"style", "content", "tv"}
+    assert all(np.isfinite(r["weighted"]) for r in rows)
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("style_weight", float("nan"), "Style weight"), ("content_weight", -1, "Content weight"),
+    ("tv_weight", "0.1", "Total variation"), ("iterations", 2.5, "Iterations"), ("iterations", 10_000, "Iterations"),
+    ("init", "paint", "Initialisation"), ("preserve_colour", "yes", "Preserve colour"), ("seed", -3, "Seed")])
+def test_bad_settings_get_clear_messages(tiny_registry, key, value, words):
+    content, sty = _pair()
+    with pytest.raises(InputError, match=words):
+        list(actions.optimise(content, sty, "style-loss-tiny", **dict(OPTS, **{key: value})))
+
+
+def test_fast_network_strength_and_baselines(tiny_registry):
+    content, sty = _pair()
+    out = actions.fast(content, "style-fast-tiny", 1.0)
+    assert out.shape == content.shape
+    assert np.array_equal(actions.fast(content, "style-fast-tiny", 0.0), content)
+    with pytest.raises(InputError, match="Strength"):
+        actions.fast(content, "style-fast-tiny", 0.33)
+    with pytest.raises(InputError, match="Model"):
+        actions.fast(content, "style-loss-tiny", 1.0)
+    for method in actions.BASELINES:
+        assert actions.baseline(content, sty, method).shape == content.shape
+    with pytest.raises(InputError, match="Baseline"):
+        actions.baseline(content, sty, "sepia")
+
+
+def test_compare_runs_two_methods(tiny_registry):
+    content, sty = _pair()
+    methods = actions.methods()
+    (a, ta), (b, tb) = actions.compare(methods[0], methods[2], content, sty, OPTS)
+    assert a.shape == b.shape == content.shape and ta >= 0 and tb >= 0
+    with pytest.raises(InputError, match="Method"):
+        actions.compare("magic", methods[2], content, sty, OPTS)
+
+
+def test_gram_view_shows_two_branches_of_each_picture(tiny_registry):
+    content, sty = _pair()
+    shown = actions.grams(content, sty, content, "style-loss-tiny")
+    assert len(shown) == 6 and shown[0][1] == "style: scale 1/1, 3x3" and shown[-1][1] == "result: scale 1/2, 3x3"
+    assert all(img.dtype == np.uint8 and img.shape[-1] == 3 for img, _ in shown)
+    assert len(actions.grams(content, sty, None, "style-loss-tiny")) == 4
+
+
+def test_bench_cases_run(tiny_registry):
+    cases = actions.bench_cases()
+    assert len(cases) == 3
+    for fn in cases.values():
+        fn(0)
