@@ -99,7 +99,7 @@ def build():
                 base = raw(gr.Dropdown(list(actions.BASELINES), value=actions.BASELINES[0], label="Baseline"))
                 base_go = gr.Button("Transfer colours", variant="primary")
 
-        with gr.Tab("Compare"):
+        with gr.Tab("Two methods"):
             gr.Markdown("Two methods, or the optimisation on two loss networks, on the same pair (the optimisation "
                         "uses the settings of its tab).")
             with gr.Row():

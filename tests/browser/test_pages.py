@@ -231,7 +231,7 @@ def test_style_tab_end_to_end(page):
     page.get_by_role("tab", name="Colour baselines", exact=True).click()
     page.get_by_role("button", name="Transfer colours", exact=True).click()
     page.get_by_text("colour statistics only", exact=False).first.wait_for(timeout=60000)
-    page.get_by_role("tab", name="Compare", exact=True).click()
+    page.get_by_role("tab", name="Two methods", exact=True).click()
     page.get_by_role("button", name="Compare", exact=True).last.click()
     page.get_by_text("Right:", exact=False).first.wait_for(timeout=300000)
     _shot(page, "style-compare", settle_ms=1000)
