@@ -99,6 +99,14 @@ def draw(model, family, n, seed, sampler="DPM-Solver++", steps=20, knob=None):
     raise InputError(f"Compare draws from {', '.join(FAMILIES)} models, not {family!r}.")
 
 
+def _sampler(card, sampler, steps):
+    """(sampler, steps) to draw with: a diffusion model's own default when MODEL_DEFAULT is asked."""
+    if card.family == "diffusion" and sampler == MODEL_DEFAULT:
+        from .actions.diffusion import default_sampler
+        return default_sampler(card.id)
+    return sampler, steps
+
+
 def _bits(card):
     m = card.metrics or {}
     if card.family == "pixelcnn" and "test_bpd" in m:
@@ -156,10 +164,7 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
         reg = registry.default()
         for i, model_id in enumerate(model_ids):
             card = reg.card(model_id)
-            settings = (sampler, steps)
-            if card.family == "diffusion" and sampler == MODEL_DEFAULT:
-                from .actions.diffusion import default_sampler
-                settings = default_sampler(model_id)
+            settings = _sampler(card, sampler, steps)
             with registry.using(model_id) as model:
                 start = time.perf_counter()
                 images = draw(model, card.family, n, seed, *settings)
@@ -242,10 +247,7 @@ def two_settings(model_id, a, b, n=TWO_N, seed=0):
     seed = validate.seed(seed)
     from .families import features
     reference, _, seen = real_images(card.dataset)
-    sampler = "DPM-Solver++"
-    if card.family == "diffusion":
-        from .actions.diffusion import default_sampler
-        sampler = default_sampler(card.id)[0]
+    sampler = _sampler(card, MODEL_DEFAULT, 20)[0]
     rows, shown = [], []
     with registry.using(FEATURES[card.dataset][0]) as net, registry.using(card.id) as model:
         ref_feats = features.features(net, reference[:n])
