@@ -29,7 +29,7 @@ EDSR = dict(arch="edsr", channels=64, blocks=10)
 PRESETS = {
     "fast-x4": dict(model_id="sr-fast-x4", steps=1500, batch_size=16, lr=1e-3, patch=96, config=dict(FAST, scale=4)),
     "fast-x2": dict(model_id="sr-fast-x2", steps=1500, batch_size=16, lr=1e-3, patch=64, config=dict(FAST, scale=2)),
-    "edsr-x4": dict(model_id="sr-edsr-x4", steps=1500, batch_size=16, lr=5e-4, patch=64, config=dict(EDSR, scale=4)),
+    "edsr-x4": dict(model_id="sr-edsr-x4", steps=8000, batch_size=16, lr=5e-4, patch=64, config=dict(EDSR, scale=4)),
     "edsr-x2": dict(model_id="sr-edsr-x2", steps=1000, batch_size=16, lr=5e-4, patch=48, config=dict(EDSR, scale=2),
                     init_from="sr-edsr-x4"),
 }
