@@ -202,7 +202,7 @@ def _cross_tables(cross):
 
 def _load_line(x):
     skipped = f"; skipped, model not installed: {', '.join(x['skipped'])}" if x.get("skipped") else ""
-    wall = f" (ran {x['wall_s']} s so that every action was called once)" if x.get("wall_s", 0) > x["seconds"] + 1 else ""
+    wall = f" (the last call ended at {x['wall_s']} s)" if x.get("wall_s", 0) > x["seconds"] + 1 else ""
     return (f"Load: {x['clients']} clients for {x['seconds']} s{wall} on loopback through the HTTP API "
             f"({', '.join(x['actions'])}{skipped}): "
             f"{x['calls']} calls, {x['ok']} completed, {x['queue_full']} refused as queue full, {x['errors']} other errors; "

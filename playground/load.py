@@ -4,12 +4,13 @@
 
 The app is started in a subprocess on a free 127.0.0.1 port with a small memory budget. The clients
 take CALLS (one default action per tab, through gradio's HTTP API) in turn from one shared round
-robin until the time is up, and never stop before every call has been made once (with fewer clients
-than calls the run can outlast `seconds`; wall_s says by how much). Calls whose model is not
-installed are skipped (available_calls) and listed. It reports the calls made, how many completed,
-how many the queue refused ("queue full", expected under overload) and every other error (expected:
-none), overall and per action, the p50 and p95 latency of completed calls, and the server's peak
-resident memory against the registry's budget (BUDGET) plus 1 GB. The Style transfer and
+robin until the time is up, and never stop before every call has been made once. A call started in
+time runs to its end, so the run outlasts `seconds` (wall_s: until the last call ended; with fewer
+clients than calls, until every call was made once). Calls whose model is not installed are skipped
+(available_calls) and listed. It reports the calls made, how many completed, how many the queue
+refused ("queue full", expected under overload) and every other error (expected: none), overall and
+per action, the p50 and p95 latency of completed calls, and the server's peak resident memory
+against the registry's budget (BUDGET) plus 1 GB. The Style transfer and
 Super-resolution calls upload a small seeded picture (upload_payload) as a data: URL, the way an
 API client sends a file.
 """
