@@ -201,7 +201,10 @@ def _cross_tables(cross):
 
 
 def _load_line(x):
-    return (f"Load: {x['clients']} clients for {x['seconds']} s on loopback through the HTTP API ({', '.join(x['actions'])}): "
+    skipped = f"; skipped, model not installed: {', '.join(x['skipped'])}" if x.get("skipped") else ""
+    wall = f" (the last call ended at {x['wall_s']} s)" if x.get("wall_s", 0) > x["seconds"] + 1 else ""
+    return (f"Load: {x['clients']} clients for {x['seconds']} s{wall} on loopback through the HTTP API "
+            f"({', '.join(x['actions'])}{skipped}): "
             f"{x['calls']} calls, {x['ok']} completed, {x['queue_full']} refused as queue full, {x['errors']} other errors; "
             f"latency p50 {x['p50_s']} s, p95 {x['p95_s']} s; server memory peak {x['peak_rss_mb']} MB against a "
             f"registry budget of {x['budget_mb']} MB plus 1 GB ({'within' if x['within_budget'] else 'OVER'}); "

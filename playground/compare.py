@@ -133,7 +133,7 @@ def check(dataset_name, model_ids, n, seed, sampler, steps):
     """Validated (dataset, ids, n, seed, sampler, steps)."""
     dataset = dataset_key(dataset_name)
     ids = candidates(dataset)
-    model_ids = [validate.choice(m, ids, name="Model") for m in (model_ids or [])]
+    model_ids = list(dict.fromkeys(validate.choice(m, ids, name="Model") for m in (model_ids or [])))  # once each
     if not model_ids:
         raise InputError("Tick at least one model to compare.")
     n = validate.number(n, name="Images per model", minimum=MIN_N, maximum=MAX_N[dataset], step=N_STEP, integer=True)
@@ -236,9 +236,8 @@ TWO_N = 100
 def two_settings(model_id, a, b, n=TWO_N, seed=0):
     """The same seed at two settings of the family's knob (KNOBS): (rows for a, b and b - a, grid a,
     grid b). The rows are scored as in run(), against the same real images."""
-    reg = registry.default()
-    ids = [i for i, c in reg.cards().items() if c.family in FAMILIES and reg.availability(i) == "local"]
-    card = reg.card(validate.choice(model_id, sorted(ids), name="Model"))
+    ids = [i for dataset in DATASETS.values() for i in candidates(dataset)]
+    card = registry.default().card(validate.choice(model_id, sorted(ids), name="Model"))
     name, low, high, step, _, _ = KNOBS[card.family]
     a, b = (validate.number(v, name=name, minimum=low, maximum=high, step=step, integer=card.family == "diffusion")
             for v in (a, b))

@@ -2,12 +2,19 @@
 
     python -m playground.bench --load [--clients 30 --seconds 60]
 
-The app is started in a subprocess on a free 127.0.0.1 port with a small memory budget. Each client
-loops over CALLS (one default action per tab, through gradio's HTTP API) until the time is up. It
-reports the calls made, how many completed, how many the queue refused ("queue full", expected
-under overload) and every other error (expected: none), the p50 and p95 latency of completed calls,
-and the server's peak resident memory against the registry's budget (BUDGET) plus 1 GB.
+The app is started in a subprocess on a free 127.0.0.1 port with a small memory budget. The clients
+take CALLS (one default action per tab, through gradio's HTTP API) in turn from one shared round
+robin until the time is up, and never stop before every call has been made once. A call started in
+time runs to its end, so the run outlasts `seconds` (wall_s: until the last call ended; with fewer
+clients than calls, until every call was made once). Calls whose model is not installed are skipped
+(available_calls) and listed. It reports the calls made, how many completed, how many the queue
+refused ("queue full", expected under overload) and every other error (expected: none), overall and
+per action, the p50 and p95 latency of completed calls, and the server's peak resident memory
+against the registry's budget (BUDGET) plus 1 GB. The Style transfer and
+Super-resolution calls upload a small seeded picture (upload_payload) as a data: URL, the way an
+API client sends a file.
 """
+import itertools
 import json
 import os
 import subprocess
@@ -19,14 +26,21 @@ import urllib.request
 
 from .cards import REPO_ROOT
 
-CALLS = [  # (api name, arguments): a tab's first click, kept small
-    ("data_sample", ["Fashion-MNIST", 3, 5]),
-    ("models_status", []),
-    ("generate", ["gan-fashion", "all classes, in turn", 0, 2, 1.0]),
-    ("reconstruct", ["vae-fashion", "test image", 3, None, None, "mean", 0]),
-    ("diffusion_generate", ["ddpm-fashion", "Trouser", 2, "DDIM", 5, 7, 1]),
-    ("pixelcnn_sample", ["pixelcnn-fashion", "Trouser", 1, 3, 1, True]),
-    ("compare", ["Fashion-MNIST", ["gan-fashion"], 20, 0, "each model's default", 20]),
+UPLOAD = "<upload>"  # in CALLS: replaced by upload_payload() when the call is sent
+CALLS = [  # (api name, arguments, the model it needs or None): a tab's first click, kept small
+    ("data_sample", ["Fashion-MNIST", 3, 5], None),
+    ("models_status", [], None),
+    ("generate", ["gan-fashion", "all classes, in turn", 0, 2, 1.0], "gan-fashion"),
+    ("reconstruct", ["vae-fashion", "test image", 3, None, None, "mean", 0], "vae-fashion"),
+    ("diffusion_generate", ["ddpm-fashion", "Trouser", 2, "DDIM", 5, 7, 1], "ddpm-fashion"),
+    ("pixelcnn_sample", ["pixelcnn-fashion", "Trouser", 1, 3, 1, True], "pixelcnn-fashion"),
+    ("compare", ["Fashion-MNIST", ["gan-fashion"], 20, 0, "each model's default", 20], "gan-fashion"),
+    # the fast network rather than the tab's Start button: an optimisation's first step imports
+    # torch._dynamo (a minute of imports on a loaded machine), which would time the import, not the app
+    ("style_fast", [UPLOAD, None, None, "starry_night", 128, False, "style-fast-starry-night", 1],
+     "style-fast-starry-night"),
+    # x4 in ground-truth mode, the tab's defaults: 16x12 -> 64x48 with every classical and installed x4 method
+    ("superres_upscale", [UPLOAD, 4, True], None),
 ]
 BUDGET = "1GB"
 SLACK_BYTES = 1 << 30
@@ -58,44 +72,72 @@ def _call(url, api_name, data, timeout):
 
 
 def available_calls(ids):
-    """CALLS whose models are installed (ids: installed model ids)."""
-    needs = {"generate": "gan-fashion", "reconstruct": "vae-fashion", "diffusion_generate": "ddpm-fashion",
-             "pixelcnn_sample": "pixelcnn-fashion", "compare": "gan-fashion"}
-    return [(name, args) for name, args in CALLS if needs.get(name, next(iter(ids), None)) in ids]
+    """(api name, arguments) of the CALLS whose model is installed (ids: installed model ids)."""
+    return [(name, args) for name, args, needs in CALLS if needs is None or needs in ids]
+
+
+def upload_payload(size=(64, 48), seed=0):
+    """A small seeded RGB picture (a gradient with noise, so no method restores it exactly) as an API
+    client uploads it: a FileData dict holding a PNG data: URL."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+    w, h = size
+    ramp = np.add.outer(np.linspace(0, 160, h), np.linspace(0, 80, w))[..., None]
+    pixels = (ramp + np.random.default_rng(seed).integers(0, 16, (h, w, 3))).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "PNG")
+    return {"url": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
+            "meta": {"_type": "gradio.FileData"}}
+
+
+def _installed(reg):
+    """The models CALLS need that this registry can load."""
+    cards = reg.cards()
+    return {m for _, _, m in CALLS if m in cards and reg.availability(m) in ("local", "cached")}
 
 
 def measure_load(clients=30, seconds=60, threads=1):
     from . import registry
     from .bench import _free_port, percentile, wait_until_serving
-    calls = available_calls(set(registry.Registry().cards()))
+    calls = available_calls(_installed(registry.Registry()))
+    skipped = sorted({name for name, _, _ in CALLS} - {name for name, _ in calls})
+    upload = upload_payload()
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS=str(threads), PLAYGROUND_MEMORY_BUDGET=BUDGET,
                GRADIO_ANALYTICS_ENABLED="False")
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO_ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
-    results, lock, peak = [], threading.Lock(), [0]
+    results, lock, peak, turn = [], threading.Lock(), [0], itertools.count()
     try:
         wait_until_serving(proc, url)
         start_rss = _rss_bytes(proc.pid)
-        deadline = time.monotonic() + seconds
+        began = time.monotonic()
+        deadline = began + seconds
 
-        def client(i):
-            k = i
-            while time.monotonic() < deadline:
+        def client():
+            while True:
+                with lock:
+                    k = next(turn)
+                if k >= len(calls) and time.monotonic() >= deadline:  # every call made once, and the time is up
+                    return
                 name, args = calls[k % len(calls)]
+                data = [upload if a == UPLOAD else a for a in args]
                 t = time.perf_counter()
-                outcome = _call(url, name, args, timeout=max(5.0, deadline - time.monotonic() + 30))
+                outcome = _call(url, name, data, timeout=max(0.0, deadline - time.monotonic()) + 120)
                 with lock:
                     results.append((name, outcome, time.perf_counter() - t))
-                k += 1
 
-        workers = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+        workers = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
         for w in workers:
             w.start()
         while any(w.is_alive() for w in workers):
             peak[0] = max(peak[0], _rss_bytes(proc.pid))
             time.sleep(0.25)
+        wall = time.monotonic() - began
         serving = _call(url, "models_status", [], timeout=30) == "ok"
     finally:
         proc.terminate()
@@ -104,11 +146,17 @@ def measure_load(clients=30, seconds=60, threads=1):
     errors = [r[1] for r in results if r[1] not in ("ok", "queue full")]
     budget = registry.parse_bytes(BUDGET)
     latencies = [r[2] for r in ok]
-    return {"clients": clients, "seconds": seconds, "calls": len(results), "ok": len(ok),
+    by_action = {name: {"calls": sum(r[0] == name for r in results),
+                        "ok": sum(r[0] == name and r[1] == "ok" for r in results),
+                        "queue_full": sum(r[0] == name and r[1] == "queue full" for r in results)}
+                 for name, _ in calls}
+    for counts in by_action.values():
+        counts["errors"] = counts["calls"] - counts["ok"] - counts["queue_full"]
+    return {"clients": clients, "seconds": seconds, "wall_s": round(wall, 1), "calls": len(results), "ok": len(ok),
             "queue_full": sum(r[1] == "queue full" for r in results), "errors": len(errors),
             "error_examples": sorted(set(errors))[:3],
             "p50_s": round(percentile(latencies, 0.5), 2) if latencies else None,
             "p95_s": round(percentile(latencies, 0.95), 2) if latencies else None,
             "start_rss_mb": round(start_rss / 2**20), "peak_rss_mb": round(peak[0] / 2**20),
             "budget_mb": round(budget / 2**20), "within_budget": peak[0] <= budget + SLACK_BYTES,
-            "still_serving": serving, "actions": sorted({name for name, _ in calls})}
+            "still_serving": serving, "actions": sorted(by_action), "by_action": by_action, "skipped": skipped}

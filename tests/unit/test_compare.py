@@ -79,6 +79,35 @@ def test_the_table_streams_is_seeded_and_exports(tiny_registry, tmp_path):
         assert float(table[3]["FD"]) == rows[3]["FD"] and json.loads(z.read("record.json"))["seed"] == 3
 
 
+def test_the_benchs_cross_family_quality_figures_are_reproducible(tiny_registry):
+    """bench.measure_cross (each data set's default models at their default samplers) twice, one seed: every
+    quality column the same to the last digit; only the seconds may differ."""
+    from playground import bench
+    first, second = (bench.measure_cross("Fashion-MNIST", 20, seed=5) for _ in range(2))
+    assert [r["model"] for r in first["rows"]] == [*compare.REFERENCES, *MODELS]
+    quality = [c for c in compare.COLUMNS if c != "seconds per image"]
+    assert all(set(r) == set(compare.COLUMNS) for r in first["rows"] + second["rows"])
+    assert [[r[c] for c in quality] for r in second["rows"]] == [[r[c] for c in quality] for r in first["rows"]]
+    assert all(isinstance(r["FD"], float) and r["FD"] == r["FD"] for r in first["rows"])  # numbers, no NaN
+
+
+def test_a_model_sent_twice_is_compared_once(tiny_registry):
+    ids = compare.check("Fashion-MNIST", ["vae-fashion", "gan-fashion", "vae-fashion"], 20, 0,
+                        compare.MODEL_DEFAULT, 20)[1]
+    assert ids == ["vae-fashion", "gan-fashion"]
+    assert list(compare.record("Fashion-MNIST", ["gan-fashion", "gan-fashion"], 20, 0, "DDIM", 2)["models"]) == [
+        "gan-fashion", "features-fashion"]
+
+
+def test_two_settings_offers_what_compare_offers(tiny_registry, monkeypatch):
+    """One source of truth: a generator that candidates() leaves out (another data set, weights missing)
+    is refused by two_settings too, with a clear message, before anything is drawn."""
+    everything = compare.candidates
+    monkeypatch.setattr(compare, "candidates", lambda d: [i for i in everything(d) if i != "gan-fashion"])
+    with pytest.raises(InputError, match="Model must be one of 'ddpm-fashion'"):
+        compare.two_settings("gan-fashion", 1.0, 0.5, 20, 1)
+
+
 def test_two_settings_score_both_and_their_difference(tiny_registry):
     rows, grid_a, grid_b = compare.two_settings("gan-fashion", 1.0, 0.5, 20, 1)
     assert [r["setting"] for r in rows] == ["truncation 1", "truncation 0.5", "difference (second - first)"]

@@ -68,10 +68,11 @@ def test_bench_measures_one_model(tmp_path, family):
                            "cross": {"Fashion-MNIST": {"n": 20, "seed": 0, "rows": [{"model": "tiny-a", "FD": 1.5}]}},
                            "load": {"clients": 30, "seconds": 60, "actions": ["x"], "calls": 9, "ok": 8, "queue_full": 1,
                                     "errors": 0, "p50_s": 1.0, "p95_s": 2.0, "peak_rss_mb": 900, "budget_mb": 1024,
-                                    "within_budget": True, "still_serving": True}},
+                                    "within_budget": True, "still_serving": True, "skipped": ["style_fast"]}},
                          {"tiny-a": {"weight_sum": 1.5}})
     assert "**evaltest**" in text and "| tiny-a | " in text and "weight_sum 1.5 |" in text and "4.2 s" in text
     assert "| tiny-a |  | 1.5 |" in text and "1 refused as queue full, 0 other errors" in text and json.dumps(row)
+    assert "(x; skipped, model not installed: style_fast)" in text and "last call" not in text
 
 
 def test_the_measured_section_is_written_and_rewritten(tmp_path, family):
