@@ -145,16 +145,16 @@ def compare(method_a, method_b, content, style, settings_kwargs):
 
 def grams(content, style, result, loss_id):
     """What style is to the network: Gram matrices of style, content and result at the finest and the
-    coarsest branch, as heatmaps on one scale per branch -> [(uint8 image, caption)]."""
+    coarsest style branch, as heatmaps on one scale per branch -> [(uint8 image, caption)]."""
     import torch
     loss_id = pick_model(loss_id, loss_networks(), "loss network")
     family = _family()
     pictures = [("style", style), ("content", content)] + ([("result", result)] if result is not None else [])
     out = []
     with registry.using(loss_id) as net, torch.no_grad():
-        names = net.names()
+        names, branches = net.names(), net.style_branches()
         feats = {who: net(family.to_float(np.asarray(img))) for who, img in pictures}
-        for branch in (0, len(names) - 1):
+        for branch in (branches[0], branches[-1]):
             mats = {who: family.gram(f[branch])[0].numpy() for who, f in feats.items()}
             top = max(float(m.max()) for m in mats.values())
             for who, m in mats.items():
