@@ -112,8 +112,10 @@ def build():
 
         with gr.Tab("What style is to the network"):
             gr.Markdown("The Gram matrices of the loss network's channels (which channels fire together) for the "
-                        "style, the content and the last result, at the finest and the coarsest branch, on one colour "
-                        "scale per branch. The optimisation makes the result's matrices match the style's.")
+                        "style, the content and the last result, at the finest and the coarsest style branch (layer), "
+                        "on one colour scale per branch. The colour shows the **signed square root** of each entry "
+                        "(black 0, yellow the largest): on a linear scale a few large entries hide the rest. The "
+                        "optimisation makes the result's matrices match the style's.")
             gram_go = gr.Button("Show the Gram matrices")
             grams = gr.Gallery(label="Gram matrices", columns=3, height=520, format="png")
 

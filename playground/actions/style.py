@@ -143,9 +143,16 @@ def compare(method_a, method_b, content, style, settings_kwargs):
     return [run_method(m, content, style, settings_kwargs) for m in (method_a, method_b)]
 
 
+def signed_sqrt(values):
+    """sign(x) * sqrt(|x|): a colour scale on which a few large Gram entries no longer hide the rest."""
+    v = np.asarray(values, np.float64)
+    return np.sign(v) * np.sqrt(np.abs(v))
+
+
 def grams(content, style, result, loss_id):
     """What style is to the network: Gram matrices of style, content and result at the finest and the
-    coarsest style branch, as heatmaps on one scale per branch -> [(uint8 image, caption)]."""
+    coarsest style branch, as heatmaps of the signed square root of each entry, on one scale per branch
+    -> [(uint8 image, caption)]."""
     import torch
     loss_id = pick_model(loss_id, loss_networks(), "loss network")
     family = _family()
@@ -155,10 +162,11 @@ def grams(content, style, result, loss_id):
         names, branches = net.names(), net.style_branches()
         feats = {who: net(family.to_float(np.asarray(img))) for who, img in pictures}
         for branch in (branches[0], branches[-1]):
-            mats = {who: family.gram(f[branch])[0].numpy() for who, f in feats.items()}
-            top = max(float(m.max()) for m in mats.values())
+            mats = {who: signed_sqrt(family.gram(f[branch])[0].numpy()) for who, f in feats.items()}
+            top = max(float(np.abs(m).max()) for m in mats.values())
+            low = min(0.0, min(float(m.min()) for m in mats.values()))
             for who, m in mats.items():
-                out.append((zoom(heatmap(m, vmax=top), GRAM_SIZE, colour=True), f"{who}: {names[branch]}"))
+                out.append((zoom(heatmap(m, vmax=top, vmin=low), GRAM_SIZE, colour=True), f"{who}: {names[branch]}"))
     return out
 
 

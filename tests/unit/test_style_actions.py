@@ -109,6 +109,17 @@ def test_gram_view_shows_two_branches_of_each_picture(tiny_registry):
     assert len(actions.grams(content, sty, None, "style-loss-tiny")) == 4
 
 
+def test_gram_heatmaps_are_on_a_signed_square_root_scale(tiny_registry):
+    from playground.images import heatmap, zoom
+    content, sty = _pair()
+    assert list(actions.signed_sqrt([-4.0, 0.0, 9.0])) == [-2.0, 0.0, 3.0]
+    with registry.using("style-loss-tiny") as net, torch.no_grad():
+        mats = [actions.signed_sqrt(style.gram(net(style.to_float(p))[0])[0].numpy()) for p in (sty, content)]
+    top = max(float(m.max()) for m in mats)
+    expected = zoom(heatmap(mats[0], vmax=top), actions.GRAM_SIZE, colour=True)
+    assert np.array_equal(actions.grams(content, sty, None, "style-loss-tiny")[0][0], expected)
+
+
 def test_bench_cases_run(tiny_registry):
     cases = actions.bench_cases()
     assert len(cases) == 3
