@@ -158,3 +158,12 @@ def test_loss_presets_make_the_shipped_cards_and_weights(tmp_path, preset):
     weights = registry.Registry().get_model(p["model_id"])
     assert style.loss_config(weights) == p["config"]
     assert all(torch.allclose(a, b) for a, b in zip(net.state_dict().values(), weights.state_dict().values()))
+
+
+def test_cached_optimisations_are_named_per_loss_network():
+    """evaluate() keeps optimisations under runs/style-eval/ by network: another design must not reuse them."""
+    from playground.train.style import LOSS_CONFIG, WIDE_CONFIG
+    with torch.device("meta"):
+        nets = [style.build(c) for c in (LOSS_CONFIG, dict(LOSS_CONFIG, seed=5), WIDE_CONFIG, {"kind": "vgg19"})]
+    assert [style._tag(n) for n in nets] == ["seed0", "seed5", "seed1-1x2x4x8-3x5x9-64-2x4", "vgg19loss"]
+    assert style._is_loss(nets[-1]) and not style._is_loss(style.build(dict(kind="transform")))
