@@ -66,9 +66,8 @@ def save_weights(folder, model, config):
     save_file(state, str(folder / "model.safetensors"))
 
 
-def load_weights(folder, build, device="cpu"):
-    """Build a model from config.json and load model.safetensors; refuses pickled weights."""
-    from safetensors.torch import load_file
+def weights_file(folder):
+    """folder/model.safetensors; refuses a folder holding only pickled weights, with a message that says so."""
     folder = Path(folder)
     weights = folder / "model.safetensors"
     if not weights.is_file():
@@ -77,6 +76,14 @@ def load_weights(folder, build, device="cpu"):
             raise ModelUnavailable(f"Refusing pickled weights {pickles} in {folder}: only "
                                    "model.safetensors is loaded (pickles can run code).")
         raise ModelUnavailable(f"No model.safetensors in {folder}; train or download the model first.")
+    return weights
+
+
+def load_weights(folder, build, device="cpu"):
+    """Build a model from config.json and load model.safetensors; refuses pickled weights."""
+    from safetensors.torch import load_file
+    folder = Path(folder)
+    weights = weights_file(folder)
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
     model = build(config)

@@ -11,15 +11,18 @@ difference between the picture's and the photo's coarser feature maps: where thi
 variation** term (neighbouring pixels should not jump). The weights set the balance. **Preserve colour**
 transfers luminance only and keeps the photo's colours (Gatys et al. 2017).
 
-**The loss network.** Gatys used VGG-19 trained on ImageNet, which cannot be downloaded offline. Here the
-features come from one layer of random filters on an image pyramid: random filters already measure texture
-statistics (Ustyuzhaninov et al. 2017). Its card (style-loss-random) says how it was chosen and measured.
+**The loss network.** Gatys used VGG-19 trained on ImageNet: it is offered as style-loss-vgg19 when the
+Hugging Face hub is reachable (a 575 MB download, slow on a CPU). Offline the features come from one layer of
+random filters on an image pyramid: random filters already measure texture statistics (Ustyuzhaninov et al.
+2017). style-loss-random's card says how it was chosen and measured; style-loss-random-wide has more pyramid
+levels and larger filters, and the **Two methods** view sets the optimisation on one beside the other.
 
 **Fast networks** (Johnson et al. 2016) are trained once per style to minimise the same loss in a single pass:
 instant, but one style each and a little softer. **Reinhard colour transfer** and **histogram matching** copy
 colour statistics only: tinted photos, no strokes, which is what the neural methods add.
 
-References: Gatys, Ecker and Bethge 2016, *Image Style Transfer Using Convolutional Neural Networks*; Gatys et al.
+References: Gatys, Ecker and Bethge 2016, *Image Style Transfer Using Convolutional Neural Networks*; Simonyan and
+Zisserman 2014, *Very Deep Convolutional Networks for Large-Scale Image Recognition*; Gatys et al.
 2017, *Controlling Perceptual Factors in Neural Style Transfer*; Johnson, Alahi and Fei-Fei 2016, *Perceptual
 Losses for Real-Time Style Transfer*; Ulyanov et al. 2016, *Instance Normalization*; Ustyuzhaninov et al. 2017,
 *What does it take to generate natural textures?*; Reinhard et al. 2001, *Color Transfer between Images*."""
@@ -100,8 +103,10 @@ def build():
                 base_go = gr.Button("Transfer colours", variant="primary")
 
         with gr.Tab("Two methods"):
-            gr.Markdown("Two methods, or the optimisation on two loss networks, on the same pair (the optimisation "
-                        "uses the settings of its tab).")
+            gr.Markdown("Two methods, or the optimisation on two loss networks (for example style-loss-random "
+                        "against style-loss-random-wide), on the same pair; the optimisation uses the settings of its "
+                        "tab. Both results are scored alike on an evaluation network that neither optimisation sees: "
+                        "its style loss and the SSIM to the photo show beside them, with their difference.")
             with gr.Row():
                 method_a = raw(gr.Dropdown(methods, value=methods[0] if methods else None, label="Left"))
                 method_b = raw(gr.Dropdown(methods, value=methods[-2] if len(methods) > 1 else None, label="Right"))
@@ -112,8 +117,10 @@ def build():
 
         with gr.Tab("What style is to the network"):
             gr.Markdown("The Gram matrices of the loss network's channels (which channels fire together) for the "
-                        "style, the content and the last result, at the finest and the coarsest branch, on one colour "
-                        "scale per branch. The optimisation makes the result's matrices match the style's.")
+                        "style, the content and the last result, at the finest and the coarsest style branch (layer), "
+                        "on one colour scale per branch. The colour shows the **signed square root** of each entry "
+                        "(black 0, yellow the largest): on a linear scale a few large entries hide the rest. The "
+                        "optimisation makes the result's matrices match the style's.")
             gram_go = gr.Button("Show the Gram matrices")
             grams = gr.Gallery(label="Gram matrices", columns=3, height=520, format="png")
 
@@ -155,8 +162,8 @@ def build():
             content, style = actions.pair(cu, cn, su, sn, res)
             opts = dict(style_weight=sw, content_weight=cw, tv_weight=tw, iterations=iters, init=init_value,
                         preserve_colour=keep_colour, seed=seed_value)
-            (ia, ta), (ib, tb) = actions.compare(a, b, content, style, opts)
-            return content, style, ia, ib, f"**Left:** {a}, {ta:.2f} s. **Right:** {b}, {tb:.2f} s."
+            results = actions.compare(a, b, content, style, opts)
+            return content, style, results[0][0], results[1][0], actions.compare_text(a, b, results)
 
         compare_go.click(model_event(on_compare), pair_inputs + [method_a, method_b, keep, style_w, content_w, tv_w,
                                                                  iterations, init, seed],

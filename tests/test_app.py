@@ -401,7 +401,12 @@ def test_style_optimise_fast_baseline_grams_and_compare_over_http(client, tmp_pa
     assert len(shown) == 4  # style and content at two branches (the result belongs to the other session)
     *_, left, right, text = client.predict(*pair, "Reinhard colour transfer", "histogram matching", False, 1000, 1, 0.01,
                                            5, "content", 0, api_name="/style_compare")
-    assert "Left:** Reinhard colour transfer" in text
+    assert "Left:** Reinhard colour transfer" in text and "Right - left:** eval style loss" in text
+    if "style-loss-random-wide" in STYLE_LOSS:  # the optimisation on two loss networks, scored alike
+        *_, text = client.predict(*pair, "optimisation (style-loss-random)", "optimisation (style-loss-random-wide)",
+                                  False, 1000, 1, 0.01, 5, "content", 0, api_name="/style_compare")
+        assert "**Right:** optimisation (style-loss-random-wide)" in text and ", SSIM 0." in text, text
+        assert "style-loss-random's design with another seed" in text
     if STYLE_FAST:
         *_, text = client.predict(*pair, False, STYLE_FAST[0], 0.5, api_name="/style_fast")
         assert "strength 0.5" in text
@@ -423,6 +428,9 @@ def test_style_optimise_fast_baseline_grams_and_compare_over_http(client, tmp_pa
     ("style_baseline", [None, "astronaut", "IMAGE", "starry_night", 128, "sepia"], "Baseline"),
     ("style_compare", [None, "astronaut", None, "starry_night", 128, "magic", "histogram matching", False, 1000, 1,
                        0.01, 5, "content", 0], "Method"),
+    ("style_compare", [None, "astronaut", None, "starry_night", 128, "Reinhard colour transfer", "histogram matching",
+                       False, 1000, 1, 0.01, float("inf"), "content", 0], "Iterations"),
+    ("style_grams", [None, "astronaut", None, "starry_night", 128, "style-loss-vgg19"], "needs network"),
 ])
 def test_style_bad_input_gets_clear_messages(app_url, api, args, words):
     args = [_png_payload() if a == "IMAGE" else STYLE_LOSS[0] if a == "LOSS" else a for a in args]

@@ -138,27 +138,79 @@ def run_method(method, content, style, settings_kwargs):
     return image, time.perf_counter() - start
 
 
+_evaluators = {}
+
+
+def evaluator():
+    """(id, network) of the evaluation network that scores every method alike: the reference loss network's
+    design with another seed (families.style.eval_net), which no optimisation sees; (None, None) when no
+    random loss network is installed. Built once per registry folder (its calibration reads the photos)."""
+    family = _family()
+    ids = loss_networks()
+    ref = family.REFERENCE_LOSS if family.REFERENCE_LOSS in ids else next(
+        (i for i in ids if not registry.default().card(i).is_hub), None)
+    if ref is None:
+        return None, None
+    key = (ref, str(registry.default().folder(ref)))
+    if key not in _evaluators:
+        with registry.using(ref) as net:
+            if not isinstance(net, family.LossNet):
+                return None, None
+            _evaluators[key] = family.eval_net(net)
+    return ref, _evaluators[key]
+
+
 def compare(method_a, method_b, content, style, settings_kwargs):
-    """Two methods (or one method on two loss networks) on the same pair -> [(image, seconds), (image, seconds)]."""
-    return [run_method(m, content, style, settings_kwargs) for m in (method_a, method_b)]
+    """Two methods (or one method on two loss networks) on the same pair -> [(image, seconds, scores)] * 2,
+    scores being the evaluation network's style and content loss and the SSIM to the content (or None)."""
+    settings(**settings_kwargs)  # checked before either method runs, whichever they are
+    runs = [run_method(m, content, style, settings_kwargs) for m in (method_a, method_b)]
+    _, net = evaluator()
+    return [(image, seconds, None if net is None else _family().scores(net, image, content, style))
+            for image, seconds in runs]
+
+
+def compare_text(method_a, method_b, results):
+    """Markdown for the two results of compare(): each one's seconds and scores, then right minus left."""
+    ref, _ = evaluator()
+    lines = []
+    for side, method, (_, seconds, score) in zip(("Left", "Right"), (method_a, method_b), results):
+        numbers = f": eval style loss {score['style']:.4g}, SSIM {score['ssim']:.3f}" if score else ""
+        lines.append(f"**{side}:** {method}, {seconds:.2f} s{numbers}.")
+    (_, _, a), (_, _, b) = results
+    if a and b:
+        ratio = f" (x{b['style'] / a['style']:.2f})" if a["style"] > 0 else ""
+        lines.append(f"**Right - left:** eval style loss {b['style'] - a['style']:+.4g}{ratio}, SSIM "
+                     f"{b['ssim'] - a['ssim']:+.3f}. Scored on an evaluation network ({ref}'s design with another "
+                     "seed, which no optimisation sees): a lower style loss is closer to the style image's Gram "
+                     "matrices, a higher SSIM (of the luminance) keeps more of the photo's layout.")
+    return "\n\n".join(lines)
+
+
+def signed_sqrt(values):
+    """sign(x) * sqrt(|x|): a colour scale on which a few large Gram entries no longer hide the rest."""
+    v = np.asarray(values, np.float64)
+    return np.sign(v) * np.sqrt(np.abs(v))
 
 
 def grams(content, style, result, loss_id):
     """What style is to the network: Gram matrices of style, content and result at the finest and the
-    coarsest branch, as heatmaps on one scale per branch -> [(uint8 image, caption)]."""
+    coarsest style branch, as heatmaps of the signed square root of each entry, on one scale per branch
+    -> [(uint8 image, caption)]."""
     import torch
     loss_id = pick_model(loss_id, loss_networks(), "loss network")
     family = _family()
     pictures = [("style", style), ("content", content)] + ([("result", result)] if result is not None else [])
     out = []
     with registry.using(loss_id) as net, torch.no_grad():
-        names = net.names()
+        names, branches = net.names(), net.style_branches()
         feats = {who: net(family.to_float(np.asarray(img))) for who, img in pictures}
-        for branch in (0, len(names) - 1):
-            mats = {who: family.gram(f[branch])[0].numpy() for who, f in feats.items()}
-            top = max(float(m.max()) for m in mats.values())
+        for branch in (branches[0], branches[-1]):
+            mats = {who: signed_sqrt(family.gram(f[branch])[0].numpy()) for who, f in feats.items()}
+            top = max(float(np.abs(m).max()) for m in mats.values())
+            low = min(0.0, min(float(m.min()) for m in mats.values()))
             for who, m in mats.items():
-                out.append((zoom(heatmap(m, vmax=top), GRAM_SIZE, colour=True), f"{who}: {names[branch]}"))
+                out.append((zoom(heatmap(m, vmax=top, vmin=low), GRAM_SIZE, colour=True), f"{who}: {names[branch]}"))
     return out
 
 

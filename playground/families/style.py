@@ -6,9 +6,12 @@ statistics). Its "style" is the Gram matrix of each branch's channels (Gatys et 
 "content" is the coarser branches' feature maps. The network is seeded, its per-channel scales are
 calibrated on natural images, and it ships as safetensors like any model (model_cards/style-loss-random.md).
 
-Two kinds of model share this family, told apart by config["kind"]:
+Three kinds of model share this family, told apart by config["kind"]:
   "loss"      LossNet: the loss network (used by the optimisation and to train fast networks)
+  "vgg19"     style_vgg.VGG19Loss: the classic loss network, ImageNet VGG-19 from the hub (style-loss-vgg19)
   "transform" TransformNet: a Johnson et al. 2016 feed-forward network trained for one style
+A loss network's forward returns a list of feature maps; names(), style_branches() and content_branches()
+index that list.
 
 Images are uint8 HxWx3 outside and float (N,3,H,W) in [0, 1] inside.
 """
@@ -28,6 +31,8 @@ EVAL_SEED_OFFSET = 1000  # the evaluation network: the same design, another seed
 DEFAULTS = dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, iterations=100, init="content")
 EVAL_SIZE = 256
 SCORED_STYLES = ("starry_night",)  # the optimisation is measured against these (about 100 s per photo when loaded)
+HUB_PATTERNS = ["config.json", "model.safetensors"]  # a hub loss network: timm's config and weights, nothing else
+REFERENCE_LOSS = "style-loss-random"  # its evaluation network scores every style model
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -56,6 +61,9 @@ class LossNet(nn.Module):
 
     def names(self):
         return [f"scale 1/{s}, {k}x{k}" for s in self.scales for k in self.kernels]
+
+    def style_branches(self):
+        return list(range(len(self.convs)))
 
     def content_branches(self):
         return [i for i, (s, _) in enumerate((s, k) for s in self.scales for k in self.kernels)
@@ -89,12 +97,15 @@ def gram(features):
 
 
 def style_targets(net, style):
+    """The style's Gram matrix at each of the net's style branches (None at the others)."""
+    branches = set(net.style_branches())
     with torch.no_grad():
-        return [gram(f) for f in net(style)]
+        return [gram(f) if i in branches else None for i, f in enumerate(net(style))]
 
 
 def style_loss(feats, targets):
-    return sum(F.mse_loss(gram(f), t.expand(len(f), -1, -1)) for f, t in zip(feats, targets)) / len(feats)
+    pairs = [(f, t) for f, t in zip(feats, targets) if t is not None]
+    return sum(F.mse_loss(gram(f), t.expand(len(f), -1, -1)) for f, t in pairs) / len(pairs)
 
 
 def content_loss(feats, content_feats, branches):
@@ -328,9 +339,22 @@ def build(config):
     kind = config.pop("kind", "loss")
     if kind == "loss":
         return LossNet(**config)
+    if kind == "vgg19":
+        from .style_vgg import VGG19Loss
+        return VGG19Loss(**config)
     if kind == "transform":
         return TransformNet(**config)
     raise ValueError(f"unknown style model kind {kind!r}")
+
+
+def load(folder):
+    """Our folders (config.json with a kind, model.safetensors) as any model; a hub snapshot of timm's
+    VGG-19 (its own config.json) through style_vgg, which reads only the convolutions it needs."""
+    from . import style_vgg
+    if style_vgg.is_timm_vgg19(folder):
+        return style_vgg.load_timm(folder)
+    from ..registry import load_weights
+    return load_weights(folder, build)
 
 
 def loss_config(net):
@@ -396,19 +420,34 @@ def _mean(rows, key):
     return float(np.mean([r[key] for r in rows]))
 
 
-def _loss_network(model):
-    """The loss network a fast network was trained with (the registry's style-loss-random)."""
+def _loss_network():
+    """The loss network the fast networks were trained with (the registry's style-loss-random); its
+    evaluation network scores every style model, so that the cards' numbers compare across loss networks."""
     from .. import registry
-    return registry.get_model("style-loss-random")
+    return registry.get_model(REFERENCE_LOSS)
+
+
+def _is_loss(model):
+    return not isinstance(model, TransformNet)
+
+
+def _tag(net):
+    """A name for a loss network's cached optimisations: seed<n> for style-loss-random's design."""
+    if not isinstance(net, LossNet):
+        return type(net).__name__.lower()
+    design = (net.scales, net.kernels, (net.filters,), net.content_scales)
+    if design == ((1, 2, 4), (3, 7), (64,), (2, 4)):
+        return f"seed{net.seed}"
+    return f"seed{net.seed}-" + "-".join("x".join(map(str, d)) for d in design)
 
 
 def evaluate(model, card=None, quick=False):
     """Loss network: the optimisation (DEFAULTS) on the held-out photos against each style it is scored on.
     Fast network: one pass over the same photos, timed at 256 and 512, against the optimisation's numbers.
     Losses are measured on the evaluation network (another seed)."""
-    evaluator = eval_net(model if isinstance(model, LossNet) else _loss_network(model))
+    evaluator = eval_net(_loss_network())
     out = {}
-    if isinstance(model, LossNet):
+    if _is_loss(model):
         for style_name in SCORED_STYLES:
             sty = fit(style_image(style_name), EVAL_SIZE)
             rows, base = [], []
@@ -470,7 +509,7 @@ def optimised(net, photo_name, style_name, iterations):
     from ..cards import REPO_ROOT
     from PIL import Image
     folder = REPO_ROOT / "runs" / "style-eval"
-    stem = folder / f"seed{net.seed}-{photo_name}-{style_name}-{iterations}"
+    stem = folder / f"{_tag(net)}-{photo_name}-{style_name}-{iterations}"
     if stem.with_suffix(".png").is_file() and stem.with_suffix(".json").is_file():
         with Image.open(stem.with_suffix(".png")) as im:
             return np.asarray(im.convert("RGB")), json.loads(stem.with_suffix(".json").read_text())
@@ -512,12 +551,12 @@ def report(model, card, metrics, folder):
     rows = [f"| {k} | {v:.4g} | {METRIC_TEXT[k] if k in METRIC_TEXT else _metric_text(k)} |"
             for k, v in metrics.items()]
     text = [f"Measured by `python -m playground.evaluate {card.id} --write` on the held-out photos "
-            f"({', '.join(HELD_OUT)}) at {EVAL_SIZE} px on the longer side, with the evaluation network (seed "
-            f"+{EVAL_SEED_OFFSET}); seconds on the machine and threads of that run (a shared, loaded 2-core machine "
-            "unless said otherwise).", "", "| metric | value | what it is |", "|---|---|---|", *rows]
+            f"({', '.join(HELD_OUT)}) at {EVAL_SIZE} px on the longer side, with the evaluation network "
+            f"({REFERENCE_LOSS}'s design, seed +{EVAL_SEED_OFFSET}); seconds on the machine and threads of that run "
+            "(a shared, loaded 2-core machine unless said otherwise).", "", "| metric | value | what it is |", "|---|---|---|", *rows]
     if isinstance(model, TransformNet):
         from PIL import Image
-        grid = sheet(model, _loss_network(model), [n for n, _ in _pairs(False)][:3], model.style)
+        grid = sheet(model, _loss_network(), [n for n, _ in _pairs(False)][:3], model.style)
         Image.fromarray(grid).save(folder / "sheet.jpg", quality=88)
         text += ["", "Columns: content | style | optimisation (100 L-BFGS iterations, the tab's defaults) | this fast "
                  "network | Reinhard colour transfer.", "", f"![sheet](../weights/{card.id}/sheet.jpg)"]

@@ -1,6 +1,7 @@
 """Make the style loss network and train the fast style networks.
 
     python -m playground.train.style --preset loss-random --threads 1     # -> weights/style-loss-random (no training)
+    python -m playground.train.style --preset loss-random-wide --threads 1  # -> weights/style-loss-random-wide (idem)
     python -m playground.train.style --preset starry-night --threads 1    # -> weights/style-fast-starry-night
 
 The loss network is random: it is built from a seed, its channel scales are calibrated on natural
@@ -21,20 +22,23 @@ from . import loop
 
 LOSS_ID = "style-loss-random"
 LOSS_CONFIG = dict(kind="loss", seed=0, scales=[1, 2, 4], kernels=[3, 7], filters=64, content_scales=[2, 4])
+WIDE_CONFIG = dict(kind="loss", seed=1, scales=[1, 2, 4, 8], kernels=[3, 5, 9], filters=64, content_scales=[2, 4])
 FAST = dict(steps=850, lr_drop=700, batch_size=4, lr=2e-3, crop=128, scale=288,
             config=dict(kind="transform", channels=[16, 32, 64], res_blocks=3, edge_kernel=9, size=256),
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0))
 PRESETS = {
-    "loss-random": dict(model_id=LOSS_ID),
+    "loss-random": dict(model_id=LOSS_ID, config=LOSS_CONFIG, title="Random multi-scale style loss network"),
+    "loss-random-wide": dict(model_id="style-loss-random-wide", config=WIDE_CONFIG,
+                             title="Wide random multi-scale style loss network"),
     "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night"),
     "gravel": dict(FAST, model_id="style-fast-gravel", style="gravel"),
 }
 COMMAND = "python -m playground.train.style --preset {preset} --threads 1"
 LOSS_CARD = """---
-id: style-loss-random
+id: {model_id}
 family: style
-title: Random multi-scale style loss network
-source: weights/style-loss-random
+title: {title}
+source: weights/{model_id}
 revision: null
 dataset: none (random weights; channel scales calibrated on CC0 / public-domain photos)
 license: CC0-1.0
@@ -42,13 +46,12 @@ params: {params}
 resolution: any (256x256 in the tab)
 train_command: {command}
 metrics: {{}}
-metrics_command: python -m playground.evaluate style-loss-random --write
+metrics_command: python -m playground.evaluate {model_id} --write
 ---
 
-# Random multi-scale style loss network
+# {title}
 
-The network that defines "style" and "content" for the Style transfer tab when no pretrained ImageNet
-network is available (offline). It is one layer of random convolutions (uniform weights from seed
+{intro} It is one layer of random convolutions (uniform weights from seed
 {seed}, no bias, ReLU), {filters} filters of each size {kernels_text} on each level of an image pyramid
 (average pooling by {scales_text}): {branches} branches of {filters} channels, {params:,} weights. Each
 channel is divided by its root-mean-square response on crops of the bundled photos that are not held out
@@ -63,7 +66,30 @@ Random filters carry texture statistics well (Ustyuzhaninov et al. 2017, *What d
 natural textures?*). The weights are random, yet they are saved as safetensors so that the registry
 loads this network like any model and every run of the tab uses the same one.
 
-## Why this design
+{design}## Evaluation network
+
+{evaluation}
+
+## Data and licence
+
+No training. The channel scales come from the bundled CC0 / public-domain photos of scikit-image
+(`playground.data.natural_images`, kind "photo"), except the held-out evaluation photos ({held_out}).
+Released as CC0-1.0.
+
+## Limits
+
+One layer of random filters sees at most a {reach_text} window at {coarsest_text} of the resolution ({reach} pixels): it
+captures colour, local strokes and texture, not Van Gogh's long swirls or objects. A pretrained VGG-19
+(the classic choice) comes from the hub when it is reachable (style-loss-vgg19).
+"""
+
+INTRO = {
+    "loss-random": 'The network that defines "style" and "content" for the Style transfer tab when no pretrained '
+                   "ImageNet\nnetwork is available (offline).",
+    "loss-random-wide": "A second random loss network for the Style transfer tab's Two methods view, to set "
+                        "beside\nstyle-loss-random.",
+}
+DESIGN = {"loss-random": """## Why this design
 
 Compared while building it (astronaut against Starry Night, 128x128, 40 L-BFGS iterations, one thread
 on a shared, loaded 2-core machine; the pictures side by side in runs/style-explore/, not shipped):
@@ -84,24 +110,23 @@ floor of a tenth of the median rms.
 grey image score about alike. The optimisation keeps the layout mostly because it starts from the
 photo; the fast networks add a luminance structure term (their card says why).
 
-## Evaluation network
+""",
+          "loss-random-wide": """## Why this design
 
-Scores in the cards (style and content loss) are measured with an evaluation network of the same
-design but seed {eval_seed}, calibrated the same way, so that the optimiser, which sees only seed
-{seed}, cannot game the score.
+The same design as style-loss-random (seed 0; pyramid levels 1, 2, 4; kernels 3x3 and 7x7), made wider so
+that the Two methods view shows what the loss network's choice does to the same optimisation: seed
+{seed}, one more pyramid level (1/8) and kernels {kernels_text}, so that the coarsest filters see {reach}
+pixels instead of 28 and the style term asks for larger strokes and blotches. In a first look (astronaut
+against Starry Night, 128 px, 30 L-BFGS iterations with the tab's weights) it painted larger, blotchier
+strokes than style-loss-random and, in flat parts such as the background, the blocky 8x8 artefacts
+that variant C printed when style-loss-random was chosen (its card). It needs no training, only the
+calibration of its channel scales; its arithmetic is about twice style-loss-random's. The content
+branches are the same levels (1/2, 1/4), so that the two differ in what they call style.
 
-## Data and licence
+**Known weakness.** As style-loss-random's, its content term is dominated by colour.
 
-No training. The channel scales come from the bundled CC0 / public-domain photos of scikit-image
-(`playground.data.natural_images`, kind "photo"), except the held-out evaluation photos ({held_out}).
-Released as CC0-1.0.
-
-## Limits
-
-One layer of random filters sees at most a 7x7 window at a quarter of the resolution (28 pixels): it
-captures colour, local strokes and texture, not Van Gogh's long swirls or objects. A pretrained VGG-19
-(the classic choice) is not available offline.
-"""
+""",
+          }
 
 FAST_CARD = """---
 id: {model_id}
@@ -161,14 +186,30 @@ Johnson et al.'s 40,000 steps of batch 4 on a GPU, so it is softer than the opti
 """
 
 
+EVALUATION = {
+    "loss-random": "Scores in the cards (style and content loss) are measured with an evaluation network of the same\n"
+                   "design but seed {eval_seed}, calibrated the same way, so that the optimiser, which sees only seed\n"
+                   "{seed}, cannot game the score.",
+    "loss-random-wide": "Scores in the cards (style and content loss) are measured with style-loss-random's evaluation\n"
+                        "network (its design, seed {eval_seed}), as for every style model, so that this card's numbers\n"
+                        "compare with style-loss-random's; the optimiser sees only this network (seed {seed}).",
+}
+FRACTION = {1: "the full", 2: "half", 4: "a quarter", 8: "an eighth"}
+
+
 def card_template(preset, config, params, minutes, **kw):
     held_out = ", ".join(style.HELD_OUT)
-    if preset == "loss-random":
+    if preset in DESIGN:
+        reach = max(config["kernels"]) * max(config["scales"])
+        values = dict(seed=config["seed"], eval_seed=LOSS_CONFIG["seed"] + style.EVAL_SEED_OFFSET, reach=reach,
+                      kernels_text=" and ".join(", ".join(f"{k}x{k}" for k in config["kernels"]).rsplit(", ", 1)))
         return LOSS_CARD.format(
-            params=params, seed=config["seed"], filters=config["filters"], eval_seed=config["seed"] + style.EVAL_SEED_OFFSET,
-            kernels_text=" and ".join(f"{k}x{k}" for k in config["kernels"]),
+            model_id=PRESETS[preset]["model_id"], title=PRESETS[preset]["title"], intro=INTRO[preset],
+            design=DESIGN[preset].format(**values), evaluation=EVALUATION[preset].format(**values),
+            params=params, filters=config["filters"], reach_text=f"{max(config['kernels'])}x{max(config['kernels'])}",
+            coarsest_text=FRACTION[max(config["scales"])],
             scales_text=", ".join(str(s) for s in config["scales"]), branches=len(config["scales"]) * len(config["kernels"]),
-            content_text=", ".join(f"1/{s}" for s in config["content_scales"]), held_out=held_out, **kw)
+            content_text=", ".join(f"1/{s}" for s in config["content_scales"]), held_out=held_out, **values, **kw)
     name = config["style"]
     _, style_license, credit = style.STYLES[name]
     return FAST_CARD.format(
@@ -226,8 +267,8 @@ def crops(photos, crop, seed):
     return transform
 
 
-def make_loss_network():
-    net = style.build(LOSS_CONFIG)
+def make_loss_network(config=LOSS_CONFIG):
+    net = style.build(config)
     net.calibrate(style.calibration_images())
     return net.eval()
 
@@ -240,12 +281,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
     preset = PRESETS[args.preset]
     loop.setup(args)
-    if args.preset == "loss-random":
-        net = make_loss_network()
-        template = card_template(args.preset, LOSS_CONFIG, loop.count_params(net), 0.0,
+    if args.preset in DESIGN:
+        model_id, config = preset["model_id"], preset["config"]
+        net = make_loss_network(config)
+        template = card_template(args.preset, config, loop.count_params(net), 0.0,
                                  command=COMMAND.format(preset=args.preset))
-        card = loop.finish(net, LOSS_CONFIG, LOSS_ID, {}, template)
-        print(f"wrote weights/{LOSS_ID}/ and {card}; now run python -m playground.evaluate {LOSS_ID} --write")
+        card = loop.finish(net, config, model_id, {}, template)
+        print(f"wrote weights/{model_id}/ and {card}; now run python -m playground.evaluate {model_id} --write")
         return
     steps, batch_size, lr, run_dir = loop.run_settings(args, preset, preset["model_id"])
     config = dict(preset["config"], style=preset["style"])

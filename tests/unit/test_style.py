@@ -139,3 +139,31 @@ def test_structure_loss_ignores_colour_and_level_but_not_layout():
     x = (ramp.view(1, 1, 1, 24) * torch.tensor([1.0, 0.5, 0.2]).view(1, 3, 1, 1)).expand(2, 3, 24, 24)
     assert float(style.structure_loss(x, x * 0.5)) < 1e-3  # (zero padding: an offset would show at the borders)
     assert float(style.structure_loss(x, x.flip(-1))) > 0.1
+
+
+@pytest.mark.parametrize("preset", ["loss-random", "loss-random-wide"])
+def test_loss_presets_make_the_shipped_cards_and_weights(tmp_path, preset):
+    from playground.cards import parse_card, split_front_matter
+    from playground.train import style as train
+    p = train.PRESETS[preset]
+    net = train.make_loss_network(p["config"])
+    text = train.card_template(preset, p["config"], sum(x.numel() for x in net.parameters()), 0.0,
+                               command=train.COMMAND.format(preset=preset))
+    (tmp_path / f"{p['model_id']}.md").write_text(text)
+    card = parse_card(tmp_path / f"{p['model_id']}.md")
+    shipped = registry.Registry().card(p["model_id"])
+    assert (card.params, card.train_command, card.metrics_command) == (shipped.params, shipped.train_command,
+                                                                       shipped.metrics_command)
+    assert split_front_matter(shipped.path.read_text())[1].split("## Measured")[0].rstrip() == card.body.rstrip()
+    weights = registry.Registry().get_model(p["model_id"])
+    assert style.loss_config(weights) == p["config"]
+    assert all(torch.allclose(a, b) for a, b in zip(net.state_dict().values(), weights.state_dict().values()))
+
+
+def test_cached_optimisations_are_named_per_loss_network():
+    """evaluate() keeps optimisations under runs/style-eval/ by network: another design must not reuse them."""
+    from playground.train.style import LOSS_CONFIG, WIDE_CONFIG
+    with torch.device("meta"):
+        nets = [style.build(c) for c in (LOSS_CONFIG, dict(LOSS_CONFIG, seed=5), WIDE_CONFIG, {"kind": "vgg19"})]
+    assert [style._tag(n) for n in nets] == ["seed0", "seed5", "seed1-1x2x4x8-3x5x9-64-2x4", "vgg19loss"]
+    assert style._is_loss(nets[-1]) and not style._is_loss(style.build(dict(kind="transform")))
