@@ -16,7 +16,8 @@ tabs use the same unit.
 with convolutions *masked* so that no pixel sees itself or anything after it. Sampling cannot be
 parallel: each pixel needs the ones before it. Run naively that is 784 passes of the whole network
 for a 28x28 image; the fast sampler here computes only what changes (the rows above once per row,
-the current row per pixel) and writes exactly the same pixels for the same seed.
+then one new column of every layer per pixel, from the columns it cached: Ramachandran et al. 2017)
+and writes exactly the same pixels for the same seed.
 
 Stacking masked 3x3 convolutions leaves a **blind spot**: pixels above and to the right that the
 model never sees however deep it is. The **gated PixelCNN** splits the network into a vertical

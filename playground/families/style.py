@@ -121,6 +121,21 @@ def structure_loss(x, y):
     return F.mse_loss(standard(x), standard(y))
 
 
+def grey(x):
+    """(N,3,H,W) -> its luminance (BT.601) repeated on three channels."""
+    return (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True).expand(-1, 3, -1, -1)
+
+
+def luminance_content_loss(net, result, photo):
+    """Content loss between the grey versions of result and photo on every branch of the loss network:
+    edges and shading at every scale, none of the colour (a fast network's term: the network's own
+    content term is mostly colour)."""
+    feats = net(grey(result))
+    with torch.no_grad():
+        target = net(grey(photo))
+    return content_loss(feats, target, range(len(feats)))
+
+
 def tv_loss(x):
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
 

@@ -141,6 +141,20 @@ def test_structure_loss_ignores_colour_and_level_but_not_layout():
     assert float(style.structure_loss(x, x.flip(-1))) > 0.1
 
 
+def test_luminance_content_loss_ignores_hue_but_not_edges():
+    net = style.build(dict(kind="loss", seed=0, scales=[1, 2], kernels=[3], filters=8, content_scales=[2]))
+    g = torch.Generator().manual_seed(0)
+    photo = torch.rand((1, 3, 32, 32), generator=g)
+    luma = style.grey(photo)[:, :1]
+    # another colour with the same luminance: shift chroma along a direction orthogonal to the luma weights
+    d = torch.tensor([0.587, -0.299, 0.0]).view(1, 3, 1, 1) * 0.2
+    recoloured = photo + d
+    assert torch.allclose(style.grey(recoloured)[:, :1], luma, atol=1e-6)
+    assert float(style.luminance_content_loss(net, recoloured, photo)) < 1e-8
+    assert float(style.luminance_content_loss(net, photo.flip(-1), photo)) > 1e-3
+    assert float(style.content_loss(net(recoloured), net(photo), net.content_branches())) > 1e-4  # the plain term sees colour
+
+
 @pytest.mark.parametrize("preset", ["loss-random", "loss-random-wide"])
 def test_loss_presets_make_the_shipped_cards_and_weights(tmp_path, preset):
     from playground.cards import parse_card, split_front_matter
