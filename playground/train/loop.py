@@ -382,16 +382,28 @@ def trained_for(trainer, start):
 
 def finish(model, config, model_id, metrics, card_template=None, root=REPO_ROOT, save=None):
     """Write weights/<id>/ (with `save(folder, model, config)`, default registry.save_weights) and the
-    card's metrics, creating the card from the template; rank 0 only."""
+    card's metrics; rank 0 only. With a template the card's text is (re)written from it, so that its
+    prose (steps, minutes) describes this run; an existing card's measured section (written by
+    `python -m playground.evaluate <id> --write`) is carried over until that command rewrites it.
+    Without a template an existing card keeps its text."""
     if not is_main():
         return None
     root = Path(root)
     (save or save_weights)(root / "weights" / model_id, getattr(model, "module", model), config)
     card = root / "model_cards" / f"{model_id}.md"
-    if not card.is_file():
-        if card_template is None:
-            raise PlaygroundError(f"No card {card} and no template to create it from.")
+    if card_template is not None:
         card.parent.mkdir(parents=True, exist_ok=True)
-        card.write_text(card_template, encoding="utf-8")
+        card.write_text(_keep_measured(card, card_template), encoding="utf-8")
+    elif not card.is_file():
+        raise PlaygroundError(f"No card {card} and no template to create it from.")
     write_metrics(card, metrics)
     return card
+
+
+def _keep_measured(card, text):
+    """text, with the measured section of the existing card (if any) appended."""
+    start, end = "<!-- measured:start -->", "<!-- measured:end -->"  # playground.evaluate's markers
+    old = card.read_text(encoding="utf-8") if card.is_file() else ""
+    if start not in old or end not in old or start in text:
+        return text
+    return text.rstrip("\n") + "\n\n## Measured\n\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"

@@ -201,3 +201,23 @@ def test_finish_writes_weights_and_card_metrics(tmp_path):
     assert torch.equal(loaded.weight, net.weight)
     loop.finish(net, {"in_features": 3, "out_features": 2}, "tiny-model", {"acc": 0.5}, root=tmp_path)
     assert parse_card(card).metrics == {"acc": 0.5}  # an existing card keeps its prose, gets new metrics
+
+
+def test_finish_rewrites_the_prose_from_a_template_and_keeps_the_measured_section(tmp_path):
+    from playground.cards import parse_card
+    net = torch.nn.Linear(3, 2)
+
+    def template(prose):
+        return "\n".join([
+            "---", "id: tiny-model", "family: tinytest", "title: Tiny", "source: weights/tiny-model",
+            "revision: null", "dataset: digits", "license: MIT", f"params: {loop.count_params(net)}",
+            "resolution: 8x8", "train_command: python -m playground.train.tiny", "metrics: {}",
+            "metrics_command: python -m playground.evaluate tiny-model --write", "---", "", prose, ""])
+    card = loop.finish(net, {"in_features": 3, "out_features": 2}, "tiny-model", {}, template("100 steps."), root=tmp_path)
+    card.write_text(card.read_text() + "\n## Measured\n\n<!-- measured:start -->\nacc 0.75\n<!-- measured:end -->\n")
+    loop.finish(net, {"in_features": 3, "out_features": 2}, "tiny-model", {"acc": 0.5}, template("800 steps."),
+                root=tmp_path)
+    body = parse_card(card).body
+    assert "800 steps." in body and "100 steps." not in body
+    assert body.count("<!-- measured:start -->\nacc 0.75\n<!-- measured:end -->") == 1 and body.count("## Measured") == 1
+    assert parse_card(card).metrics == {"acc": 0.5}
