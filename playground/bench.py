@@ -67,11 +67,13 @@ ACTION_MODULES = ("gan", "vae", "diffusion", "pixelcnn", "style", "superres")  #
 
 def measure_cases(module_name, runs):
     """In this process: each of a tab's bench cases, after one warm-up call (which loads models).
-    A case function may carry `max_runs` (a slow baseline, such as naive PixelCNN sampling)."""
+    A case function may carry `max_runs` and `warm_up = False` (a slow baseline, such as naive PixelCNN
+    sampling, whose one long run dwarfs the model's load)."""
     module = importlib.import_module(f"playground.actions.{module_name}")
     rows = []
     for label, fn in module.bench_cases().items():
-        fn(0)
+        if getattr(fn, "warm_up", True):
+            fn(0)
         times = []
         for i in range(min(runs, getattr(fn, "max_runs", runs))):
             start = time.perf_counter()

@@ -94,11 +94,14 @@ def test_bench_times_a_tabs_cases(monkeypatch):
     def slow(i):
         calls.append(("slow", i))
     slow.max_runs = 1
-    module.bench_cases = lambda: {"double": lambda i: calls.append(i) or 2 * i, "slow": slow}
+    def cold(i):
+        calls.append(("cold", i))
+    cold.max_runs, cold.warm_up = 2, False
+    module.bench_cases = lambda: {"double": lambda i: calls.append(i) or 2 * i, "slow": slow, "cold": cold}
     monkeypatch.setitem(sys.modules, "playground.actions.benchtest", module)
     rows = bench.measure_cases("benchtest", 3)
-    assert calls == [0, 1, 2, 3, ("slow", 0), ("slow", 1)] and rows[0]["case"] == "double"
-    assert rows[0]["p95_ms"] >= rows[0]["p50_ms"] >= 0 and [r["runs"] for r in rows] == [3, 1]
+    assert calls == [0, 1, 2, 3, ("slow", 0), ("slow", 1), ("cold", 1), ("cold", 2)] and rows[0]["case"] == "double"
+    assert rows[0]["p95_ms"] >= rows[0]["p50_ms"] >= 0 and [r["runs"] for r in rows] == [3, 1, 2]
     text = bench.markdown({"quick": True, "machine": bench.machine(1), "models": [], "cases": rows})
     assert "| double |" in text
 
