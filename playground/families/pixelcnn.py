@@ -21,8 +21,9 @@ Sampling: `sample(..., fast=False)` runs the whole network once per pixel (784 p
 (rows_seen above it), and then, pixel by pixel, each layer's horizontal stack (kernels one row high,
 looking left only) at the current column alone, from the last few columns of its input, cached as
 they are written (the caching idea of Ramachandran et al. 2017, *Fast Generation for Convolutional
-Autoregressive Models*): the same sums for every output it uses, so the same seed gives the same pixels. Both draw each pixel by inverting the
-softmax's CDF at a uniform number drawn for every pixel up front from the seed.
+Autoregressive Models*): the same sums for every output it uses, so the same seed gives the same
+pixels. Both draw each pixel by inverting the softmax's CDF at a uniform number drawn for every
+pixel up front from the seed.
 
 Images are (N,H,W) uint8; networks see x / 127.5 - 1. Every random draw takes a seed.
 """
@@ -326,7 +327,8 @@ def _fast_row(model, canvas, r, y, u, temperature, device):
         h = None
         for i, layer in enumerate(model.layers):
             pad, width = layer.k // 2, layer.h.kernel_size[1]
-            h = layer.horizontal_at(bufs[i][..., c:c + width], bases[i][..., c:c + 1], bufs[i][..., c + pad:c + pad + 1])
+            h_in = bufs[i][..., c + pad:c + pad + 1]
+            h = layer.horizontal_at(bufs[i][..., c:c + width], bases[i][..., c:c + 1], h_in)
             if i + 1 < len(model.layers):
                 bufs[i + 1][..., model.layers[i + 1].k // 2 + c] = h[..., 0]
         params = model.head(h)[:, :, 0, 0]
