@@ -35,8 +35,9 @@ def build():
         result = gr.State(None)
         with gr.Row():
             with gr.Column(scale=1):
-                upload = image_input("Your image", height=240)
-                example = raw(gr.Dropdown(list(actions.PICKS), value=None, label="...or pick an example"))
+                first, first_path = actions.default_pick()  # the first click has a picture to upscale
+                upload = image_input("Your image", height=240, value=first_path)
+                example = raw(gr.Dropdown(list(actions.PICKS), value=first, label="...or pick an example"))
             with gr.Column(scale=1):
                 scale = raw(gr.Radio([("x2", 2), ("x4", 4)], value=4, label="Scale"))
                 truth = raw(gr.Checkbox(value=True, label="Ground-truth mode: downscale first, then measure"))

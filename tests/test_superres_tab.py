@@ -7,3 +7,13 @@ from tests.unit.test_superres_actions import tiny_registry  # noqa: F401  (the f
 def test_the_tab_builds_around_the_installed_models(tiny_registry):  # noqa: F811
     import tabs.superres
     assert isinstance(tabs.superres.build(), gr.Blocks)
+
+
+def test_the_tab_opens_with_the_first_example_loaded(tiny_registry):  # noqa: F811
+    import tabs.superres
+    from playground.actions import superres as actions
+    config = tabs.superres.build().get_config_file()
+    values = [c.get("props", {}).get("value") for c in config["components"]]
+    name, _ = actions.default_pick()
+    assert name in values  # the example dropdown
+    assert any(isinstance(v, dict) and str(v.get("path", "")).endswith(".png") for v in values)  # the upload box

@@ -52,6 +52,14 @@ def pick(name):
     return np.array(data.load_natural(name))
 
 
+def default_pick():
+    """(name, file path) of the first installed picker image, which the tab opens with so that its first
+    click upscales something; (None, None) if none is installed."""
+    installed = data.natural_images()
+    name = next((n for n in PICKS if n in installed), None)
+    return (name, str(installed[name].path)) if name else (None, None)
+
+
 def _image(src, scale, ground_truth):
     image = normalize_image(src, mode="RGB")
     h, w = image.shape[:2]

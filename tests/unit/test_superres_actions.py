@@ -117,3 +117,10 @@ def test_bench_cases(tiny_registry):
     cases = actions.bench_cases()
     assert len(cases) == 2
     assert all(fn(0).shape == (512, 512, 3) for fn in cases.values())
+
+
+def test_the_tab_opens_with_a_picture_to_upscale(tiny_registry):
+    name, path = actions.default_pick()
+    assert name in actions.PICKS and path.endswith((".png", ".jpg"))
+    res = actions.upscale_all(path, 4, True)  # what the first click sends: the preloaded file
+    assert res["truth"] is not None and res["truth"].shape == actions.pick(name).shape
