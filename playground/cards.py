@@ -121,6 +121,9 @@ def list_cards(cards_dir=None):
     return [parse_card(p) for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md"]
 
 
+MEASURED_START, MEASURED_END = "<!-- measured:start -->", "<!-- measured:end -->"  # a card's evaluate --write section
+
+
 def write_metrics(path, metrics):
     """Replace the metrics in a card's front matter, keeping the other keys and the prose."""
     path = Path(path)

@@ -15,10 +15,11 @@ import time
 import torch
 
 from . import registry
+from .cards import MEASURED_END as REPORT_END
+from .cards import MEASURED_START as REPORT_START
 from .cards import list_cards, write_metrics, write_section
 
 START, END = "<!-- models:start -->", "<!-- models:end -->"
-REPORT_START, REPORT_END = "<!-- measured:start -->", "<!-- measured:end -->"
 
 
 def evaluate(model_id, quick=False, reg=None):

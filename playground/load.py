@@ -76,21 +76,24 @@ def available_calls(ids):
     return [(name, args) for name, args, needs in CALLS if needs is None or needs in ids]
 
 
-def upload_payload(size=(64, 48), seed=0):
-    """A small seeded RGB picture (a gradient with noise, so no method restores it exactly) as an API
-    client uploads it: a FileData dict holding a PNG data: URL."""
+def png_payload(image):
+    """A PIL image as an API client uploads it: a FileData dict holding a PNG data: URL."""
     import base64
     import io
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return {"url": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
+            "meta": {"_type": "gradio.FileData"}}
 
+
+def upload_payload(size=(64, 48), seed=0):
+    """A small seeded RGB picture (a gradient with noise, so no method restores it exactly) as png_payload."""
     import numpy as np
     from PIL import Image
     w, h = size
     ramp = np.add.outer(np.linspace(0, 160, h), np.linspace(0, 80, w))[..., None]
     pixels = (ramp + np.random.default_rng(seed).integers(0, 16, (h, w, 3))).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, "PNG")
-    return {"url": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
-            "meta": {"_type": "gradio.FileData"}}
+    return png_payload(Image.fromarray(pixels))
 
 
 def _installed(reg):

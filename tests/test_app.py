@@ -136,13 +136,10 @@ def test_huge_image_is_refused_before_decoding(client, tmp_path):
 
 def _png_payload(mode="LA", size=(8, 6)):
     """An image as an API client sends it: a FileData dict holding a data URL."""
-    import base64
-    import io
     from PIL import Image
-    buf = io.BytesIO()
-    Image.new(mode, size).save(buf, "PNG")
-    return {"url": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
-            "meta": {"_type": "gradio.FileData"}}
+
+    from playground.load import png_payload
+    return png_payload(Image.new(mode, size))
 
 
 def test_data_url_payload_goes_through_the_normaliser(app_url):

@@ -84,9 +84,14 @@ class LossNet(nn.Module):
     def calibrate(self, images):
         """Set `rms` from [0, 1] images (N,3,H,W)."""
         self.rms.fill_(1)
-        feats = self(images)
-        rms = torch.stack([f.pow(2).mean((0, 2, 3)).sqrt() for f in feats])
-        self.rms.copy_(rms.clamp_min(0.1 * float(rms.median())))
+        self.rms.copy_(channel_rms(self(images)).view_as(self.rms))
+
+
+def channel_rms(feats):
+    """Every channel's root-mean-square over a list of feature maps, concatenated (C_total,), with a floor of
+    a tenth of the median (dead channels would blow the losses up): the loss networks' calibration."""
+    rms = torch.cat([f.pow(2).mean((0, 2, 3)).sqrt() for f in feats])
+    return rms.clamp_min(0.1 * float(rms.median()))
 
 
 def gram(features):
@@ -116,7 +121,7 @@ def structure_loss(x, y):
     """Mean squared difference of the standardised luminance of two image batches after a 5x5 blur: the
     photo's layout, whatever its colours and fine strokes (the fast networks' extra content term)."""
     def standard(z):
-        lum = F.avg_pool2d((z * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True), 5, 1, 2)
+        lum = F.avg_pool2d(grey(z)[:, :1], 5, 1, 2)
         return (lum - lum.mean((2, 3), keepdim=True)) / (lum.std((2, 3), keepdim=True) + 1e-3)
     return F.mse_loss(standard(x), standard(y))
 

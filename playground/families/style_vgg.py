@@ -97,14 +97,9 @@ class VGG19Loss(nn.Module):
     @torch.no_grad()
     def calibrate(self, images):
         """Set `rms` from [0, 1] images (N,3,H,W), with a floor of a tenth of the median (dead channels)."""
+        from .style import channel_rms
         self.rms.fill_(1)
-        rms = torch.cat([f.pow(2).mean((0, 2, 3)).sqrt() for f in self(images)])
-        self.rms.copy_(rms.clamp_min(0.1 * float(rms.median())))
-
-
-def _weights_file(folder):
-    from ..registry import weights_file
-    return weights_file(folder)
+        self.rms.copy_(channel_rms(self(images)))
 
 
 def load_timm(folder):
@@ -112,7 +107,9 @@ def load_timm(folder):
     `features.*` tensors the module has are read (lazily: the classifier's 400 MB stay on disk); a missing
     tensor or a wrong shape is refused with a message naming it. The channel scales are then calibrated."""
     from safetensors import SafetensorError, safe_open
-    path = _weights_file(Path(folder))
+
+    from ..registry import weights_file
+    path = weights_file(Path(folder))
     net = VGG19Loss()
     wanted = net.state_dict()
     state = {}

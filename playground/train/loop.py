@@ -402,7 +402,7 @@ def finish(model, config, model_id, metrics, card_template=None, root=REPO_ROOT,
 
 def _keep_measured(card, text):
     """text, with the measured section of the existing card (if any) appended."""
-    start, end = "<!-- measured:start -->", "<!-- measured:end -->"  # playground.evaluate's markers
+    from ..cards import MEASURED_END as end, MEASURED_START as start
     old = card.read_text(encoding="utf-8") if card.is_file() else ""
     if start not in old or end not in old or start in text:
         return text
