@@ -169,12 +169,11 @@ network's content term is dominated by colour (a Reinhard-recoloured photo score
 image), so the optimisation keeps the layout mostly because it starts from the photo. A network has no
 such start: runs with the optimisation's loss and content weight 1 (stopped at step 1,450), 8 (step 250)
 and 30 (step 175) painted content-free Starry Night swirls over the held-out photos (docs/NOTES.md).
-Trials of a few hundred steps (scratch runs, not shipped; style loss on the evaluation network as a
-multiple of the optimisation's, and SSIM): the structure term alone 21.3x / 0.544 at step 100; with the
-luminance term 17.6x / 0.557 at 100 and 7.4x / 0.596 at 300; an identity start (photo + network output,
-last convolution zeroed) kept SSIM at 0.77 but stayed at 280x, the level of a colour transfer, even
-with ten times the style weight; an L1 warm-up to the identity for 150 steps was no better (12.6x /
-0.559 at 300).
+Short trials of a few hundred steps chose this loss (scratch runs, not shipped; their numbers are in
+docs/NOTES.md, session 5, not measured by a command here): the luminance term lowered both the style
+loss and the loss of SSIM against the structure term alone; an identity start (photo + network output,
+last convolution zeroed) kept the photo but never got past a colour transfer's style loss, even with ten
+times the style weight; an L1 warm-up to the identity did not help.
 Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared,
 loaded 2-core machine.
 
