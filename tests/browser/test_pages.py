@@ -202,7 +202,7 @@ def test_superres_tab_end_to_end(page):
     page.locator("#superres-go").click()
     page.locator("#superres-table").get_by_text("lanczos", exact=True).wait_for(timeout=120000)
     _served_images(page, 10, timeout=120000)  # gallery, slider and crops
-    assert page.locator("#superres-slider img >> visible=true").count() >= 1
+    page.locator("#superres-slider img >> visible=true").first.wait_for(timeout=60000)  # the before/after slider
     crops = page.locator("#superres-crops img >> visible=true")
     first = crops.first.get_attribute("src")
     slider = page.get_by_role("slider", name="range slider for Zoom centre: x (fraction of the width)")
