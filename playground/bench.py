@@ -202,6 +202,32 @@ def _cross_tables(cross):
     return lines
 
 
+QUALITY = ("FD", "precision", "recall", "density", "coverage", "memorisation rate", "bits/dim (card)")
+
+
+def rerun_change(before, after):
+    """The largest relative change of a quality figure (the cross-family tables) between two bench results:
+    {"compared": n, "max_change": fraction, "where": "data set / model / column"}; rows and columns present in
+    only one of them are not compared."""
+    worst, where, compared = 0.0, "", 0
+    for dataset, c in after.get("cross", {}).items():
+        old_rows = {r["model"]: r for r in before.get("cross", {}).get(dataset, {}).get("rows", [])}
+        for row in c.get("rows", []):
+            for col in QUALITY:
+                a, b = old_rows.get(row["model"], {}).get(col, ""), row.get(col, "")
+                if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+                    compared += 1
+                    change = abs(b - a) / max(abs(a), 1e-9) if a != b else 0.0
+                    if change > worst or not where:
+                        worst, where = change, f"{dataset} / {row['model']} / {col}"
+    return {"compared": compared, "max_change": round(worst, 6), "where": where}
+
+
+def _rerun_line(x):
+    return (f"Rerun: against {x['against']}, {x['compared']} quality figures compared; the largest relative change "
+            f"is {100 * x['max_change']:.2f}% ({x['where']}).")
+
+
 def _load_line(x):
     skipped = f"; skipped, model not installed: {', '.join(x['skipped'])}" if x.get("skipped") else ""
     wall = f" (the last call ended at {x['wall_s']} s)" if x.get("wall_s", 0) > x["seconds"] + 1 else ""
@@ -231,6 +257,8 @@ def markdown(result, cards=None):
                   f"({a['api_over_direct']}x)."]
     if result.get("load"):
         lines += ["", _load_line(result["load"])]
+    if result.get("rerun"):
+        lines += ["", _rerun_line(result["rerun"])]
     return "\n".join(lines)
 
 
@@ -263,6 +291,8 @@ def main(argv=None):
     ap.add_argument("--load", action="store_true", help="run only the load test and print its result")
     ap.add_argument("--cards", action="store_true", help="first refresh every card's metrics and the README's "
                     "models table (python -m playground.evaluate --all --write: hours on 2 cores)")
+    ap.add_argument("--against", default=None, help="an earlier bench JSON: report the largest change of a quality "
+                    "figure against it (a seeded rerun should change none by more than 2%%)")
     ap.add_argument("--clients", type=int, default=30)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
@@ -307,6 +337,9 @@ def main(argv=None):
              for name, n in CROSS_N["quick" if args.quick else "full"].items()}
     result = {"quick": args.quick, "machine": machine(args.threads), "models": rows, "cases": cases, "cross": cross,
               "app": measure_app(runs, args.threads), "load": measure_load(args.clients, args.seconds, args.threads)}
+    if args.against:
+        result["rerun"] = dict(rerun_change(json.loads(Path(args.against).read_text()), result),
+                               against=Path(args.against).name)
     text = markdown(result, {i: c.metrics or {} for i, c in reg.cards().items()})
     print(text)
     if args.out:

@@ -93,7 +93,8 @@ def build():
 
         with gr.Tab("Fast network"):
             with gr.Row():
-                fast_id = raw(gr.Dropdown(fasts, value=fasts[0] if fasts else None, label="Fast network (one style each)"))
+                fast_id = raw(gr.Dropdown(fasts, value=actions.default_fast(styles[0] if styles else None),
+                                          label="Fast network (one style each)"))
                 strength = raw(gr.Slider(0, 1, value=1, step=0.05, label="Strength (0 = photo, 1 = network)"))
                 fast_go = gr.Button("Stylise", variant="primary")
 
@@ -145,7 +146,11 @@ def build():
         def on_fast(cu, cn, su, sn, res, keep_colour, model_id, strength_value):
             content, style = actions.pair(cu, cn, su, sn, res)
             image = actions.fast(content, model_id, strength_value, keep_colour)
-            return content, style, image, f"{model_id}, strength {strength_value:g}.", image
+            trained_on, picture = actions.network_style(model_id, res)
+            text = f"{model_id}, strength {strength_value:g}."
+            if picture is None:
+                return content, style, image, text, image
+            return content, picture, image, f"{text} It paints the style it was trained on: {trained_on}.", image
 
         fast_go.click(model_event(on_fast), pair_inputs + [keep, fast_id, strength],
                       [content_view, style_view, result, status, result_state], api_name="style_fast", **model_queue())

@@ -41,6 +41,13 @@ def fast_networks():
     return [i for i in family_ids("style") if _kind(i) == "transform"]
 
 
+def default_fast(style_name):
+    """The fast network trained on `style_name` if there is one, else the first: the tab's first pick."""
+    ids = fast_networks()
+    own = f"style-fast-{style_name.replace('_', '-')}" if style_name else None
+    return own if own in ids else (ids[0] if ids else None)
+
+
 def style_names():
     return list(style_images.STYLES)
 
@@ -114,6 +121,14 @@ def fast(content, model_id, strength=1.0, preserve_colour=False):
     preserve_colour = _flag(preserve_colour, "Preserve colour")
     with registry.using(model_id) as net:
         return _family().stylise(net, content, strength, preserve_colour)
+
+
+def network_style(model_id, resolution):
+    """The style a fast network was trained on, as a picture at the resolution (None for an unknown style)."""
+    model_id = pick_model(model_id, fast_networks(), "fast style network")
+    with registry.using(model_id) as net:
+        name = net.style
+    return (name, picture(None, name, style_names(), "style", resolution)) if name in style_names() else (name, None)
 
 
 def baseline(content, style, method):

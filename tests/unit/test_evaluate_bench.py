@@ -116,3 +116,20 @@ def test_report_only_redraws_from_the_cards_metrics(tmp_path, family, monkeypatc
     before = parse_card(path).metrics
     assert evaluate.main(["tiny-a", "--report-only"]) == 0
     assert "Weight sum 1.500." in path.read_text() and parse_card(path).metrics == before == {"weight_sum": 1.5}
+
+
+def test_a_rerun_reports_the_largest_change_of_a_quality_figure():
+    """--against compares the cross-family quality figures of two bench results, row by row and column by column,
+    and ignores timings, text cells and rows only one side has."""
+    def result(fd, precision, seconds, extra=()):
+        rows = [{"model": "vae-fashion", "FD": fd, "precision": precision, "bits/dim (card)": "",
+                 "seconds per image": seconds}] + list(extra)
+        return {"cross": {"Fashion-MNIST": {"rows": rows}}}
+    same = bench.rerun_change(result(10.0, 0.5, 1.0), result(10.0, 0.5, 9.0))
+    assert same == {"compared": 2, "max_change": 0.0, "where": "Fashion-MNIST / vae-fashion / FD"}
+    changed = bench.rerun_change(result(10.0, 0.5, 1.0), result(10.1, 0.53, 1.0, [{"model": "new", "FD": 1.0}]))
+    assert changed["compared"] == 2 and changed["max_change"] == pytest.approx(0.06)
+    assert changed["where"] == "Fashion-MNIST / vae-fashion / precision"
+    line = bench.markdown({"quick": True, "models": [], "machine": {"platform": "p", "cpus": 2, "threads": 2,
+                           "device": "cpu", "versions": {}}, "rerun": dict(changed, against="bench.json")})
+    assert "largest relative change is 6.00% (Fashion-MNIST / vae-fashion / precision)" in line

@@ -181,3 +181,40 @@ def test_cached_optimisations_are_named_per_loss_network():
         nets = [style.build(c) for c in (LOSS_CONFIG, dict(LOSS_CONFIG, seed=5), WIDE_CONFIG, {"kind": "vgg19"})]
     assert [style._tag(n) for n in nets] == ["seed0", "seed5", "seed1-1x2x4x8-3x5x9-64-2x4", "vgg19loss"]
     assert style._is_loss(nets[-1]) and not style._is_loss(style.build(dict(kind="transform")))
+
+
+def test_training_crops_of_photo_and_target_are_aligned():
+    """The distillation pairs each photo crop with the same crop (and flip) of its optimised picture."""
+    from playground.train import style as train
+    rng = np.random.default_rng(0)
+    photos = [rng.integers(0, 256, (40, 56, 3), dtype=np.uint8), rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)]
+    targets = [255 - p for p in photos]
+    gen = torch.Generator().manual_seed(0)
+    x, y = train.crops(photos, 32, 0, targets)((torch.arange(8),), gen)
+    assert x.shape == y.shape == (8, 3, 32, 32)
+    assert torch.allclose(x + y, torch.ones_like(x), atol=1e-6)
+    (alone,) = train.crops(photos, 32, 0)((torch.arange(8),), torch.Generator().manual_seed(0))
+    assert torch.equal(alone, x)  # the same crops with or without targets
+    assert len({tuple(c.flatten()[:4].tolist()) for c in x}) == 8  # different crops
+
+
+def test_a_fast_networks_score_is_set_against_the_optimisation_of_the_same_photos(monkeypatch):
+    """evaluate() scores a fast network and the optimisation (here: a stand-in returning the photo itself)
+    on the same held-out photos with the evaluation network, and divides."""
+    torch.manual_seed(0)
+    loss_net = style.build(dict(kind="loss", seed=0, scales=[1, 2], kernels=[3], filters=4, content_scales=[2]))
+    loss_net.calibrate(style.calibration_images(64))
+    seen = []
+
+    def stand_in(net, name, style_name, iterations):
+        seen.append((net, name, style_name, iterations))
+        return style.fit(style.content_image(name), style.EVAL_SIZE), [1.0, 2.0]
+    monkeypatch.setattr(style, "_loss_network", lambda: loss_net)
+    monkeypatch.setattr(style, "optimised", stand_in)
+    fast = style.build(dict(kind="transform", channels=[4, 4, 8], res_blocks=1, edge_kernel=3, style="gravel")).eval()
+    out = style.evaluate(fast)
+    assert [s[1:] for s in seen] == [(n, "gravel", 100) for n in style.HELD_OUT] and seen[0][0] is loss_net
+    assert out["optimisation_ssim"] == pytest.approx(1.0)  # the photo itself
+    assert out["ssim_minus_optimisation"] == pytest.approx(out["ssim"] - 1.0)
+    assert out["style_loss_vs_optimisation"] == pytest.approx(out["eval_style_loss"] / out["optimisation_eval_style_loss"])
+    assert "style_loss_vs_optimisation" not in style.evaluate(fast, quick=True)

@@ -42,6 +42,8 @@ def test_models_and_methods_come_from_the_cards(tiny_registry):
     assert actions.methods() == ["optimisation (style-loss-tiny)", "optimisation (style-loss-tiny-wide)",
                                  "fast network (style-fast-tiny)", *actions.BASELINES]
     assert actions.INITS == style.INITS
+    assert actions.default_fast("gravel") == "style-fast-tiny"  # no gravel network here: the first one
+    assert actions.default_fast(None) == "style-fast-tiny"
 
 
 def test_pictures_come_by_name_or_upload(tiny_registry, tmp_path):
@@ -88,6 +90,11 @@ def test_fast_network_strength_and_baselines(tiny_registry):
         actions.fast(content, "style-fast-tiny", 0.33)
     with pytest.raises(InputError, match="Model"):
         actions.fast(content, "style-loss-tiny", 1.0)
+    name, picture = actions.network_style("style-fast-tiny", 128)  # the tab shows the style the network paints
+    assert name == "starry_night" and np.array_equal(picture, actions.picture(None, name, actions.style_names(),
+                                                                              "style", 128))
+    with pytest.raises(InputError, match="Model"):
+        actions.network_style("style-loss-tiny", 128)
     for method in actions.BASELINES:
         assert actions.baseline(content, sty, method).shape == content.shape
     with pytest.raises(InputError, match="Baseline"):
