@@ -405,8 +405,11 @@ def test_style_optimise_fast_baseline_grams_and_compare_over_http(client, tmp_pa
         assert "**Right:** optimisation (style-loss-random-wide)" in text and ", SSIM 0." in text, text
         assert "style-loss-random's design with another seed" in text
     if STYLE_FAST:
-        *_, text = client.predict(*pair, False, STYLE_FAST[0], 0.5, api_name="/style_fast")
-        assert "strength 0.5" in text
+        _, shown, _, text = client.predict(*pair, False, STYLE_FAST[0], 0.5, api_name="/style_fast")
+        trained_on = STYLE_FAST[0][len("style-fast-"):].replace("-", "_")
+        assert f"strength 0.5. It paints the style it was trained on: {trained_on}." in text  # and shows that style
+        from playground.actions import style as style_actions
+        assert np.array_equal(np.asarray(Image.open(shown).convert("RGB")), style_actions.network_style(STYLE_FAST[0], 128)[1])
 
 
 @needs_style
