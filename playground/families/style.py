@@ -604,7 +604,7 @@ def report(model, card, metrics, folder):
 def _metric_text(key):
     what = {"opt": "optimisation (100 L-BFGS iterations)", "reinhard": "Reinhard colour transfer"}[key.split("_")[0]]
     measure = {"eval_style_loss": "eval-network style loss", "eval_content_loss": "eval-network content loss",
-               "ssim": "SSIM to the content", "seconds_20_iterations_256": "seconds to the 20th iteration at 256 px",
-               "seconds_256": "seconds per 256 px image"}
+               "ssim": "SSIM to the content", "seconds_20_iterations_256": "seconds to the 20th iteration at 256 px (1 thread)",
+               "seconds_256": "seconds per 256 px image (1 thread)"}
     tail = next(v for k, v in measure.items() if key.endswith(k))
     return f"{what} against {key.split('_')[1]}: {tail}"
