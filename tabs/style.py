@@ -17,8 +17,9 @@ random filters on an image pyramid: random filters already measure texture stati
 2017). style-loss-random's card says how it was chosen and measured; style-loss-random-wide has more pyramid
 levels and larger filters, and the **Two methods** view sets the optimisation on one beside the other.
 
-**Fast networks** (Johnson et al. 2016) are trained once per style to minimise the same loss in a single pass:
-instant, but one style each and a little softer. **Reinhard colour transfer** and **histogram matching** copy
+**Fast networks** (Johnson et al. 2016) are trained once per style to minimise the same loss in a single pass,
+and here also to copy what the optimisation made of their training photos; they add the photo's fine detail
+back, so edges stay sharp. Instant, but one style each (the style view shows it) and a little softer. **Reinhard colour transfer** and **histogram matching** copy
 colour statistics only: tinted photos, no strokes, which is what the neural methods add.
 
 References: Gatys, Ecker and Bethge 2016, *Image Style Transfer Using Convolutional Neural Networks*; Simonyan and

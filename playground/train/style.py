@@ -32,10 +32,13 @@ PRESETS = {
     "loss-random": dict(model_id=LOSS_ID, config=LOSS_CONFIG, title="Random multi-scale style loss network"),
     "loss-random-wide": dict(model_id="style-loss-random-wide", config=WIDE_CONFIG,
                              title="Wide random multi-scale style loss network"),
-    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night"),
-    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel"),
-    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick"),
-    "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass"),
+    # late_step: from there on the style weight is late_factor times higher (the runs of session 6 had levelled
+    # off at about ten times the optimisation's style loss; the steps are where their checkpoints stood)
+    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night", steps=5000, lr_drop=4000,
+                         late_step=2350, late_factor=5),
+    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", late_step=2050, late_factor=5),
+    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", late_step=2000, late_factor=5),
+    "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", late_step=2000, late_factor=5),
 }
 COMMAND = "python -m playground.train.style --preset {preset} --threads 1"
 LOSS_CARD = """---
@@ -163,7 +166,9 @@ slider blends photo and result.
 `{command}`: Adam, learning rate {lr} (x0.3 from step {lr_drop}), batch {batch_size}, {steps} steps, seed 0,
 random {crop}x{crop} crops (with flips) of photos scaled to {scale} px on the longer side. The loss has
 the optimisation's terms on the same loss network (style-loss-random) with its weights, {style_weight:g} x
-style (Gram) + {content_weight:g} x content + {tv_weight:g} x total variation, and three terms of its own:
+style (Gram) + {content_weight:g} x content + {tv_weight:g} x total variation (from step {late_step} the style
+weight is {late_factor:g} times higher: the run had levelled off at about ten times the optimisation's style
+loss on the held-out photos, with SSIM to spare), and three terms of its own:
 
 - {distil_weight:g} x a distillation term: the mean absolute difference from the same crop of the
   optimisation's result. Before training, the command runs the optimisation (the tab's defaults, 100 L-BFGS
@@ -363,7 +368,8 @@ def main(argv=None):
             c_feats = loss_net(x)
         s, c, tv = style.style_loss(feats, targets), style.content_loss(feats, c_feats, branches), style.tv_loss(out)
         structure, lum = style.structure_loss(out, x), style.luminance_content_loss(loss_net, out, x)
-        loss = (w["style_weight"] * s + w["content_weight"] * c + w["tv_weight"] * tv + w["structure_weight"] * structure
+        style_weight = w["style_weight"] * (preset["late_factor"] if step >= preset["late_step"] else 1)
+        loss = (style_weight * s + w["content_weight"] * c + w["tv_weight"] * tv + w["structure_weight"] * structure
                 + w["luminance_weight"] * lum)
         distil = (out - target).abs().mean() if target is not None else torch.zeros(())
         loss = loss + w["distil_weight"] * distil
@@ -384,7 +390,7 @@ def main(argv=None):
         template = card_template(args.preset, config, loop.count_params(net), trainer.elapsed / 60,
                                  command=COMMAND.format(preset=args.preset), steps=steps, batch_size=batch_size,
                                  lr=lr, lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
-                                 n_photos=len(names),
+                                 n_photos=len(names), late_step=preset["late_step"], late_factor=preset["late_factor"],
                                  threads=torch.get_num_threads(), **w)
         card = loop.finish(net, config, preset["model_id"], {}, template)
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "

@@ -218,3 +218,22 @@ def test_a_fast_networks_score_is_set_against_the_optimisation_of_the_same_photo
     assert out["ssim_minus_optimisation"] == pytest.approx(out["ssim"] - 1.0)
     assert out["style_loss_vs_optimisation"] == pytest.approx(out["eval_style_loss"] / out["optimisation_eval_style_loss"])
     assert "style_loss_vs_optimisation" not in style.evaluate(fast, quick=True)
+
+
+def test_optimised_training_targets_are_made_once_and_kept(tmp_path, monkeypatch):
+    """The distillation targets: the optimisation of each training photo, cached as PNG under the run folder."""
+    from playground.train import style as train
+    torch.manual_seed(0)
+    net = style.build(dict(kind="loss", seed=0, scales=[1], kernels=[3], filters=4, content_scales=[1]))
+    rng = np.random.default_rng(0)
+    photos = [rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), rng.integers(0, 256, (32, 24, 3), dtype=np.uint8)]
+    sty = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    calls = []
+    real = style.run
+    monkeypatch.setattr(style, "run", lambda *a, **k: calls.append(k) or real(*a, **dict(k, iterations=5)))
+    first = train.optimised_targets(net, photos, ["skimage:a", "data/b.jpg"], sty, tmp_path / "targets")
+    assert len(calls) == 2 and all(c == style.DEFAULTS for c in calls)  # the tab's defaults
+    assert sorted(p.name for p in (tmp_path / "targets").iterdir()) == ["00-skimage-a.png", "01-data-b.jpg.png"]
+    assert [f.shape for f in first] == [p.shape for p in photos] and not np.array_equal(first[0], photos[0])
+    again = train.optimised_targets(net, photos, ["skimage:a", "data/b.jpg"], sty, tmp_path / "targets")
+    assert len(calls) == 2 and all(np.array_equal(a, b) for a, b in zip(first, again))  # read back, not redone
