@@ -23,22 +23,23 @@ from . import loop
 LOSS_ID = "style-loss-random"
 LOSS_CONFIG = dict(kind="loss", seed=0, scales=[1, 2, 4], kernels=[3, 7], filters=64, content_scales=[2, 4])
 WIDE_CONFIG = dict(kind="loss", seed=1, scales=[1, 2, 4, 8], kernels=[3, 5, 9], filters=64, content_scales=[2, 4])
-FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288,
-            config=dict(kind="transform", channels=[16, 32, 64], res_blocks=5, edge_kernel=9, size=256, detail=1.0),
+FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, late_step=None, late_factor=1,
+            config=dict(kind="transform", channels=[16, 32, 64], res_blocks=5, edge_kernel=9, size=256, detail=0.0),
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0,
-                         luminance_weight=5.0, distil_weight=100.0))
-TEXTURE = dict(FAST, steps=4000, lr_drop=3200)  # the textures' networks, shorter runs
+                         luminance_weight=5.0, distil_weight=0.0))
+# the textures' recipe (session 6): the photo's detail added back, the optimisation distilled, shorter runs;
+# late_step: from there on the style weight is late_factor times higher (the runs had levelled off at about
+# ten times the optimisation's style loss; the steps are where their checkpoints stood)
+TEXTURE = dict(FAST, steps=4000, lr_drop=3200, late_factor=5, config=dict(FAST["config"], detail=1.0),
+               weights=dict(FAST["weights"], distil_weight=100.0))
 PRESETS = {
     "loss-random": dict(model_id=LOSS_ID, config=LOSS_CONFIG, title="Random multi-scale style loss network"),
     "loss-random-wide": dict(model_id="style-loss-random-wide", config=WIDE_CONFIG,
                              title="Wide random multi-scale style loss network"),
-    # late_step: from there on the style weight is late_factor times higher (the runs of session 6 had levelled
-    # off at about ten times the optimisation's style loss; the steps are where their checkpoints stood)
-    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night", steps=5000, lr_drop=4000,
-                         late_step=2350, late_factor=5),
-    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", late_step=2050, late_factor=5),
-    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", late_step=2000, late_factor=5),
-    "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", late_step=2000, late_factor=5),
+    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night"),
+    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", late_step=2050),
+    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", late_step=2000),
+    "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", late_step=2000),
 }
 COMMAND = "python -m playground.train.style --preset {preset} --threads 1"
 LOSS_CARD = """---
@@ -156,9 +157,7 @@ A feed-forward network (Johnson et al. 2016, *Perceptual Losses for Real-Time St
 repaints any photo in the style of {style_title} in one pass: a {edge}x{edge} convolution, two stride-2
 convolutions, {res_blocks} residual blocks, two nearest-neighbour upsamplings each followed by a
 convolution, and a {edge}x{edge} convolution, with instance normalisation (Ulyanov et al. 2016) and a sigmoid;
-channels {channels_text}; {params:,} parameters. To that output it adds {detail:g} x the photo's fine
-luminance structure (its grey image minus a 5x5 box blur; `families.style.photo_detail`), so that the
-network paints colour, shading and strokes but need not redraw every edge of the photo. The tab's strength
+channels {channels_text}; {params:,} parameters.{detail_text} The tab's strength
 slider blends photo and result.
 
 ## Training
@@ -166,31 +165,22 @@ slider blends photo and result.
 `{command}`: Adam, learning rate {lr} (x0.3 from step {lr_drop}), batch {batch_size}, {steps} steps, seed 0,
 random {crop}x{crop} crops (with flips) of photos scaled to {scale} px on the longer side. The loss has
 the optimisation's terms on the same loss network (style-loss-random) with its weights, {style_weight:g} x
-style (Gram) + {content_weight:g} x content + {tv_weight:g} x total variation (from step {late_step} the style
-weight is {late_factor:g} times higher: the run had levelled off at about ten times the optimisation's style
-loss on the held-out photos, with SSIM to spare), and three terms of its own:
+style (Gram) + {content_weight:g} x content + {tv_weight:g} x total variation{late_text}, and {n_terms} terms of
+its own:
 
-- {distil_weight:g} x a distillation term: the mean absolute difference from the same crop of the
-  optimisation's result. Before training, the command runs the optimisation (the tab's defaults, 100 L-BFGS
-  iterations) on every training photo against the style and keeps the pictures (runs/{model_id}/targets/),
-  so the network learns to give in one pass what the optimisation gives in half a minute.
-- {structure_weight:g} x a structure term: the squared difference of the standardised, 5x5-blurred
-  luminance of photo and result.
-- {luminance_weight:g} x a luminance content term: the loss network's content loss between the grey
-  versions of photo and result on every branch (edges and shading at every scale, no colour).
+{terms_text}
 
 The style's Gram matrices come from the style image at 256 px. Why the extra terms: the loss network's
 content term is dominated by colour (a Reinhard-recoloured photo scores as badly as a plain grey image),
 so the optimisation keeps the layout mostly because it starts from the photo. A network has no such
-start: runs with the optimisation's loss alone (against Starry Night) painted content-free swirls over the held-out photos, and
-the previous version (luminance and structure terms, no detail, no distillation) laid a regular stroke
-texture over everything, at an SSIM far below the optimisation's (docs/NOTES.md, session 5). Short trials
-of 400 steps chose this recipe (scratch runs, not shipped; docs/NOTES.md, session 6): adding the photo's
-detail raised SSIM by about 0.2 at the same style loss, and the distillation term lowered the style loss
-further. A first version computed sigmoid(logit(photo) + network output), so that it started as the
+start: runs with the optimisation's loss alone (against Starry Night) painted content-free swirls over the
+held-out photos; with the structure and luminance terms the Starry Night network lays a regular stroke texture
+over everything, at an SSIM far below the optimisation's. Short trials
+chose the terms (scratch runs, not shipped; docs/NOTES.md, sessions 5 and 6): the luminance term lowered both
+the style loss and the loss of SSIM against the structure term alone; adding the photo's detail raised SSIM
+by about 0.2 at the same style loss after 400 steps, and the distillation term lowered the style loss further. A first version computed sigmoid(logit(photo) + network output), so that it started as the
 identity; it learned about ten times more slowly and was dropped.
-Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine (the
-optimisation of the training photos not included).
+Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine{targets_time}.
 
 Training photos (not shipped; absent ones are skipped): {photos}. The evaluation photos ({held_out}) are
 never trained on.
@@ -207,8 +197,7 @@ A fast network learns one style, at the stroke scale of its training (photos of 
 512 px the strokes are relatively finer. It is trained for under an hour and a half on a CPU, far less than
 Johnson et al.'s 40,000 steps of batch 4 on a GPU, from only {n_photos} photos. Measured below against the
 optimisation of the same held-out photos: style_loss_vs_optimisation (target at most 1.5) and
-ssim_minus_optimisation (target 0 or more). The photo's detail is added back at full strength, so fine
-edges stay photographic rather than painted.
+ssim_minus_optimisation (target 0 or more).{detail_limit}
 """
 
 
@@ -238,12 +227,40 @@ def card_template(preset, config, params, minutes, **kw):
             content_text=", ".join(f"1/{s}" for s in config["content_scales"]), held_out=held_out, **values, **kw)
     name = config["style"]
     _, style_license, credit = style.STYLES[name]
-    return FAST_CARD.format(
+    return FAST_CARD.format(**_recipe_text(config, kw), 
         model_id=f"style-fast-{name.replace('_', '-')}", style_title=name.replace("_", " ").title(),
         license=style_license, style_license=style_license, style_credit=credit, params=params,
         edge=config["edge_kernel"], res_blocks=config["res_blocks"],
         channels_text=", ".join(str(c) for c in config["channels"]), detail=config.get("detail", 0.0), minutes=minutes,
         held_out=held_out, **kw)
+DISTIL_TERM = """- {distil_weight:g} x a distillation term: the mean absolute difference from the same crop of the
+  optimisation's result. Before training, the command runs the optimisation (the tab's defaults, 100 L-BFGS
+  iterations) on every training photo against the style and keeps the pictures (runs/{model_id}/targets/),
+  so the network learns to give in one pass what the optimisation gives in half a minute."""
+OWN_TERMS = """- {structure_weight:g} x a structure term: the squared difference of the standardised, 5x5-blurred
+  luminance of photo and result.
+- {luminance_weight:g} x a luminance content term: the loss network's content loss between the grey
+  versions of photo and result on every branch (edges and shading at every scale, no colour)."""
+
+
+def _recipe_text(config, kw):
+    """The parts of a fast card that differ between the recipes (photo detail, distillation, late style weight)."""
+    model_id = f"style-fast-{config['style'].replace('_', '-')}"
+    detail, distil = config.get("detail", 0.0), kw.get("distil_weight", 0.0)
+    terms = ([DISTIL_TERM.format(model_id=model_id, **kw)] if distil else []) + [OWN_TERMS.format(**kw)]
+    return dict(
+        detail_text=f" To that output it adds {detail:g} x the photo's fine luminance structure (its grey image minus "
+                    "a 5x5 box blur;\n`families.style.photo_detail`), so that the network paints colour, shading and "
+                    "strokes but need not\nredraw every edge of the photo." if detail else "",
+        late_text=f" (from step {kw['late_step']} the style weight is {kw['late_factor']:g} times higher: the run had "
+                  "levelled off at about\nten times the optimisation's style loss on the held-out photos)"
+                  if kw.get("late_step") is not None else "",
+        n_terms="three" if distil else "two", terms_text="\n".join(terms),
+        targets_time=" (the optimisation of the training photos not included)" if distil else "",
+        detail_limit=" The photo's detail is added back at full strength, so fine edges stay photographic rather\n"
+                     "than painted." if detail else "")
+
+
 # extra training photos beside skimage's (not shipped; absent ones are skipped)
 EXTRA = [Path("/usr/share/doc/opencv-doc/examples/data") / f for f in (
     "baboon.jpg", "fruits.jpg", "home.jpg", "building.jpg", "butterfly.jpg", "orange.jpg", "apple.jpg",
@@ -368,7 +385,8 @@ def main(argv=None):
             c_feats = loss_net(x)
         s, c, tv = style.style_loss(feats, targets), style.content_loss(feats, c_feats, branches), style.tv_loss(out)
         structure, lum = style.structure_loss(out, x), style.luminance_content_loss(loss_net, out, x)
-        style_weight = w["style_weight"] * (preset["late_factor"] if step >= preset["late_step"] else 1)
+        late = preset["late_step"] is not None and step >= preset["late_step"]
+        style_weight = w["style_weight"] * (preset["late_factor"] if late else 1)
         loss = (style_weight * s + w["content_weight"] * c + w["tv_weight"] * tv + w["structure_weight"] * structure
                 + w["luminance_weight"] * lum)
         distil = (out - target).abs().mean() if target is not None else torch.zeros(())
