@@ -227,12 +227,14 @@ def card_template(preset, config, params, minutes, **kw):
             content_text=", ".join(f"1/{s}" for s in config["content_scales"]), held_out=held_out, **values, **kw)
     name = config["style"]
     _, style_license, credit = style.STYLES[name]
-    return FAST_CARD.format(**_recipe_text(config, kw), 
+    return FAST_CARD.format(**_recipe_text(config, kw),
         model_id=f"style-fast-{name.replace('_', '-')}", style_title=name.replace("_", " ").title(),
         license=style_license, style_license=style_license, style_credit=credit, params=params,
         edge=config["edge_kernel"], res_blocks=config["res_blocks"],
         channels_text=", ".join(str(c) for c in config["channels"]), detail=config.get("detail", 0.0), minutes=minutes,
         held_out=held_out, **kw)
+
+
 DISTIL_TERM = """- {distil_weight:g} x a distillation term: the mean absolute difference from the same crop of the
   optimisation's result. Before training, the command runs the optimisation (the tab's defaults, 100 L-BFGS
   iterations) on every training photo against the style and keeps the pictures (runs/{model_id}/targets/),
