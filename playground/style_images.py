@@ -21,6 +21,11 @@ STYLES = {  # name -> (where, licence, credit)
 }
 
 
+def fast_id(style_name):
+    """The model id of the fast network trained on a style: style-fast-<name with dashes>."""
+    return f"style-fast-{style_name.replace('_', '-')}"
+
+
 def style_image(name):
     """A bundled style image, uint8 HxWx3."""
     from . import data

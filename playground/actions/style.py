@@ -44,7 +44,7 @@ def fast_networks():
 def default_fast(style_name):
     """The fast network trained on `style_name` if there is one, else the first: the tab's first pick."""
     ids = fast_networks()
-    own = f"style-fast-{style_name.replace('_', '-')}" if style_name else None
+    own = style_images.fast_id(style_name) if style_name else None
     return own if own in ids else (ids[0] if ids else None)
 
 

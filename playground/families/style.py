@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError
-from ..style_images import HELD_OUT, STYLES, content_image, content_images, content_names, style_image  # noqa: F401
+from ..style_images import (HELD_OUT, STYLES, content_image, content_images, content_names, fast_id,  # noqa: F401
+                            style_image)
 
 INITS = ("content", "noise", "colour-transferred content")
 EVAL_SEED_OFFSET = 1000  # the evaluation network: the same design, another seed

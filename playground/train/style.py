@@ -228,7 +228,7 @@ def card_template(preset, config, params, minutes, **kw):
     name = config["style"]
     _, style_license, credit = style.STYLES[name]
     return FAST_CARD.format(**_recipe_text(config, kw),
-        model_id=f"style-fast-{name.replace('_', '-')}", style_title=name.replace("_", " ").title(),
+        model_id=style.fast_id(name), style_title=name.replace("_", " ").title(),
         license=style_license, style_license=style_license, style_credit=credit, params=params,
         edge=config["edge_kernel"], res_blocks=config["res_blocks"],
         channels_text=", ".join(str(c) for c in config["channels"]), detail=config.get("detail", 0.0), minutes=minutes,
@@ -247,7 +247,7 @@ OWN_TERMS = """- {structure_weight:g} x a structure term: the squared difference
 
 def _recipe_text(config, kw):
     """The parts of a fast card that differ between the recipes (photo detail, distillation, late style weight)."""
-    model_id = f"style-fast-{config['style'].replace('_', '-')}"
+    model_id = style.fast_id(config["style"])
     detail, distil = config.get("detail", 0.0), kw.get("distil_weight", 0.0)
     terms = ([DISTIL_TERM.format(model_id=model_id, **kw)] if distil else []) + [OWN_TERMS.format(**kw)]
     return dict(
@@ -324,14 +324,16 @@ def optimised_targets(loss_net, photos, names, style_image, folder):
     out = []
     for i, (photo, name) in enumerate(zip(photos, names)):
         path = folder / f"{i:02d}-{name.replace('/', '-').replace(':', '-')}.png"
-        if not path.is_file():
-            start = time.perf_counter()
-            image, _ = style.run(loss_net, photo, style_image, **style.DEFAULTS)
-            Image.fromarray(image).save(path)
-            print(f"optimised training photo {i + 1}/{len(photos)} ({name}) in {time.perf_counter() - start:.0f} s",
-                  flush=True)
-        with Image.open(path) as im:
-            out.append(np.asarray(im.convert("RGB")))
+        if path.is_file():
+            with Image.open(path) as im:
+                out.append(np.asarray(im.convert("RGB")))
+            continue
+        start = time.perf_counter()
+        image, _ = style.run(loss_net, photo, style_image, **style.DEFAULTS)
+        Image.fromarray(image).save(path)
+        out.append(image)
+        print(f"optimised training photo {i + 1}/{len(photos)} ({name}) in {time.perf_counter() - start:.0f} s",
+              flush=True)
     return out
 
 
