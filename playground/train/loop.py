@@ -35,7 +35,7 @@ import torch.distributed as dist
 from PIL import Image
 
 from .. import devices
-from ..cards import REPO_ROOT, write_metrics
+from ..cards import MEASURED_END, MEASURED_START, REPO_ROOT, write_metrics
 from ..errors import InputError, PlaygroundError
 from ..registry import save_weights
 
@@ -402,7 +402,7 @@ def finish(model, config, model_id, metrics, card_template=None, root=REPO_ROOT,
 
 def _keep_measured(card, text):
     """text, with the measured section of the existing card (if any) appended."""
-    from ..cards import MEASURED_END as end, MEASURED_START as start
+    start, end = MEASURED_START, MEASURED_END
     old = card.read_text(encoding="utf-8") if card.is_file() else ""
     if start not in old or end not in old or start in text:
         return text
