@@ -23,23 +23,25 @@ from . import loop
 LOSS_ID = "style-loss-random"
 LOSS_CONFIG = dict(kind="loss", seed=0, scales=[1, 2, 4], kernels=[3, 7], filters=64, content_scales=[2, 4])
 WIDE_CONFIG = dict(kind="loss", seed=1, scales=[1, 2, 4, 8], kernels=[3, 5, 9], filters=64, content_scales=[2, 4])
-FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, late_step=None, late_factor=1,
+FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, ramps={},
             config=dict(kind="transform", channels=[16, 32, 64], res_blocks=5, edge_kernel=9, size=256, detail=0.0),
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0,
                          luminance_weight=5.0, distil_weight=0.0))
 # the textures' recipe (session 6): the photo's detail added back, the optimisation distilled, shorter runs;
-# late_step: from there on the style weight is late_factor times higher (the runs had levelled off at about
-# ten times the optimisation's style loss; the steps are where their checkpoints stood)
-TEXTURE = dict(FAST, steps=4000, lr_drop=3200, late_factor=5, config=dict(FAST["config"], detail=1.0),
+# ramps: {weight: (first step, last step, factor)}: that loss weight rises linearly to factor times its value
+# between the two steps (a step in the weight when they are equal). The textures' style weight went up five
+# times at once (the runs had levelled off at about ten times the optimisation's style loss; the steps are
+# where their checkpoints stood)
+TEXTURE = dict(FAST, steps=4000, lr_drop=3200, config=dict(FAST["config"], detail=1.0),
                weights=dict(FAST["weights"], distil_weight=100.0))
 PRESETS = {
     "loss-random": dict(model_id=LOSS_ID, config=LOSS_CONFIG, title="Random multi-scale style loss network"),
     "loss-random-wide": dict(model_id="style-loss-random-wide", config=WIDE_CONFIG,
                              title="Wide random multi-scale style loss network"),
     "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night"),
-    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", late_step=2050),
-    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", late_step=2000),
-    "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", late_step=2000),
+    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", ramps={"style_weight": (2050, 2050, 5)}),
+    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", ramps={"style_weight": (2000, 2000, 5)}),
+    "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", ramps={"style_weight": (2000, 2000, 5)}),
 }
 COMMAND = "python -m playground.train.style --preset {preset} --threads 1"
 LOSS_CARD = """---
@@ -165,7 +167,7 @@ slider blends photo and result.
 `{command}`: Adam, learning rate {lr} (x0.3 from step {lr_drop}), batch {batch_size}, {steps} steps, seed 0,
 random {crop}x{crop} crops (with flips) of photos scaled to {scale} px on the longer side. The loss has
 the optimisation's terms on the same loss network (style-loss-random) with its weights, {style_weight:g} x
-style (Gram) + {content_weight:g} x content + {tv_weight:g} x total variation{late_text}, and {n_terms} terms of
+style (Gram) + {content_weight:g} x content + {tv_weight:g} x total variation{ramp_text}, and {n_terms} terms of
 its own:
 
 {terms_text}
@@ -245,6 +247,35 @@ OWN_TERMS = """- {structure_weight:g} x a structure term: the squared difference
   versions of photo and result on every branch (edges and shading at every scale, no colour)."""
 
 
+def weights_at(weights, ramps, step):
+    """The loss weights at `step`: each ramped weight rises linearly from its value at the ramp's first step
+    to factor times it at the last (at once when they are equal), and stays there."""
+    now = dict(weights)
+    for name, (first, last, factor) in ramps.items():
+        done = 1.0 if step >= last else max(0.0, (step - first) / (last - first)) if last > first else 0.0
+        now[name] = weights[name] * (1 + (factor - 1) * done)
+    return now
+
+
+RAMP_NAMES = {"style_weight": "style", "luminance_weight": "luminance content", "structure_weight": "structure",
+              "distil_weight": "distillation", "content_weight": "content", "tv_weight": "total-variation"}
+
+
+def ramp_text(ramps):
+    """The card's words for a preset's ramps ("" without any)."""
+    parts = []
+    for name, (first, last, factor) in ramps.items():
+        if first == last and name == "style_weight":
+            parts.append(f" (from step {first} the style weight is {factor:g} times higher: the run had levelled off "
+                         "at about\nten times the optimisation's style loss on the held-out photos)")
+        elif first == last:
+            parts.append(f" (from step {first} the {RAMP_NAMES[name]} weight is {factor:g} times higher)")
+        else:
+            parts.append(f" (the {RAMP_NAMES[name]} weight rises linearly to {factor:g} times its value from step "
+                         f"{first} to step {last})")
+    return "".join(parts)
+
+
 def _recipe_text(config, kw):
     """The parts of a fast card that differ between the recipes (photo detail, distillation, late style weight)."""
     model_id = style.fast_id(config["style"])
@@ -254,9 +285,7 @@ def _recipe_text(config, kw):
         detail_text=f" To that output it adds {detail:g} x the photo's fine luminance structure (its grey image minus "
                     "a 5x5 box blur;\n`families.style.photo_detail`), so that the network paints colour, shading and "
                     "strokes but need not\nredraw every edge of the photo." if detail else "",
-        late_text=f" (from step {kw['late_step']} the style weight is {kw['late_factor']:g} times higher: the run had "
-                  "levelled off at about\nten times the optimisation's style loss on the held-out photos)"
-                  if kw.get("late_step") is not None else "",
+        ramp_text=ramp_text(kw.get("ramps", {})),
         n_terms="three" if distil else "two", terms_text="\n".join(terms),
         targets_time=" (the optimisation of the training photos not included)" if distil else "",
         detail_limit=" The photo's detail is added back at full strength, so fine edges stay photographic rather\n"
@@ -389,12 +418,11 @@ def main(argv=None):
             c_feats = loss_net(x)
         s, c, tv = style.style_loss(feats, targets), style.content_loss(feats, c_feats, branches), style.tv_loss(out)
         structure, lum = style.structure_loss(out, x), style.luminance_content_loss(loss_net, out, x)
-        late = preset["late_step"] is not None and step >= preset["late_step"]
-        style_weight = w["style_weight"] * (preset["late_factor"] if late else 1)
-        loss = (style_weight * s + w["content_weight"] * c + w["tv_weight"] * tv + w["structure_weight"] * structure
-                + w["luminance_weight"] * lum)
+        now = weights_at(w, preset["ramps"], step)
+        loss = (now["style_weight"] * s + now["content_weight"] * c + now["tv_weight"] * tv
+                + now["structure_weight"] * structure + now["luminance_weight"] * lum)
         distil = (out - target).abs().mean() if target is not None else torch.zeros(())
-        loss = loss + w["distil_weight"] * distil
+        loss = loss + now["distil_weight"] * distil
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -412,7 +440,7 @@ def main(argv=None):
         template = card_template(args.preset, config, loop.count_params(net), trainer.elapsed / 60,
                                  command=COMMAND.format(preset=args.preset), steps=steps, batch_size=batch_size,
                                  lr=lr, lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
-                                 n_photos=len(names), late_step=preset["late_step"], late_factor=preset["late_factor"],
+                                 n_photos=len(names), ramps=preset["ramps"],
                                  threads=torch.get_num_threads(), **w)
         card = loop.finish(net, config, preset["model_id"], {}, template)
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "

@@ -237,3 +237,16 @@ def test_optimised_training_targets_are_made_once_and_kept(tmp_path, monkeypatch
     assert [f.shape for f in first] == [p.shape for p in photos] and not np.array_equal(first[0], photos[0])
     again = train.optimised_targets(net, photos, ["skimage:a", "data/b.jpg"], sty, tmp_path / "targets")
     assert len(calls) == 2 and all(np.array_equal(a, b) for a, b in zip(first, again))  # read back, not redone
+
+
+def test_loss_weight_ramps_rise_linearly_or_at_once_and_leave_the_others():
+    from playground.train import style as train
+    w = dict(style_weight=1e3, luminance_weight=5.0)
+    ramp = {"luminance_weight": (100, 200, 4)}
+    assert [train.weights_at(w, ramp, s)["luminance_weight"] for s in (0, 100, 150, 200, 900)] == [5, 5, 12.5, 20, 20]
+    assert train.weights_at(w, ramp, 150)["style_weight"] == 1e3 and w["luminance_weight"] == 5.0
+    jump = {"style_weight": (2050, 2050, 5)}  # how the texture networks were trained
+    assert [train.weights_at(w, jump, s)["style_weight"] for s in (2049, 2050)] == [1e3, 5e3]
+    assert "from step 2050 the style weight is 5 times higher" in train.ramp_text(jump)
+    assert "rises linearly to 4 times its value from step 100 to step 200" in train.ramp_text(ramp)
+    assert train.ramp_text({}) == ""
