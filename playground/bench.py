@@ -190,11 +190,13 @@ def _family_tables(models, cards):
 
 
 def _cross_tables(cross):
-    from .compare import COLUMNS
+    from .compare import COLUMNS, DATASETS, FEATURES
     lines = []
     for dataset, c in cross.items():
+        net, label = FEATURES.get(DATASETS.get(dataset), (None, "FD"))
+        fd = f" FD is {label}: the Frechet distance on {net}'s features." if net else ""
         lines += ["", f"**Every family on {dataset}**: {c['n']} images per model, seed {c['seed']}, each diffusion model "
-                  "at its default sampler, against the same real images (the first rows; see the Compare tab).", "",
+                  f"at its default sampler, against the same real images (the first rows; see the Compare tab).{fd}", "",
                   "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
         lines += ["| " + " | ".join(str(r.get(col, "")) for col in COLUMNS) + " |" for r in c.get("rows", [])]
         if "error" in c:

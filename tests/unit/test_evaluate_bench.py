@@ -73,6 +73,7 @@ def test_bench_measures_one_model(tmp_path, family):
     assert "**evaltest**" in text and "| tiny-a | " in text and "weight_sum 1.5 |" in text and "4.2 s" in text
     assert "| tiny-a |  | 1.5 |" in text and "1 refused as queue full, 0 other errors" in text and json.dumps(row)
     assert "(x; skipped, model not installed: style_fast)" in text and "last call" not in text
+    assert "FD is FD-Fashion (our features, not FID): the Frechet distance on features-fashion's features." in text
 
 
 def test_the_measured_section_is_written_and_rewritten(tmp_path, family):
