@@ -196,8 +196,8 @@ training crops only. The weights are released as {license}.
 ## Limits
 
 A fast network learns one style, at the stroke scale of its training (photos of about 256-300 px): at
-512 px the strokes are relatively finer. It is trained for under an hour and a half on a CPU, far less than
-Johnson et al.'s 40,000 steps of batch 4 on a GPU, from only {n_photos} photos. Measured below against the
+512 px the strokes are relatively finer. It is trained for {steps:,} steps of batch {batch_size} on a CPU, far less
+than Johnson et al.'s 40,000 steps of batch 4 on a GPU, from only {n_photos} photos. Measured below against the
 optimisation of the same held-out photos: style_loss_vs_optimisation (target at most 1.5) and
 ssim_minus_optimisation (target 0 or more).{detail_limit}
 """
