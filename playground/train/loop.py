@@ -163,7 +163,7 @@ def _step_of(line):
 class Loop:
     """Runs `step_fn(batch, step) -> {name: loss}` for `steps` steps, with checkpoints, logs and samples."""
 
-    def __init__(self, run_dir, modules, optimizers, *, steps, seed=0, schedulers=None, ema=None,
+    def __init__(self, run_dir, modules, optimizers, *, steps, seed=0, schedulers=None, ema=None, ema_from=None,
                  log_every=50, sample_every=500, checkpoint_every=500, resume=True, progress=None,
                  ddp_kwargs=None):
         self.run_dir, self.steps, self.seed = Path(run_dir), int(steps), seed
@@ -171,7 +171,8 @@ class Loop:
         if self.world > 1 and not dist.is_initialized():
             init_distributed("cpu")
         self.raw, self.optimizers, self.schedulers = dict(modules), dict(optimizers), dict(schedulers or {})
-        self.ema_decay = dict(ema or {})
+        self.ema_decay, self.ema_from = dict(ema or {}), dict(ema_from or {})  # ema_from: the EMA is the weights
+        # themselves up to that step (so that a run may start averaging late)
         self.ema = {k: copy.deepcopy(self.raw[k]).eval().requires_grad_(False) for k in self.ema_decay}
         self.log_every, self.sample_every, self.checkpoint_every = log_every, sample_every, checkpoint_every
         self.progress = sys.stderr.isatty() if progress is None else progress
@@ -197,6 +198,9 @@ class Loop:
         for kind, target in (("modules", self.raw), ("optimizers", self.optimizers),
                              ("schedulers", self.schedulers), ("ema", self.ema)):
             for name, obj in target.items():
+                if kind == "ema" and name not in ckpt["ema"]:  # a run that had no EMA of it: start from its weights
+                    obj.load_state_dict(self.raw[name].state_dict())
+                    continue
                 obj.load_state_dict(ckpt[kind][name])
         self.step, self.elapsed, self._batches_state = ckpt["step"], ckpt["elapsed"], ckpt["batches"]
         rng = ckpt["rng"]
@@ -234,6 +238,7 @@ class Loop:
     def _update_ema(self):
         for name, ema in self.ema.items():
             decay = min(self.ema_decay[name], (1 + self.step) / (10 + self.step))
+            decay = 0.0 if self.step <= self.ema_from.get(name, 0) else decay
             for e, p in zip(ema.parameters(), self.raw[name].parameters()):
                 e.lerp_(p.detach(), 1 - decay)
             for e, b in zip(ema.buffers(), self.raw[name].buffers()):

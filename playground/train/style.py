@@ -23,7 +23,7 @@ from . import loop
 LOSS_ID = "style-loss-random"
 LOSS_CONFIG = dict(kind="loss", seed=0, scales=[1, 2, 4], kernels=[3, 7], filters=64, content_scales=[2, 4])
 WIDE_CONFIG = dict(kind="loss", seed=1, scales=[1, 2, 4, 8], kernels=[3, 5, 9], filters=64, content_scales=[2, 4])
-FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, ramps={},
+FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, ramps={}, ema=None, ema_from=0,
             config=dict(kind="transform", channels=[16, 32, 64], res_blocks=5, edge_kernel=9, size=256, detail=0.0),
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0,
                          luminance_weight=5.0, distil_weight=0.0))
@@ -38,7 +38,10 @@ PRESETS = {
     "loss-random": dict(model_id=LOSS_ID, config=LOSS_CONFIG, title="Random multi-scale style loss network"),
     "loss-random-wide": dict(model_id="style-loss-random-wide", config=WIDE_CONFIG,
                              title="Wide random multi-scale style loss network"),
-    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night"),
+    # session 7: the session-5 run went on from step 6000 with an EMA of the weights and the luminance weight
+    # ramped up (the shipped weights were trained so, resumed from the step-6000 checkpoint)
+    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night", steps=7500, ema=0.999,
+                         ema_from=6000, ramps={"luminance_weight": (6000, 7500, 2)}),
     "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", ramps={"style_weight": (2050, 2050, 5)}),
     "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", ramps={"style_weight": (2000, 2000, 5)}),
     "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", ramps={"style_weight": (2000, 2000, 5)}),
@@ -182,7 +185,7 @@ chose the terms (scratch runs, not shipped; docs/NOTES.md, sessions 5 and 6): th
 the style loss and the loss of SSIM against the structure term alone; adding the photo's detail raised SSIM
 by about 0.2 at the same style loss after 400 steps, and the distillation term lowered the style loss further. A first version computed sigmoid(logit(photo) + network output), so that it started as the
 identity; it learned about ten times more slowly and was dropped.
-Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine{targets_time}.
+Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine{targets_time}.{ema_text}
 
 Training photos (not shipped; absent ones are skipped): {photos}. The evaluation photos ({held_out}) are
 never trained on.
@@ -286,6 +289,8 @@ def _recipe_text(config, kw):
                     "a 5x5 box blur;\n`families.style.photo_detail`), so that the network paints colour, shading and "
                     "strokes but need not\nredraw every edge of the photo." if detail else "",
         ramp_text=ramp_text(kw.get("ramps", {})),
+        ema_text=f" The shipped weights are an exponential moving average (decay {kw['ema']:g}) of the trained ones"
+                 + (f" from step {kw['ema_from']}" if kw.get("ema_from") else "") + "." if kw.get("ema") else "",
         n_terms="three" if distil else "two", terms_text="\n".join(terms),
         targets_time=" (the optimisation of the training photos not included)" if distil else "",
         detail_limit=" The photo's detail is added back at full strength, so fine edges stay photographic rather\n"
@@ -399,6 +404,7 @@ def main(argv=None):
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 if s < preset["lr_drop"] else 0.3)
     trainer = loop.Loop(run_dir, {"net": net}, {"net": opt}, schedulers={"net": sched}, steps=steps,
+                        ema={"net": preset["ema"]} if preset["ema"] else None, ema_from={"net": preset["ema_from"]},
                         seed=args.seed, log_every=25, sample_every=250, checkpoint_every=50, resume=args.resume)
     w = preset["weights"]
     aligned = None
@@ -429,20 +435,24 @@ def main(argv=None):
         return {"loss": loss.detach(), "style": s.detach(), "content": c.detach(), "structure": structure.detach(),
                 "luminance": lum.detach(), "distil": distil.detach()}
 
+    def shipped():
+        """The network that is sampled and shipped: the EMA of the weights when the preset keeps one."""
+        return trainer.ema["net"] if preset["ema"] else net
+
     def sample_fn(step):
         from ..images import make_grid
-        return make_grid([style.stylise(net, h) for h in held], nrow=len(held))
+        return make_grid([style.stylise(shipped(), h) for h in held], nrow=len(held))
 
     start = time.perf_counter()
     trainer.run(step_fn, batches, sample_fn)
     if loop.is_main() and not args.no_finish:
-        net.eval()
+        final = shipped().eval()
         template = card_template(args.preset, config, loop.count_params(net), trainer.elapsed / 60,
                                  command=COMMAND.format(preset=args.preset), steps=steps, batch_size=batch_size,
                                  lr=lr, lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
-                                 n_photos=len(names), ramps=preset["ramps"],
+                                 n_photos=len(names), ramps=preset["ramps"], ema=preset["ema"], ema_from=preset["ema_from"],
                                  threads=torch.get_num_threads(), **w)
-        card = loop.finish(net, config, preset["model_id"], {}, template)
+        card = loop.finish(final, config, preset["model_id"], {}, template)
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "
               f"python -m playground.evaluate {preset['model_id']} --write", flush=True)
     trainer.close()

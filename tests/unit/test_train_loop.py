@@ -221,3 +221,36 @@ def test_finish_rewrites_the_prose_from_a_template_and_keeps_the_measured_sectio
     assert "800 steps." in body and "100 steps." not in body
     assert body.count("<!-- measured:start -->\nacc 0.75\n<!-- measured:end -->") == 1 and body.count("## Measured") == 1
     assert parse_card(card).metrics == {"acc": 0.5}
+
+
+def test_a_run_without_an_ema_can_go_on_with_one(tmp_path):
+    trainer, step_fn = make_trainer(tmp_path, steps=20, ema=False)
+    trainer.run(step_fn, loop.Batches(digits(), 32, seed=0), None)
+    trained = {k: v.clone() for k, v in trainer.raw["net"].state_dict().items()}
+    resumed, step_fn = make_trainer(tmp_path, steps=30)  # now with an EMA of "net" (and a longer schedule)
+    assert resumed.step == 20
+    for k, v in resumed.ema["net"].state_dict().items():
+        assert torch.equal(v, trained[k])  # the EMA starts from the checkpoint's weights, not the fresh ones
+    resumed.run(step_fn, loop.Batches(digits(), 32, seed=0), None)
+    assert not torch.equal(resumed.ema["net"].state_dict()["1.weight"], resumed.raw["net"].state_dict()["1.weight"])
+
+
+def test_an_ema_from_a_late_step_equals_one_switched_on_at_a_resume(tmp_path):
+    whole, step_fn = make_trainer(tmp_path / "whole", steps=30, ema_from={"net": 20})
+    whole.run(step_fn, loop.Batches(digits(), 32, seed=0), None)
+    first, step_fn = make_trainer(tmp_path / "split", steps=30, ema=False)
+
+    def dies(batch, step):
+        if step == 20:  # the checkpoint at step 20 has no EMA
+            raise Interrupted
+        return step_fn(batch, step)
+
+    with pytest.raises(Interrupted):
+        first.run(dies, loop.Batches(digits(), 32, seed=0), None)
+    later, step_fn = make_trainer(tmp_path / "split", steps=30)
+    later.run(step_fn, loop.Batches(digits(), 32, seed=0), None)
+    for k, v in whole.ema["net"].state_dict().items():
+        assert torch.allclose(v, later.ema["net"].state_dict()[k], atol=1e-6)
+    plain, step_fn = make_trainer(tmp_path / "plain", steps=30)  # averaging from the start differs
+    plain.run(step_fn, loop.Batches(digits(), 32, seed=0), None)
+    assert not torch.allclose(plain.ema["net"].state_dict()["1.weight"], whole.ema["net"].state_dict()["1.weight"])
