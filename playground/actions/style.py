@@ -235,7 +235,8 @@ def bench_cases():
     style = _family()
     photo = style_images.content_image("astronaut")
     cases = {}
-    first = default_fast(style_names()[0] if style_names() else None)  # as the tab opens
+    names = style_names()
+    first = default_fast(names[0] if names else None)  # as the tab opens
     for size in (256, 512):
         for model_id in [first] if first else []:
             image = style.fit(photo, size)

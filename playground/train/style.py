@@ -28,10 +28,10 @@ FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0,
                          luminance_weight=5.0, distil_weight=0.0))
 # the textures' recipe (session 6): the photo's detail added back, the optimisation distilled, shorter runs;
-# ramps: {weight: (first step, last step, factor)}: that loss weight rises linearly to factor times its value
-# between the two steps (a step in the weight when they are equal). The textures' style weight went up five
-# times at once (the runs had levelled off at about ten times the optimisation's style loss; the steps are
-# where their checkpoints stood)
+# ramps: {weight: (first step, last step, factor[, why])}: that loss weight rises linearly to factor times its
+# value between the two steps (a step in the weight when they are equal); `why` ends the card's words for it.
+# The textures' style weight went up five times at once (the steps are where their checkpoints stood)
+LEVELLED = ": the run had levelled off at about\nten times the optimisation's style loss on the held-out photos"
 TEXTURE = dict(FAST, steps=4000, lr_drop=3200, config=dict(FAST["config"], detail=1.0),
                weights=dict(FAST["weights"], distil_weight=100.0))
 PRESETS = {
@@ -42,9 +42,9 @@ PRESETS = {
     # ramped up (the shipped weights were trained so, resumed from the step-6000 checkpoint)
     "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night", steps=7500, ema=0.999,
                          ema_from=6000, ramps={"luminance_weight": (6000, 7500, 2)}),
-    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", ramps={"style_weight": (2050, 2050, 5)}),
-    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", ramps={"style_weight": (2000, 2000, 5)}),
-    "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", ramps={"style_weight": (2000, 2000, 5)}),
+    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", ramps={"style_weight": (2050, 2050, 5, LEVELLED)}),
+    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", ramps={"style_weight": (2000, 2000, 5, LEVELLED)}),
+    "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", ramps={"style_weight": (2000, 2000, 5, LEVELLED)}),
 }
 COMMAND = "python -m playground.train.style --preset {preset} --threads 1"
 LOSS_CARD = """---
@@ -254,7 +254,7 @@ def weights_at(weights, ramps, step):
     """The loss weights at `step`: each ramped weight rises linearly from its value at the ramp's first step
     to factor times it at the last (at once when they are equal), and stays there."""
     now = dict(weights)
-    for name, (first, last, factor) in ramps.items():
+    for name, (first, last, factor, *_) in ramps.items():
         done = 1.0 if step >= last else max(0.0, (step - first) / (last - first)) if last > first else 0.0
         now[name] = weights[name] * (1 + (factor - 1) * done)
     return now
@@ -267,20 +267,16 @@ RAMP_NAMES = {"style_weight": "style", "luminance_weight": "luminance content", 
 def ramp_text(ramps):
     """The card's words for a preset's ramps ("" without any)."""
     parts = []
-    for name, (first, last, factor) in ramps.items():
-        if first == last and name == "style_weight":
-            parts.append(f" (from step {first} the style weight is {factor:g} times higher: the run had levelled off "
-                         "at about\nten times the optimisation's style loss on the held-out photos)")
-        elif first == last:
-            parts.append(f" (from step {first} the {RAMP_NAMES[name]} weight is {factor:g} times higher)")
-        else:
-            parts.append(f" (the {RAMP_NAMES[name]} weight rises linearly to {factor:g} times its value from step "
-                         f"{first} to step {last})")
+    for name, (first, last, factor, *why) in ramps.items():
+        words = (f"from step {first} the {RAMP_NAMES[name]} weight is {factor:g} times higher" if first == last else
+                 f"the {RAMP_NAMES[name]} weight rises linearly to {factor:g} times its value from step {first} to "
+                 f"step {last}")
+        parts.append(f" ({words}{''.join(why)})")
     return "".join(parts)
 
 
 def _recipe_text(config, kw):
-    """The parts of a fast card that differ between the recipes (photo detail, distillation, late style weight)."""
+    """The parts of a fast card that differ between the recipes (photo detail, distillation, ramps, EMA)."""
     model_id = style.fast_id(config["style"])
     detail, distil = config.get("detail", 0.0), kw.get("distil_weight", 0.0)
     terms = ([DISTIL_TERM.format(model_id=model_id, **kw)] if distil else []) + [OWN_TERMS.format(**kw)]
