@@ -94,7 +94,7 @@ def build():
 
         with gr.Tab("Fast network"):
             with gr.Row():
-                fast_id = raw(gr.Dropdown(fasts, value=actions.default_fast(styles[0] if styles else None),
+                fast_id = raw(gr.Dropdown(fasts, value=actions.first_fast(),
                                           label="Fast network (one style each)"))
                 strength = raw(gr.Slider(0, 1, value=1, step=0.05, label="Strength (0 = photo, 1 = network)"))
                 fast_go = gr.Button("Stylise", variant="primary")

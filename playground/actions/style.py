@@ -52,6 +52,12 @@ def style_names():
     return list(style_images.STYLES)
 
 
+def first_fast():
+    """The fast network the tab opens on: the one trained on the first style, else the first there is."""
+    names = style_names()
+    return default_fast(names[0] if names else None)
+
+
 def content_names():
     return style_images.content_names()
 
@@ -235,8 +241,7 @@ def bench_cases():
     style = _family()
     photo = style_images.content_image("astronaut")
     cases = {}
-    names = style_names()
-    first = default_fast(names[0] if names else None)  # as the tab opens
+    first = first_fast()
     for size in (256, 512):
         for model_id in [first] if first else []:
             image = style.fit(photo, size)

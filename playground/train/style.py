@@ -32,6 +32,7 @@ FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288
 # value between the two steps (a step in the weight when they are equal); `why` ends the card's words for it.
 # The textures' style weight went up five times at once (the steps are where their checkpoints stood)
 LEVELLED = ": the run had levelled off at about\nten times the optimisation's style loss on the held-out photos"
+PLANNED = ": planned from the start, the step the gravel and\nbrick runs took when they levelled off"
 TEXTURE = dict(FAST, steps=4000, lr_drop=3200, config=dict(FAST["config"], detail=1.0),
                weights=dict(FAST["weights"], distil_weight=100.0))
 PRESETS = {
@@ -44,7 +45,8 @@ PRESETS = {
                          ema_from=6000, ramps={"luminance_weight": (6000, 7500, 2)}),
     "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", ramps={"style_weight": (2050, 2050, 5, LEVELLED)}),
     "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", ramps={"style_weight": (2000, 2000, 5, LEVELLED)}),
-    "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", ramps={"style_weight": (2000, 2000, 5, LEVELLED)}),
+    "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", ema=0.999, ema_from=3000,
+                  ramps={"style_weight": (2000, 2000, 5, PLANNED)}),
 }
 COMMAND = "python -m playground.train.style --preset {preset} --threads 1"
 LOSS_CARD = """---

@@ -250,3 +250,34 @@ def test_loss_weight_ramps_rise_linearly_or_at_once_and_leave_the_others():
     assert "from step 2050 the style weight is 5 times higher" in train.ramp_text(jump)
     assert "rises linearly to 4 times its value from step 100 to step 200" in train.ramp_text(ramp)
     assert train.ramp_text({}) == ""
+
+
+def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp_path, monkeypatch):
+    from functools import partial
+
+    from safetensors.torch import load_file
+
+    from playground.train import loop
+    from playground.train import style as train
+    small = dict(train.PRESETS["starry-night"], crop=16, lr_drop=3, ema_from=2, ramps={"luminance_weight": (1, 3, 2)},
+                 config=dict(train.PRESETS["starry-night"]["config"], channels=[4, 8, 8], res_blocks=1))
+    monkeypatch.setitem(train.PRESETS, "starry-night", small)
+    monkeypatch.setattr(train, "make_loss_network", lambda config=None: _tiny_loss())
+    monkeypatch.setattr(train, "training_photos", lambda scale: ([_picture(24, 32, 1), _picture(32, 24, 2)], ["a", "b"]))
+    monkeypatch.setattr(train.style, "content_images", lambda: {"astronaut": _picture(40, 40, 3)})
+    monkeypatch.setattr(loop, "finish", partial(loop.finish, root=tmp_path))
+    run = tmp_path / "run"
+    args = ["--preset", "starry-night", "--threads", "1", "--run-dir", str(run)]
+    train.main([*args, "--steps", "2", "--no-finish"])
+    assert loop.load_checkpoint(run / "checkpoint.pt")["step"] == 2
+    assert not (tmp_path / "weights").exists()  # --no-finish trains only
+    train.main([*args, "--steps", "4"])  # resumes at step 2 and finishes
+    ckpt = loop.load_checkpoint(run / "checkpoint.pt")
+    assert ckpt["step"] == 4
+    shipped = load_file(tmp_path / "weights" / "style-fast-starry-night" / "model.safetensors")
+    ema, raw = ckpt["ema"]["net"], ckpt["modules"]["net"]
+    key = next(k for k in shipped if k in raw and raw[k].is_floating_point() and not torch.equal(raw[k], ema[k]))
+    assert torch.equal(shipped[key], ema[key])  # the EMA is shipped, not the last step's weights
+    card = (tmp_path / "model_cards" / "style-fast-starry-night.md").read_text()
+    assert "moving average (decay 0.999) of the trained ones from step 2" in card
+    assert "4 steps" in card and "rises linearly to 2 times its value from step 1 to step 3" in card
