@@ -26,10 +26,11 @@ WIDE_CONFIG = dict(kind="loss", seed=1, scales=[1, 2, 4, 8], kernels=[3, 5, 9], 
 FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, ramps={}, ema=None, ema_from=0,
             config=dict(kind="transform", channels=[16, 32, 64], res_blocks=5, edge_kernel=9, size=256, detail=0.0),
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0,
-                         luminance_weight=5.0, distil_weight=0.0))
+                         luminance_weight=5.0, distil_weight=0.0, ssim_weight=0.0), starts={})
 # the textures' recipe (session 6): the photo's detail added back, the optimisation distilled, shorter runs;
 # ramps: {weight: (first step, last step, factor[, why])}: that loss weight rises linearly to factor times its
 # value between the two steps (a step in the weight when they are equal); `why` ends the card's words for it.
+# starts: {weight: step}: that term is off before the step.
 # The textures' style weight went up five times at once (the steps are where their checkpoints stood)
 LEVELLED = ": the run had levelled off at about\nten times the optimisation's style loss on the held-out photos"
 PLANNED = ": planned from the start, the step the gravel and\nbrick runs took when they levelled off"
@@ -41,10 +42,16 @@ PRESETS = {
                              title="Wide random multi-scale style loss network"),
     # session 7: the session-5 run went on from step 6000 with an EMA of the weights and the luminance weight
     # ramped up (the shipped weights were trained so, resumed from the step-6000 checkpoint)
-    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night", steps=7500, ema=0.999,
-                         ema_from=6000, ramps={"luminance_weight": (6000, 7500, 2)}),
-    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", ramps={"style_weight": (2050, 2050, 5, LEVELLED)}),
-    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", ramps={"style_weight": (2000, 2000, 5, LEVELLED)}),
+    # session 8: then on from step 7500 with an SSIM term (a 1,500-step trial: 1.91x / 0.398 -> 2.21x / 0.626)
+    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night", steps=9500, ema=0.999,
+                         ema_from=6000, ramps={"luminance_weight": (6000, 7500, 2)},
+                         weights=dict(FAST["weights"], ssim_weight=10.0), starts={"ssim_weight": 7500}),
+    # session 8: the texture runs went on from step 4000 for 2000 steps with an EMA (gravel with the SSIM term too)
+    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=6000, ema=0.999, ema_from=4000,
+                   ramps={"style_weight": (2050, 2050, 5, LEVELLED)},
+                   weights=dict(TEXTURE["weights"], ssim_weight=10.0), starts={"ssim_weight": 4000}),
+    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", steps=6000, ema=0.999, ema_from=4000,
+                  ramps={"style_weight": (2000, 2000, 5, LEVELLED)}),
     "grass": dict(TEXTURE, model_id="style-fast-grass", style="grass", ema=0.999, ema_from=3000,
                   ramps={"style_weight": (2000, 2000, 5, PLANNED)}),
 }
@@ -250,15 +257,18 @@ OWN_TERMS = """- {structure_weight:g} x a structure term: the squared difference
   luminance of photo and result.
 - {luminance_weight:g} x a luminance content term: the loss network's content loss between the grey
   versions of photo and result on every branch (edges and shading at every scale, no colour)."""
+SSIM_TERM = """- {ssim_weight:g} x an SSIM term{ssim_start}: 1 minus the SSIM of the luminance of result and photo
+  (`families.style.ssim_loss`, the SSIM that the evaluation measures, on the training crops)."""
 
 
-def weights_at(weights, ramps, step):
+def weights_at(weights, ramps, step, starts=None):
     """The loss weights at `step`: each ramped weight rises linearly from its value at the ramp's first step
-    to factor times it at the last (at once when they are equal), and stays there."""
-    now = dict(weights)
+    to factor times it at the last (at once when they are equal), and stays there; a weight in `starts` is
+    0 before its step."""
+    now = {k: 0.0 if step < (starts or {}).get(k, 0) else v for k, v in weights.items()}
     for name, (first, last, factor, *_) in ramps.items():
         done = 1.0 if step >= last else max(0.0, (step - first) / (last - first)) if last > first else 0.0
-        now[name] = weights[name] * (1 + (factor - 1) * done)
+        now[name] = now[name] * (1 + (factor - 1) * done)
     return now
 
 
@@ -281,7 +291,9 @@ def _recipe_text(config, kw):
     """The parts of a fast card that differ between the recipes (photo detail, distillation, ramps, EMA)."""
     model_id = style.fast_id(config["style"])
     detail, distil = config.get("detail", 0.0), kw.get("distil_weight", 0.0)
-    terms = ([DISTIL_TERM.format(model_id=model_id, **kw)] if distil else []) + [OWN_TERMS.format(**kw)]
+    start = kw.get("starts", {}).get("ssim_weight")
+    terms = ([DISTIL_TERM.format(model_id=model_id, **kw)] if distil else []) + [OWN_TERMS.format(**kw)] + (
+        [SSIM_TERM.format(ssim_start=f" from step {start}" if start else "", **kw)] if kw.get("ssim_weight") else [])
     return dict(
         detail_text=f" To that output it adds {detail:g} x the photo's fine luminance structure (its grey image minus "
                     "a 5x5 box blur;\n`families.style.photo_detail`), so that the network paints colour, shading and "
@@ -289,7 +301,7 @@ def _recipe_text(config, kw):
         ramp_text=ramp_text(kw.get("ramps", {})),
         ema_text=f" The shipped weights are an exponential moving average (decay {kw['ema']:g}) of the trained ones"
                  + (f" from step {kw['ema_from']}" if kw.get("ema_from") else "") + "." if kw.get("ema") else "",
-        n_terms="three" if distil else "two", terms_text="\n".join(terms),
+        n_terms=["two", "three", "four"][bool(distil) + bool(kw.get("ssim_weight"))], terms_text="\n".join(terms),
         targets_time=" (the optimisation of the training photos not included)" if distil else "",
         detail_limit=" The photo's detail is added back at full strength, so fine edges stay photographic rather\n"
                      "than painted." if detail else "")
@@ -422,16 +434,18 @@ def main(argv=None):
             c_feats = loss_net(x)
         s, c, tv = style.style_loss(feats, targets), style.content_loss(feats, c_feats, branches), style.tv_loss(out)
         structure, lum = style.structure_loss(out, x), style.luminance_content_loss(loss_net, out, x)
-        now = weights_at(w, preset["ramps"], step)
+        now = weights_at(w, preset["ramps"], step, preset["starts"])
         loss = (now["style_weight"] * s + now["content_weight"] * c + now["tv_weight"] * tv
                 + now["structure_weight"] * structure + now["luminance_weight"] * lum)
         distil = (out - target).abs().mean() if target is not None else torch.zeros(())
-        loss = loss + now["distil_weight"] * distil
+        ssim = style.ssim_loss(out, x) if now["ssim_weight"] else torch.zeros(())
+        loss = loss + now["distil_weight"] * distil + now["ssim_weight"] * ssim
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         return {"loss": loss.detach(), "style": s.detach(), "content": c.detach(), "structure": structure.detach(),
-                "luminance": lum.detach(), "distil": distil.detach()}
+                "luminance": lum.detach(), "distil": distil.detach(),
+                "ssim": ssim.detach()}
 
     def shipped():
         """The network that is sampled and shipped: the EMA of the weights when the preset keeps one."""
@@ -449,7 +463,7 @@ def main(argv=None):
                                  command=COMMAND.format(preset=args.preset), steps=steps, batch_size=batch_size,
                                  lr=lr, lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
                                  n_photos=len(names), ramps=preset["ramps"], ema=preset["ema"], ema_from=preset["ema_from"],
-                                 threads=torch.get_num_threads(), **w)
+                                 starts=preset["starts"], threads=torch.get_num_threads(), **w)
         card = loop.finish(final, config, preset["model_id"], {}, template)
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "
               f"python -m playground.evaluate {preset['model_id']} --write", flush=True)

@@ -1,4 +1,6 @@
 """The style family on tiny networks: the loss network, the losses, the optimisation, fast networks, colour."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -260,6 +262,7 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
     from playground.train import loop
     from playground.train import style as train
     small = dict(train.PRESETS["starry-night"], crop=16, lr_drop=3, ema_from=2, ramps={"luminance_weight": (1, 3, 2)},
+                 starts={"ssim_weight": 3},
                  config=dict(train.PRESETS["starry-night"]["config"], channels=[4, 8, 8], res_blocks=1))
     monkeypatch.setitem(train.PRESETS, "starry-night", small)
     monkeypatch.setattr(train, "make_loss_network", lambda config=None: _tiny_loss())
@@ -281,3 +284,27 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
     card = (tmp_path / "model_cards" / "style-fast-starry-night.md").read_text()
     assert "moving average (decay 0.999) of the trained ones from step 2" in card
     assert "4 steps" in card and "rises linearly to 2 times its value from step 1 to step 3" in card
+    assert "and three terms of\nits own" in card and "- 10 x an SSIM term from step 3: 1 minus the SSIM" in card
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["ssim"] > 0 for r in log if "ssim" in r][-1]  # the term is on after its start step
+
+
+def test_ssim_loss_is_the_measured_ssim_and_has_gradients():
+    from playground import quality
+    a = _picture(40, 48, 1)
+    b = np.clip(a.astype(int) + RNG.integers(-40, 40, a.shape), 0, 255).astype(np.uint8)
+    x, y = style.to_float(a).double().requires_grad_(True), style.to_float(b).double()
+    loss = style.ssim_loss(x, y)
+    measured = quality.ssim(quality.luminance(a), quality.luminance(b))[0]
+    assert abs((1 - float(loss.detach())) - measured) < 1e-6 and 0.2 < measured < 0.99
+    loss.backward()
+    assert x.grad.abs().sum() > 0 and float(style.ssim_loss(y, y)) == pytest.approx(0, abs=1e-12)
+
+
+def test_a_started_weight_is_off_before_its_step_and_ramps_after():
+    from playground.train import style as train
+    w = dict(style_weight=1e3, ssim_weight=10.0)
+    starts = {"ssim_weight": 100}
+    assert [train.weights_at(w, {}, s, starts)["ssim_weight"] for s in (0, 99, 100, 500)] == [0, 0, 10, 10]
+    assert train.weights_at(w, {"ssim_weight": (100, 200, 3)}, 150, starts)["ssim_weight"] == 20
+    assert train.weights_at(w, {}, 0, starts)["style_weight"] == 1e3 and train.weights_at(w, {}, 0)["ssim_weight"] == 10
