@@ -281,8 +281,9 @@ def optimise(net, content, style, *, style_weight=1e3, content_weight=1.0, tv_we
         c_feats = net(c)
     branches = net.content_branches()
     x = initial_image(content, style, init, seed).clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=1, max_iter=every, history_size=20, line_search_fn="strong_wolfe")
-    state, start = {}, time.perf_counter()
+    lbfgs = lambda: torch.optim.LBFGS([x], lr=1, max_iter=every, history_size=20, line_search_fn="strong_wolfe")  # noqa: E731
+    opt, state, start = lbfgs(), {}, time.perf_counter()
+    good, good_state = x.detach().clone(), {}
 
     def closure():
         opt.zero_grad()
@@ -297,9 +298,15 @@ def optimise(net, content, style, *, style_weight=1e3, content_weight=1.0, tv_we
     while done < iterations:
         opt.param_groups[0]["max_iter"] = min(every, iterations - done)
         opt.step(closure)
-        with torch.no_grad():
-            x.clamp_(0, 1)
         done += opt.param_groups[0]["max_iter"]
+        with torch.no_grad():
+            if not (torch.isfinite(x).all() and math.isfinite(state["total"])):
+                # L-BFGS can blow up to NaN once the loss is flat (a near-zero curvature pair): go back to the
+                # last finite image and start a fresh L-BFGS history from there
+                x.copy_(good)
+                state, opt = dict(good_state), lbfgs()
+            x.clamp_(0, 1)
+            good, good_state = x.detach().clone(), dict(state)
         image = to_image(x)
         if preserve_colour:
             image = keep_colours(image, original)

@@ -188,8 +188,9 @@ The style's Gram matrices come from the style image at 256 px. Why the extra ter
 content term is dominated by colour (a Reinhard-recoloured photo scores as badly as a plain grey image),
 so the optimisation keeps the layout mostly because it starts from the photo. A network has no such
 start: runs with the optimisation's loss alone (against Starry Night) painted content-free swirls over the
-held-out photos; with the structure and luminance terms the Starry Night network lays a regular stroke texture
-over everything, at an SSIM far below the optimisation's. Short trials
+held-out photos; with the structure and luminance terms alone the Starry Night network laid a regular stroke
+texture over everything, at an SSIM far below the optimisation's, until the SSIM term (session 8) lifted it
+above. Short trials
 chose the terms (scratch runs, not shipped; docs/NOTES.md, sessions 5 and 6): the luminance term lowered both
 the style loss and the loss of SSIM against the structure term alone; adding the photo's detail raised SSIM
 by about 0.2 at the same style loss after 400 steps, and the distillation term lowered the style loss further. A first version computed sigmoid(logit(photo) + network output), so that it started as the

@@ -308,3 +308,21 @@ def test_a_started_weight_is_off_before_its_step_and_ramps_after():
     assert [train.weights_at(w, {}, s, starts)["ssim_weight"] for s in (0, 99, 100, 500)] == [0, 0, 10, 10]
     assert train.weights_at(w, {"ssim_weight": (100, 200, 3)}, 150, starts)["ssim_weight"] == 20
     assert train.weights_at(w, {}, 0, starts)["style_weight"] == 1e3 and train.weights_at(w, {}, 0)["ssim_weight"] == 10
+
+
+def test_an_optimisation_that_blows_up_goes_back_to_its_last_finite_image(monkeypatch):
+    """L-BFGS can step to NaN once the loss is flat (coffee on grass did at iteration 90): no grey picture."""
+    real, calls = torch.optim.LBFGS.step, []
+
+    def step(self, closure):
+        calls.append(1)
+        out = real(self, closure)
+        if len(calls) == 2:
+            with torch.no_grad():
+                self.param_groups[0]["params"][0].fill_(float("nan"))
+        return out
+    monkeypatch.setattr(torch.optim.LBFGS, "step", step)
+    frames = list(style.optimise(_tiny_loss(), _picture(32, 32, 1), _picture(32, 32, 2), iterations=6, every=2))
+    assert [f[1]["iteration"] for f in frames] == [2, 4, 6]
+    assert np.array_equal(frames[1][0], frames[0][0]) and frames[1][1]["total"] == frames[0][1]["total"]
+    assert all(np.isfinite(f[1]["total"]) and f[0].std() > 10 for f in frames)
