@@ -305,6 +305,9 @@ def optimise(net, content, style, *, style_weight=1e3, content_weight=1.0, tv_we
                 # last finite image and start a fresh L-BFGS history from there
                 x.copy_(good)
                 state, opt = dict(good_state), lbfgs()
+                if not state:  # the first step failed: the losses of the starting image
+                    with torch.enable_grad():
+                        closure()
             x.clamp_(0, 1)
             good, good_state = x.detach().clone(), dict(state)
         image = to_image(x)

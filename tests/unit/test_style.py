@@ -326,3 +326,7 @@ def test_an_optimisation_that_blows_up_goes_back_to_its_last_finite_image(monkey
     assert [f[1]["iteration"] for f in frames] == [2, 4, 6]
     assert np.array_equal(frames[1][0], frames[0][0]) and frames[1][1]["total"] == frames[0][1]["total"]
     assert all(np.isfinite(f[1]["total"]) and f[0].std() > 10 for f in frames)
+    calls.clear()
+    calls.append(1)  # now the very first step blows up: the starting image and its losses
+    first = next(style.optimise(_tiny_loss(), _picture(32, 32, 1), _picture(32, 32, 2), iterations=2, every=2))
+    assert np.array_equal(first[0], _picture(32, 32, 1)) and np.isfinite(first[1]["style"])
