@@ -25,7 +25,11 @@ def _pair(a, b):
 
 def luminance(rgb):
     """uint8 (..., 3) RGB -> float64 Y in 16..235 (BT.601), as MATLAB's rgb2ycbcr computes it."""
-    rgb = np.asarray(rgb, np.float64)
+    return y_of(np.asarray(rgb, np.float64))
+
+
+def y_of(rgb):
+    """luminance() of float RGB on the 0..255 scale, in arithmetic only (torch tensors work too)."""
     return 16.0 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255.0
 
 
@@ -47,8 +51,8 @@ def _filter(x, k):
     """'valid' separable filtering over the last two axes."""
     n = len(k)
     h, w = x.shape[-2] - n + 1, x.shape[-1] - n + 1
-    rows = sum(k[i] * x[..., i:i + h, :] for i in range(n))
-    return sum(k[i] * rows[..., :, i:i + w] for i in range(n))
+    rows = sum(float(k[i]) * x[..., i:i + h, :] for i in range(n))
+    return sum(float(k[i]) * rows[..., :, i:i + w] for i in range(n))
 
 
 def ssim(a, b):
@@ -56,11 +60,16 @@ def ssim(a, b):
     a, b = _pair(a, b)
     if min(a.shape[1:]) < WINDOW:
         raise InputError(f"SSIM needs images of at least {WINDOW}x{WINDOW} pixels.")
+    return ssim_map(a, b).reshape(len(a), -1).mean(1)
+
+
+def ssim_map(a, b):
+    """The SSIM at every valid window position of two float (N,H,W) stacks, in arithmetic only (torch
+    tensors work too, with gradients: families.style.ssim_loss)."""
     k = _window()
     mu_a, mu_b = _filter(a, k), _filter(b, k)
     var_a = _filter(a * a, k) - mu_a ** 2
     var_b = _filter(b * b, k) - mu_b ** 2
     cov = _filter(a * b, k) - mu_a * mu_b
     c1, c2 = (K1 * PEAK) ** 2, (K2 * PEAK) ** 2
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-    return s.reshape(len(a), -1).mean(1)
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))

@@ -128,21 +128,11 @@ def structure_loss(x, y):
 
 
 def ssim_loss(x, y):
-    """1 - SSIM of the luminance of two (N,3,H,W) batches in 0..1, as playground.quality.ssim measures it (Wang
-    et al.'s 11-tap Gaussian window, BT.601 Y on the 0..255 scale, valid window positions), differentiable."""
-    from ..quality import K1, K2, PEAK, SIGMA, WINDOW
-    t = torch.arange(WINDOW, dtype=x.dtype, device=x.device) - WINDOW // 2
-    k = torch.exp(-0.5 * (t / SIGMA) ** 2)
-    k = k / k.sum()
-    window = (k[:, None] * k[None, :])[None, None]
-    weights = torch.tensor([65.481, 128.553, 24.966], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    a, b = [16.0 + (z * weights).sum(1, keepdim=True) for z in (x, y)]
-    f = lambda z: F.conv2d(z, window)  # noqa: E731
-    mu_a, mu_b = f(a), f(b)
-    var_a, var_b, cov = f(a * a) - mu_a ** 2, f(b * b) - mu_b ** 2, f(a * b) - mu_a * mu_b
-    c1, c2 = (K1 * PEAK) ** 2, (K2 * PEAK) ** 2
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-    return 1 - s.mean()
+    """1 - SSIM of the luminance of two (N,3,H,W) batches in 0..1, as playground.quality.ssim measures it (the
+    same formula, run on tensors), differentiable."""
+    from ..quality import ssim_map, y_of
+    a, b = [y_of(z.permute(0, 2, 3, 1) * 255.0) for z in (x, y)]
+    return 1 - ssim_map(a, b).mean()
 
 
 def grey(x):
