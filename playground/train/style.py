@@ -33,6 +33,7 @@ FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288
 # starts: {weight: step}: that term is off before the step.
 # The textures' style weight went up five times at once (the steps are where their checkpoints stood)
 LEVELLED = ": the run had levelled off at about\nten times the optimisation's style loss on the held-out photos"
+HELD = ": the SSIM term, on from step 7500,\nheld SSIM above the optimisation's as the style loss fell"
 PLANNED = ": planned from the start, the step the gravel and\nbrick runs took when they levelled off"
 TEXTURE = dict(FAST, steps=4000, lr_drop=3200, config=dict(FAST["config"], detail=1.0),
                weights=dict(FAST["weights"], distil_weight=100.0))
@@ -43,8 +44,10 @@ PRESETS = {
     # session 7: the session-5 run went on from step 6000 with an EMA of the weights and the luminance weight
     # ramped up (the shipped weights were trained so, resumed from the step-6000 checkpoint)
     # session 8: then on from step 7500 with an SSIM term (a 1,500-step trial: 1.91x / 0.398 -> 2.21x / 0.626)
-    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night", steps=9500, ema=0.999,
-                         ema_from=6000, ramps={"luminance_weight": (6000, 7500, 2)},
+    # session 9: then on from step 9500 with the style weight doubled over 500 steps (resumed at 9500)
+    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night", steps=13500,
+                         ema=0.999, ema_from=6000,
+                         ramps={"luminance_weight": (6000, 7500, 2), "style_weight": (9500, 10000, 2, HELD)},
                          weights=dict(FAST["weights"], ssim_weight=10.0), starts={"ssim_weight": 7500}),
     # session 8: the texture runs went on from step 4000 for 2000 steps with an EMA (gravel with the SSIM term too)
     "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=6000, ema=0.999, ema_from=4000,
@@ -284,8 +287,8 @@ def ramp_text(ramps):
         words = (f"from step {first} the {RAMP_NAMES[name]} weight is {factor:g} times higher" if first == last else
                  f"the {RAMP_NAMES[name]} weight rises linearly to {factor:g} times its value from step {first} to "
                  f"step {last}")
-        parts.append(f" ({words}{''.join(why)})")
-    return "".join(parts)
+        parts.append(f"{words}{''.join(why)}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _recipe_text(config, kw):

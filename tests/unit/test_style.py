@@ -252,6 +252,11 @@ def test_loss_weight_ramps_rise_linearly_or_at_once_and_leave_the_others():
     assert "from step 2050 the style weight is 5 times higher" in train.ramp_text(jump)
     assert "rises linearly to 4 times its value from step 100 to step 200" in train.ramp_text(ramp)
     assert train.ramp_text({}) == ""
+    both = dict(ramp, style_weight=(300, 400, 2, ": why"))  # how Starry Night was trained: two ramps, one aside
+    assert [train.weights_at(w, both, s)["style_weight"] for s in (300, 350, 400)] == [1e3, 1.5e3, 2e3]
+    assert train.ramp_text(both) == (" (the luminance content weight rises linearly to 4 times its value from step 100 "
+                                     "to step 200; the style weight rises linearly to 2 times its value from step 300 "
+                                     "to step 400: why)")
 
 
 def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp_path, monkeypatch):
