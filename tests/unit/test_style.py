@@ -267,7 +267,7 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
     from playground.train import loop
     from playground.train import style as train
     small = dict(train.PRESETS["starry-night"], crop=16, lr_drop=3, ema_from=2, ramps={"luminance_weight": (1, 3, 2)},
-                 starts={"ssim_weight": 3},
+                 starts={"ssim_weight": 3}, note="Why this recipe.",
                  config=dict(train.PRESETS["starry-night"]["config"], channels=[4, 8, 8], res_blocks=1))
     monkeypatch.setitem(train.PRESETS, "starry-night", small)
     monkeypatch.setattr(train, "make_loss_network", lambda config=None: _tiny_loss())
@@ -289,6 +289,7 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
     card = (tmp_path / "model_cards" / "style-fast-starry-night.md").read_text()
     assert "moving average (decay 0.999) of the trained ones from step 2" in card
     assert "4 steps" in card and "rises linearly to 2 times its value from step 1 to step 3" in card
+    assert "was dropped. Why this recipe.\nTraining took" in card  # the preset's note, in the Training section
     assert "and three terms of\nits own" in card and "- 10 x an SSIM term from step 3: 1 minus the SSIM" in card
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["ssim"] > 0 for r in log if "ssim" in r][-1]  # the term is on after its start step
