@@ -188,7 +188,7 @@ slider blends photo and result.
 
 `{command}`: Adam, learning rate {lr} (x0.3 from step {lr_drop}), batch {batch_size}, {steps} steps, seed 0,
 random {crop}x{crop} crops (with flips) of photos scaled to {scale} px on the longer side. The loss has
-the optimisation's terms on the same loss network (style-loss-random) with its weights, {style_weight:g} x
+the optimisation's terms on the same loss network (style-loss-random), {style_weight:g} x
 style (Gram) + {content_weight:g} x content + {tv_weight:g} x total variation{ramp_text}, and {n_terms} terms of
 its own:
 
