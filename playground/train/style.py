@@ -26,7 +26,7 @@ WIDE_CONFIG = dict(kind="loss", seed=1, scales=[1, 2, 4, 8], kernels=[3, 5, 9], 
 FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, ramps={}, ema=None, ema_from=0,
             config=dict(kind="transform", channels=[16, 32, 64], res_blocks=5, edge_kernel=9, size=256, detail=0.0),
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0,
-                         luminance_weight=5.0, distil_weight=0.0, ssim_weight=0.0), starts={})
+                         luminance_weight=5.0, distil_weight=0.0, ssim_weight=0.0), starts={}, note="")
 # the textures' recipe (session 6): the photo's detail added back, the optimisation distilled, shorter runs;
 # ramps: {weight: (first step, last step, factor[, why])}: that loss weight rises linearly to factor times its
 # value between the two steps (a step in the weight when they are equal); `why` ends the card's words for it.
@@ -310,7 +310,7 @@ def _recipe_text(config, kw):
                     "a 5x5 box blur;\n`families.style.photo_detail`), so that the network paints colour, shading and "
                     "strokes but need not\nredraw every edge of the photo." if detail else "",
         ramp_text=ramp_text(kw.get("ramps", {})),
-        note_text=f" {kw['note']}" if kw.get("note") else "",
+        note_text=f" {kw['note']}" if kw.get("note") else "",  # a fast preset's own paragraph
         ema_text=f" The shipped weights are an exponential moving average (decay {kw['ema']:g}) of the trained ones"
                  + (f" from step {kw['ema_from']}" if kw.get("ema_from") else "") + "." if kw.get("ema") else "",
         n_terms=["two", "three", "four"][bool(distil) + bool(kw.get("ssim_weight"))], terms_text="\n".join(terms),
@@ -475,7 +475,7 @@ def main(argv=None):
                                  command=COMMAND.format(preset=args.preset), steps=steps, batch_size=batch_size,
                                  lr=lr, lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
                                  n_photos=len(names), ramps=preset["ramps"], ema=preset["ema"], ema_from=preset["ema_from"],
-                                 starts=preset["starts"], note=preset.get("note", ""), threads=torch.get_num_threads(), **w)
+                                 starts=preset["starts"], note=preset["note"], threads=torch.get_num_threads(), **w)
         card = loop.finish(final, config, preset["model_id"], {}, template)
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "
               f"python -m playground.evaluate {preset['model_id']} --write", flush=True)
