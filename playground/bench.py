@@ -295,6 +295,8 @@ def main(argv=None):
                     "models table (python -m playground.evaluate --all --write: hours on 2 cores)")
     ap.add_argument("--against", default=None, help="an earlier bench JSON: report the largest change of a quality "
                     "figure against it (a seeded rerun should change none by more than 2%%)")
+    ap.add_argument("--from", dest="source", default=None, help="an earlier bench JSON to render again with the "
+                    "cards' metrics as they are now, measuring nothing (after `evaluate --write` changed a card)")
     ap.add_argument("--clients", type=int, default=30)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
@@ -304,6 +306,14 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=100, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     from .load import measure_load
+    if args.source:
+        from . import registry
+        text = markdown(json.loads(Path(args.source).read_text()),
+                        {i: c.metrics or {} for i, c in registry.Registry().cards().items()})
+        print(text)
+        if args.readme:
+            write_section(args.readme, START, END, text)
+        return 0
     if args.load:
         print(_load_line(measure_load(args.clients, args.seconds, args.threads)))
         return 0

@@ -17,10 +17,11 @@ random filters on an image pyramid: random filters already measure texture stati
 2017). style-loss-random's card says how it was chosen and measured; style-loss-random-wide has more pyramid
 levels and larger filters, and the **Two methods** view sets the optimisation on one beside the other.
 
-**Fast networks** (Johnson et al. 2016) are trained once per style to minimise the same loss in a single pass,
-and here also to copy what the optimisation made of their training photos; they add the photo's fine detail
-back, so edges stay sharp. Instant, but one style each (the style view shows it) and a little softer. **Reinhard colour transfer** and **histogram matching** copy
-colour statistics only: tinted photos, no strokes, which is what the neural methods add.
+**Fast networks** (Johnson et al. 2016) are trained once per style to make the same kind of loss small in a
+single pass, with extra terms that keep the photo's layout (each network's card gives its recipe and its
+scores). Instant, but one style each: choosing a network sets the Style image to the style it paints.
+**Reinhard colour transfer** and **histogram matching** copy colour statistics only: tinted photos, no strokes,
+which is what the neural methods add.
 
 References: Gatys, Ecker and Bethge 2016, *Image Style Transfer Using Convolutional Neural Networks*; Simonyan and
 Zisserman 2014, *Very Deep Convolutional Networks for Large-Scale Image Recognition*; Gatys et al.
@@ -153,6 +154,11 @@ def build():
                 return content, style, image, text, image
             return content, picture, image, f"{text} It paints the style it was trained on: {trained_on}.", image
 
+        def on_network(model_id):  # the Style image list follows the network: it paints one style only
+            name = actions.network_style_name(model_id)
+            return gr.update(value=name) if name else gr.update()
+
+        fast_id.change(guarded(on_network), fast_id, style_name)
         fast_go.click(model_event(on_fast), pair_inputs + [keep, fast_id, strength],
                       [content_view, style_view, result, status, result_state], api_name="style_fast", **model_queue())
 

@@ -129,12 +129,22 @@ def fast(content, model_id, strength=1.0, preserve_colour=False):
         return _family().stylise(net, content, strength, preserve_colour)
 
 
-def network_style(model_id, resolution):
-    """The style a fast network was trained on, as a picture at the resolution (None for an unknown style)."""
+def _trained_on(model_id):
     model_id = pick_model(model_id, fast_networks(), "fast style network")
     with registry.using(model_id) as net:
-        name = net.style
+        return net.style
+
+
+def network_style(model_id, resolution):
+    """The style a fast network was trained on, as a picture at the resolution (None for an unknown style)."""
+    name = _trained_on(model_id)
     return (name, picture(None, name, style_names(), "style", resolution)) if name in style_names() else (name, None)
+
+
+def network_style_name(model_id):
+    """The bundled style a fast network was trained on, for the tab's Style image list (None for another)."""
+    name = _trained_on(model_id)
+    return name if name in style_names() else None
 
 
 def baseline(content, style, method):

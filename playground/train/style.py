@@ -23,13 +23,14 @@ from . import loop
 LOSS_ID = "style-loss-random"
 LOSS_CONFIG = dict(kind="loss", seed=0, scales=[1, 2, 4], kernels=[3, 7], filters=64, content_scales=[2, 4])
 WIDE_CONFIG = dict(kind="loss", seed=1, scales=[1, 2, 4, 8], kernels=[3, 5, 9], filters=64, content_scales=[2, 4])
-FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, ramps={}, ema=None, ema_from=0,
+FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, ramps=[], ema=None, ema_from=0,
             config=dict(kind="transform", channels=[16, 32, 64], res_blocks=5, edge_kernel=9, size=256, detail=0.0),
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0,
                          luminance_weight=5.0, distil_weight=0.0, ssim_weight=0.0), starts={}, note="")
 # the textures' recipe (session 6): the photo's detail added back, the optimisation distilled, shorter runs;
-# ramps: {weight: (first step, last step, factor[, why])}: that loss weight rises linearly to factor times its
-# value between the two steps (a step in the weight when they are equal); `why` ends the card's words for it.
+# ramps: [(weight, first step, last step, factor[, why])]: that loss weight rises linearly to factor times its
+# value between the two steps (a step in the weight when they are equal; factor 0 switches the term off);
+# `why` ends the card's words for it.
 # starts: {weight: step}: that term is off before the step.
 # The textures' style weight went up five times at once (the steps are where their checkpoints stood)
 LEVELLED = ": the run had levelled off at about\nten times the optimisation's style loss on the held-out photos"
@@ -52,14 +53,14 @@ PRESETS = {
     # session 9: then on from step 9500 with the style weight doubled over 500 steps (resumed at 9500)
     "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night", steps=13500,
                          ema=0.999, ema_from=6000,
-                         ramps={"luminance_weight": (6000, 7500, 2), "style_weight": (9500, 10000, 2, HELD)},
+                         ramps=[("luminance_weight", 6000, 7500, 2), ("style_weight", 9500, 10000, 2, HELD)],
                          weights=dict(FAST["weights"], ssim_weight=10.0), starts={"ssim_weight": 7500}),
     # session 8: the texture runs went on from step 4000 for 2000 steps with an EMA (gravel with the SSIM term too)
     "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=6000, ema=0.999, ema_from=4000,
-                   ramps={"style_weight": (2050, 2050, 5, LEVELLED)},
+                   ramps=[("style_weight", 2050, 2050, 5, LEVELLED)],
                    weights=dict(TEXTURE["weights"], ssim_weight=10.0), starts={"ssim_weight": 4000}),
     "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", steps=6000, ema=0.999, ema_from=4000,
-                  ramps={"style_weight": (2000, 2000, 5, LEVELLED)}),
+                  ramps=[("style_weight", 2000, 2000, 5, LEVELLED)]),
     # session 9: grass retrained on Starry Night's recipe (texture recipe, session 8: 16.1x / 0.520)
     "grass": dict(FAST, model_id="style-fast-grass", style="grass", steps=5000, lr_drop=4000, ema=0.999,
                   ema_from=3000, weights=dict(FAST["weights"], style_weight=5e3, ssim_weight=10.0),
@@ -274,13 +275,20 @@ SSIM_TERM = """- {ssim_weight:g} x an SSIM term{ssim_start}: 1 minus the SSIM of
 
 def weights_at(weights, ramps, step, starts=None):
     """The loss weights at `step`: each ramped weight rises linearly from its value at the ramp's first step
-    to factor times it at the last (at once when they are equal), and stays there; a weight in `starts` is
-    0 before its step."""
+    to factor times it at the last (at once when they are equal), and stays there; ramps of one weight
+    multiply, in order; a weight in `starts` is 0 before its step."""
     now = {k: 0.0 if step < (starts or {}).get(k, 0) else v for k, v in weights.items()}
-    for name, (first, last, factor, *_) in ramps.items():
+    for name, first, last, factor, *_ in ramps:
         done = 1.0 if step >= last else max(0.0, (step - first) / (last - first)) if last > first else 0.0
         now[name] = now[name] * (1 + (factor - 1) * done)
     return now
+
+
+def term_on(weights, ramps, starts, name, first, end):
+    """Whether the `name` term is on at any step from `first` up to `end` (so that a run resumed after a
+    term was switched off need not prepare for it). The weights are linear between ramp ends and starts."""
+    edges = {first} | {s for _, a, b, *_ in ramps for s in (a, b)} | set(starts.values())
+    return any(weights_at(weights, ramps, s, starts)[name] for s in edges if first <= s < end)
 
 
 RAMP_NAMES = {"style_weight": "style", "luminance_weight": "luminance content", "structure_weight": "structure",
@@ -290,8 +298,9 @@ RAMP_NAMES = {"style_weight": "style", "luminance_weight": "luminance content", 
 def ramp_text(ramps):
     """The card's words for a preset's ramps ("" without any)."""
     parts = []
-    for name, (first, last, factor, *why) in ramps.items():
-        words = (f"from step {first} the {RAMP_NAMES[name]} weight is {factor:g} times higher" if first == last else
+    for name, first, last, factor, *why in ramps:
+        words = (f"from step {first} the {RAMP_NAMES[name]} term is off" if first == last and factor == 0 else
+                 f"from step {first} the {RAMP_NAMES[name]} weight is {factor:g} times higher" if first == last else
                  f"the {RAMP_NAMES[name]} weight rises linearly to {factor:g} times its value from step {first} to "
                  f"step {last}")
         parts.append(f"{words}{''.join(why)}")
@@ -309,7 +318,7 @@ def _recipe_text(config, kw):
         detail_text=f" To that output it adds {detail:g} x the photo's fine luminance structure (its grey image minus "
                     "a 5x5 box blur;\n`families.style.photo_detail`), so that the network paints colour, shading and "
                     "strokes but need not\nredraw every edge of the photo." if detail else "",
-        ramp_text=ramp_text(kw.get("ramps", {})),
+        ramp_text=ramp_text(kw.get("ramps", [])),
         note_text=f" {kw['note']}" if kw.get("note") else "",  # a fast preset's own paragraph
         ema_text=f" The shipped weights are an exponential moving average (decay {kw['ema']:g}) of the trained ones"
                  + (f" from step {kw['ema_from']}" if kw.get("ema_from") else "") + "." if kw.get("ema") else "",
@@ -399,14 +408,29 @@ def make_loss_network(config=LOSS_CONFIG):
     return net.eval()
 
 
+def score(preset, checkpoint):
+    """A fast preset's checkpoint -> (its step, evaluate's metrics of the network it would ship: the EMA
+    when the preset keeps one), so that a run can be followed on the figures its card will carry."""
+    ckpt = loop.load_checkpoint(checkpoint)
+    net = style.build(dict(preset["config"], style=preset["style"]))
+    net.load_state_dict(ckpt["ema" if preset["ema"] else "modules"]["net"])
+    return ckpt["step"], style.evaluate(net.eval())
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                  parents=[loop.common_parser(seed=0)])
     ap.add_argument("--preset", choices=sorted(PRESETS), default="starry-night")
     ap.add_argument("--no-finish", action="store_true", help="train only; do not write weights/ or the card")
+    ap.add_argument("--score", type=Path, metavar="CHECKPOINT", help="score a run's checkpoint as `python -m "
+                    "playground.evaluate` scores the shipped network, and print the figures; no training")
     args = ap.parse_args(argv)
     preset = PRESETS[args.preset]
     loop.setup(args)
+    if args.score:
+        step, metrics = score(preset, args.score)
+        print(f"{args.score} (step {step}): " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
+        return
     if args.preset in DESIGN:
         model_id, config = preset["model_id"], preset["config"]
         net = make_loss_network(config)
@@ -430,7 +454,7 @@ def main(argv=None):
                         seed=args.seed, log_every=25, sample_every=250, checkpoint_every=50, resume=args.resume)
     w = preset["weights"]
     aligned = None
-    if w["distil_weight"]:
+    if term_on(w, preset["ramps"], preset["starts"], "distil_weight", trainer.step, steps):
         aligned = optimised_targets(loss_net, photos, names, style.fit(style.style_image(preset["style"]), config["size"]),
                                     run_dir / "targets")
     batches = loop.Batches(torch.arange(len(photos) * 16), batch_size, args.seed,

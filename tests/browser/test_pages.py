@@ -216,7 +216,7 @@ def test_superres_tab_end_to_end(page):
 
 @pytest.mark.skipif("style-loss-random" not in {c.id for c in list_cards()}, reason="no style loss network card yet")
 def test_style_tab_end_to_end(page):
-    """Optimise (streamed, few iterations), a colour baseline, the Gram view and a comparison."""
+    """Optimise (streamed, few iterations), a colour baseline, the Gram view, a comparison and a fast network."""
     page.get_by_role("tab", name="Style transfer", exact=True).click()
     page.get_by_label("number input for Iterations").fill("10")
     page.get_by_label("number input for Iterations").press("Enter")
@@ -235,4 +235,11 @@ def test_style_tab_end_to_end(page):
     page.get_by_role("button", name="Compare", exact=True).last.click()
     page.locator("p:visible", has_text="Right:").first.wait_for(timeout=300000)  # a hidden paragraph elsewhere also matches
     _shot(page, "style-compare", settle_ms=1000)
+    page.get_by_role("tab", name="Fast network", exact=True).click()  # a network for another style sets the style
+    page.get_by_label("Fast network (one style each)").click()
+    page.get_by_role("option", name="style-fast-grass", exact=True).click()
+    page.wait_for_function("() => [...document.querySelectorAll('input')].some(i => i.value === 'grass')", timeout=60000)
+    page.get_by_role("button", name="Stylise", exact=True).click()
+    page.get_by_text("It paints the style it was trained on: grass", exact=False).first.wait_for(timeout=120000)
+    _shot(page, "style-fast", settle_ms=1000)
     _assert_clean(page)

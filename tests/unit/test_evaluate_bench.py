@@ -134,3 +134,19 @@ def test_a_rerun_reports_the_largest_change_of_a_quality_figure():
     line = bench.markdown({"quick": True, "models": [], "machine": {"platform": "p", "cpus": 2, "threads": 2,
                            "device": "cpu", "versions": {}}, "rerun": dict(changed, against="bench.json")})
     assert "largest relative change is 6.00% (Fashion-MNIST / vae-fashion / precision)" in line
+
+
+def test_an_earlier_bench_is_rendered_again_with_the_cards_metrics_as_they_are_now(tmp_path):
+    """--from measures nothing: the saved timings stay, the card-metrics column is read from the cards again."""
+    card = registry.Registry().card("style-fast-brick")
+    row = {"id": "style-fast-brick", "family": "style", "action": "x", "load_s": 0.1, "p50_ms": 12.5, "p95_ms": 13.0,
+           "peak_rss_mb": 250}
+    saved = tmp_path / "bench.json"
+    saved.write_text(json.dumps({"quick": False, "machine": bench.machine(2), "models": [row]}))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"top\n{bench.START}\nold\n{bench.END}\nend\n")
+    assert bench.main(["--from", str(saved), "--readme", str(readme)]) == 0
+    key, value = next(iter(card.metrics.items()))
+    text = readme.read_text()
+    assert "\nold\n" not in text and text.startswith("top\n") and text.endswith("end\n")
+    assert f"| style-fast-brick | x | 0.1 | 12.5 | 13.0 | 250 | {key} {value:.4g}" in text

@@ -244,19 +244,33 @@ def test_optimised_training_targets_are_made_once_and_kept(tmp_path, monkeypatch
 def test_loss_weight_ramps_rise_linearly_or_at_once_and_leave_the_others():
     from playground.train import style as train
     w = dict(style_weight=1e3, luminance_weight=5.0)
-    ramp = {"luminance_weight": (100, 200, 4)}
+    ramp = [("luminance_weight", 100, 200, 4)]
     assert [train.weights_at(w, ramp, s)["luminance_weight"] for s in (0, 100, 150, 200, 900)] == [5, 5, 12.5, 20, 20]
     assert train.weights_at(w, ramp, 150)["style_weight"] == 1e3 and w["luminance_weight"] == 5.0
-    jump = {"style_weight": (2050, 2050, 5)}  # how the texture networks were trained
+    jump = [("style_weight", 2050, 2050, 5)]  # how the texture networks were trained
     assert [train.weights_at(w, jump, s)["style_weight"] for s in (2049, 2050)] == [1e3, 5e3]
     assert "from step 2050 the style weight is 5 times higher" in train.ramp_text(jump)
     assert "rises linearly to 4 times its value from step 100 to step 200" in train.ramp_text(ramp)
-    assert train.ramp_text({}) == ""
-    both = dict(ramp, style_weight=(300, 400, 2, ": why"))  # how Starry Night was trained: two ramps, one aside
+    assert train.ramp_text([]) == ""
+    both = ramp + [("style_weight", 300, 400, 2, ": why")]  # how Starry Night was trained: two ramps, one aside
     assert [train.weights_at(w, both, s)["style_weight"] for s in (300, 350, 400)] == [1e3, 1.5e3, 2e3]
     assert train.ramp_text(both) == (" (the luminance content weight rises linearly to 4 times its value from step 100 "
                                      "to step 200; the style weight rises linearly to 2 times its value from step 300 "
                                      "to step 400: why)")
+    twice = jump + [("style_weight", 3000, 3500, 2)]  # two ramps of one weight multiply
+    assert [train.weights_at(w, twice, s)["style_weight"] for s in (2500, 3250, 3500)] == [5e3, 7.5e3, 1e4]
+
+
+def test_a_term_switched_off_is_off_after_its_step_and_is_not_prepared_for():
+    from playground.train import style as train
+    w = dict(style_weight=1e3, distil_weight=100.0, ssim_weight=10.0)
+    off = [("distil_weight", 6000, 6000, 0)]
+    assert [train.weights_at(w, off, s)["distil_weight"] for s in (5999, 6000, 9000)] == [100, 0, 0]
+    assert train.ramp_text(off) == " (from step 6000 the distillation term is off)"
+    assert train.term_on(w, off, {}, "distil_weight", 0, 8000)  # a run from scratch needs the targets
+    assert not train.term_on(w, off, {}, "distil_weight", 6000, 8000)  # one resumed at 6000 does not
+    assert not train.term_on(w, [], {"ssim_weight": 500}, "ssim_weight", 0, 500)
+    assert train.term_on(w, [], {"ssim_weight": 500}, "ssim_weight", 0, 501)
 
 
 def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp_path, monkeypatch):
@@ -266,7 +280,7 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
 
     from playground.train import loop
     from playground.train import style as train
-    small = dict(train.PRESETS["starry-night"], crop=16, lr_drop=3, ema_from=2, ramps={"luminance_weight": (1, 3, 2)},
+    small = dict(train.PRESETS["starry-night"], crop=16, lr_drop=3, ema_from=2, ramps=[("luminance_weight", 1, 3, 2)],
                  starts={"ssim_weight": 3}, note="Why this recipe.",
                  config=dict(train.PRESETS["starry-night"]["config"], channels=[4, 8, 8], res_blocks=1))
     monkeypatch.setitem(train.PRESETS, "starry-night", small)
@@ -286,6 +300,8 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
     ema, raw = ckpt["ema"]["net"], ckpt["modules"]["net"]
     key = next(k for k in shipped if k in raw and raw[k].is_floating_point() and not torch.equal(raw[k], ema[k]))
     assert torch.equal(shipped[key], ema[key])  # the EMA is shipped, not the last step's weights
+    monkeypatch.setattr(train.style, "evaluate", lambda net: {"value": float(net.state_dict()[key].sum())})
+    assert train.score(small, run / "checkpoint.pt") == (4, {"value": float(shipped[key].sum())})  # what ships
     card = (tmp_path / "model_cards" / "style-fast-starry-night.md").read_text()
     assert "moving average (decay 0.999) of the trained ones from step 2" in card
     assert "4 steps" in card and "rises linearly to 2 times its value from step 1 to step 3" in card
@@ -311,9 +327,9 @@ def test_a_started_weight_is_off_before_its_step_and_ramps_after():
     from playground.train import style as train
     w = dict(style_weight=1e3, ssim_weight=10.0)
     starts = {"ssim_weight": 100}
-    assert [train.weights_at(w, {}, s, starts)["ssim_weight"] for s in (0, 99, 100, 500)] == [0, 0, 10, 10]
-    assert train.weights_at(w, {"ssim_weight": (100, 200, 3)}, 150, starts)["ssim_weight"] == 20
-    assert train.weights_at(w, {}, 0, starts)["style_weight"] == 1e3 and train.weights_at(w, {}, 0)["ssim_weight"] == 10
+    assert [train.weights_at(w, [], s, starts)["ssim_weight"] for s in (0, 99, 100, 500)] == [0, 0, 10, 10]
+    assert train.weights_at(w, [("ssim_weight", 100, 200, 3)], 150, starts)["ssim_weight"] == 20
+    assert train.weights_at(w, [], 0, starts)["style_weight"] == 1e3 and train.weights_at(w, [], 0)["ssim_weight"] == 10
 
 
 def test_an_optimisation_that_blows_up_goes_back_to_its_last_finite_image(monkeypatch):

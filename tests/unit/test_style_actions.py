@@ -95,6 +95,7 @@ def test_fast_network_strength_and_baselines(tiny_registry):
                                                                               "style", 128))
     with pytest.raises(InputError, match="Model"):
         actions.network_style("style-loss-tiny", 128)
+    assert actions.network_style_name("style-fast-tiny") == "starry_night"  # the tab's Style image follows it
     for method in actions.BASELINES:
         assert actions.baseline(content, sty, method).shape == content.shape
     with pytest.raises(InputError, match="Baseline"):
