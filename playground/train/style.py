@@ -428,6 +428,8 @@ def main(argv=None):
     preset = PRESETS[args.preset]
     loop.setup(args)
     if args.score:
+        if args.preset in DESIGN:
+            ap.error("--score takes a fast network's preset: a loss network has no checkpoints")
         step, metrics = score(preset, args.score)
         print(f"{args.score} (step {step}): " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
         return
