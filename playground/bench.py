@@ -308,11 +308,7 @@ def main(argv=None):
     from .load import measure_load
     if args.source:
         from . import registry
-        text = markdown(json.loads(Path(args.source).read_text()),
-                        {i: c.metrics or {} for i, c in registry.Registry().cards().items()})
-        print(text)
-        if args.readme:
-            write_section(args.readme, START, END, text)
+        _publish(json.loads(Path(args.source).read_text()), registry.Registry(), args.readme)
         return 0
     if args.load:
         print(_load_line(measure_load(args.clients, args.seconds, args.threads)))
@@ -352,13 +348,18 @@ def main(argv=None):
     if args.against:
         result["rerun"] = dict(rerun_change(json.loads(Path(args.against).read_text()), result),
                                against=Path(args.against).name)
-    text = markdown(result, {i: c.metrics or {} for i, c in reg.cards().items()})
-    print(text)
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    if args.readme:
-        write_section(args.readme, START, END, text)
+    _publish(result, reg, args.readme)
     return 0
+
+
+def _publish(result, reg, readme=None):
+    """Print a bench result with the cards' metrics as they are now, and write it into the README's section."""
+    text = markdown(result, {i: c.metrics or {} for i, c in reg.cards().items()})
+    print(text)
+    if readme:
+        write_section(readme, START, END, text)
 
 
 if __name__ == "__main__":
