@@ -27,6 +27,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -179,6 +180,7 @@ class Loop:
         params = [p for m in self.raw.values() for p in m.parameters()]
         self.device = params[0].device if params else torch.device("cpu")
         self.step, self.elapsed, self.last_losses, self._batches_state = 0, 0.0, {}, None
+        self.started_at = 0  # the step a warm start began at (0: trained from scratch)
         seed_everything(mix_seed(seed, self.rank))
         self.checkpoint_path = self.run_dir / CHECKPOINT
         if resume and self.checkpoint_path.is_file():
@@ -203,11 +205,34 @@ class Loop:
                     continue
                 obj.load_state_dict(ckpt[kind][name])
         self.step, self.elapsed, self._batches_state = ckpt["step"], ckpt["elapsed"], ckpt["batches"]
+        self.started_at = ckpt.get("started_at", 0)
         rng = ckpt["rng"]
         if len(rng) == self.world:
             _set_rng_state(rng[self.rank])
         else:  # another world size: deterministic, but not the uninterrupted run's random stream
             seed_everything(mix_seed(self.seed, self.rank, self.step))
+
+    def warm_start(self, states, step):
+        """Fine-tune: a fresh run (no checkpoint) that starts at `step` from the given weights ({name: state
+        dict}), with fresh optimizers; each such module's EMA starts from the same weights, and the
+        schedulers are moved on to `step`, so that the learning rates and the step-based schedules are
+        those of a run that had trained to `step`."""
+        if self.step:
+            raise PlaygroundError(f"{self.checkpoint_path} already holds a run at step {self.step}: a warm "
+                                  "start needs a fresh run folder (or --no-resume)")
+        if not 0 <= step < self.steps:
+            raise PlaygroundError(f"a warm start at step {step} must be before the last step ({self.steps})")
+        for name, state in states.items():
+            self.raw[name].load_state_dict(state)
+            if name in self.ema:
+                self.ema[name].load_state_dict(state)
+        with warnings.catch_warnings():  # no optimizer step has been taken yet, by design
+            warnings.simplefilter("ignore")
+            for scheduler in self.schedulers.values():
+                for _ in range(step):  # replayed: a chained schedule's rate depends on its path
+                    scheduler.step()
+        self.step = self.started_at = step
+        seed_everything(mix_seed(self.seed, self.rank, step))
 
     def save(self, batches=None):
         """Write checkpoint.pt atomically (rank 0), with every rank's RNG state."""
@@ -218,6 +243,7 @@ class Loop:
         if self.rank != 0:
             return
         ckpt = {"step": self.step, "elapsed": self.elapsed, "seed": self.seed, "rng": states,
+                "started_at": self.started_at,
                 "batches": batches.state_dict() if hasattr(batches, "state_dict") else None,
                 **{kind: {k: v.state_dict() for k, v in target.items()} for kind, target in (
                     ("modules", self.raw), ("optimizers", self.optimizers),

@@ -26,21 +26,27 @@ WIDE_CONFIG = dict(kind="loss", seed=1, scales=[1, 2, 4, 8], kernels=[3, 5, 9], 
 FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, ramps=[], ema=None, ema_from=0,
             config=dict(kind="transform", channels=[16, 32, 64], res_blocks=5, edge_kernel=9, size=256, detail=0.0),
             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0,
-                         luminance_weight=5.0, distil_weight=0.0, ssim_weight=0.0), starts={}, note="")
-# the textures' recipe (session 6): the photo's detail added back, the optimisation distilled, shorter runs;
+                         luminance_weight=5.0, distil_weight=0.0, ssim_weight=0.0), starts={}, note="", warm_starts=[])
+# the textures' recipe (session 6): the photo's detail added back, the optimisation distilled, shorter runs
+# (gravel's recipe, and brick's up to step 6000);
 # ramps: [(weight, first step, last step, factor[, why])]: that loss weight rises linearly to factor times its
 # value between the two steps (a step in the weight when they are equal; factor 0 switches the term off);
 # `why` ends the card's words for it.
 # starts: {weight: step}: that term is off before the step.
+# warm_starts: [{step, source}]: how the shipped weights were trained in pieces (`--warm-start`), for the card.
 # The textures' style weight went up five times at once (the steps are where their checkpoints stood)
 LEVELLED = ": the run had levelled off at about\nten times the optimisation's style loss on the held-out photos"
 HELD = ": the SSIM term, on from step 7500,\nheld SSIM above the optimisation's as the style loss fell"
 GRASS_NOTE = """Grass is trained on Starry Night's recipe, not on the one gravel and brick were trained on
-(the photo's detail added back and the optimisation distilled), with five times the style weight, because
-a texture's style loss is far smaller than a painting's. On the other recipe grass had about twice this
-recipe's style loss after the same 4,000 steps, at about the same SSIM (docs/NOTES.md, session 9). The
-detail, added at full strength, breaks the texture statistics on the finest branch; the distillation pulls
-towards one picture of a texture whose layout is random."""
+(the photo's detail added back and the optimisation distilled), with a higher style weight, because a
+texture's style loss is far smaller than a painting's. The network trained on the other recipe (session 8)
+had about twice the style loss of this recipe's first 5,000 steps (session 9) at about the same SSIM, both
+by `python -m playground.evaluate` (docs/NOTES.md, session 9). The detail, added at full strength, breaks
+the texture statistics on the finest branch; the distillation pulls towards one picture of a texture whose
+layout is random."""
+MORE_STYLE = ": the style loss was still far above the optimisation's"
+SSIM_DIP = ": SSIM had fallen below the optimisation's as the style weight rose"
+SSIM_HOLD = ": SSIM had fallen to about the optimisation's as the style weight rose"
 TEXTURE = dict(FAST, steps=4000, lr_drop=3200, config=dict(FAST["config"], detail=1.0),
                weights=dict(FAST["weights"], distil_weight=100.0))
 PRESETS = {
@@ -56,15 +62,30 @@ PRESETS = {
                          ramps=[("luminance_weight", 6000, 7500, 2), ("style_weight", 9500, 10000, 2, HELD)],
                          weights=dict(FAST["weights"], ssim_weight=10.0), starts={"ssim_weight": 7500}),
     # session 8: the texture runs went on from step 4000 for 2000 steps with an EMA (gravel with the SSIM term too)
-    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=6000, ema=0.999, ema_from=4000,
-                   ramps=[("style_weight", 2050, 2050, 5, LEVELLED)],
-                   weights=dict(TEXTURE["weights"], ssim_weight=10.0), starts={"ssim_weight": 4000}),
-    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", steps=6000, ema=0.999, ema_from=4000,
-                  ramps=[("style_weight", 2000, 2000, 5, LEVELLED)]),
+    # session 11: then on from step 6000 on brick's session-10 schedule, with the style weight doubled again at 8000
+    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=11000, ema=0.999, ema_from=4000,
+                   ramps=[("style_weight", 2050, 2050, 5, LEVELLED), ("distil_weight", 6000, 6000, 0),
+                          ("style_weight", 6000, 6500, 4, MORE_STYLE), ("ssim_weight", 7000, 7500, 2, SSIM_DIP),
+                          ("style_weight", 8000, 8500, 2, MORE_STYLE), ("ssim_weight", 9000, 9500, 2, SSIM_DIP)],
+                   weights=dict(TEXTURE["weights"], ssim_weight=10.0), starts={"ssim_weight": 4000},
+                   warm_starts=[dict(step=6000, source="the weights shipped at commit 80ca621")]),
+    # session 10: then on from step 6000 without the distillation, with the SSIM term and more style
+    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", steps=8500, ema=0.999, ema_from=4000,
+                  ramps=[("style_weight", 2000, 2000, 5, LEVELLED), ("distil_weight", 6000, 6000, 0),
+                         ("style_weight", 6000, 6500, 4, MORE_STYLE), ("ssim_weight", 7000, 7500, 2, SSIM_DIP)],
+                  weights=dict(TEXTURE["weights"], ssim_weight=10.0), starts={"ssim_weight": 6000},
+                  warm_starts=[dict(step=6000, source="the weights shipped at commit 127ea55")]),
     # session 9: grass retrained on Starry Night's recipe (texture recipe, session 8: 16.1x / 0.520)
-    "grass": dict(FAST, model_id="style-fast-grass", style="grass", steps=5000, lr_drop=4000, ema=0.999,
+    # session 10: then on from step 5000 with more style and more SSIM, and again from step 7500
+    "grass": dict(FAST, model_id="style-fast-grass", style="grass", steps=12000, lr_drop=4000, ema=0.999,
                   ema_from=3000, weights=dict(FAST["weights"], style_weight=5e3, ssim_weight=10.0),
-                  starts={"ssim_weight": 2000}, note=GRASS_NOTE),
+                  ramps=[("style_weight", 5000, 5500, 4, MORE_STYLE), ("ssim_weight", 6000, 6500, 3, SSIM_DIP),
+                         ("style_weight", 7500, 8000, 2, MORE_STYLE), ("ssim_weight", 8000, 8500, 2, SSIM_HOLD),
+                         ("style_weight", 10000, 10500, 2, MORE_STYLE)],
+                  starts={"ssim_weight": 2000}, note=GRASS_NOTE,
+                  warm_starts=[dict(step=5000, source="the weights shipped at commit ec0121f"),
+                               dict(step=7500, source="session 10's candidate, docs/candidates/"
+                                                      "style-fast-grass-step7500-ema.safetensors at commit 2e5a4c0")]),
 }
 COMMAND = "python -m playground.train.style --preset {preset} --threads 1"
 LOSS_CARD = """---
@@ -205,8 +226,8 @@ above. Short trials
 chose the terms (scratch runs, not shipped; docs/NOTES.md, sessions 5 and 6): the luminance term lowered both
 the style loss and the loss of SSIM against the structure term alone; adding the photo's detail raised SSIM
 by about 0.2 at the same style loss after 400 steps, and the distillation term lowered the style loss further. A first version computed sigmoid(logit(photo) + network output), so that it started as the
-identity; it learned about ten times more slowly and was dropped.{note_text}
-Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine{targets_time}.{ema_text}
+identity; it learned about ten times more slowly and was dropped.{note_text}{warm_text}
+{time_text} took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine{targets_time}.{ema_text}
 
 Training photos (not shipped; absent ones are skipped): {photos}. The evaluation photos ({held_out}) are
 never trained on.
@@ -292,7 +313,8 @@ def term_on(weights, ramps, starts, name, first, end):
 
 
 RAMP_NAMES = {"style_weight": "style", "luminance_weight": "luminance content", "structure_weight": "structure",
-              "distil_weight": "distillation", "content_weight": "content", "tv_weight": "total-variation"}
+              "distil_weight": "distillation", "content_weight": "content", "tv_weight": "total-variation",
+              "ssim_weight": "SSIM"}
 
 
 def ramp_text(ramps):
@@ -305,6 +327,16 @@ def ramp_text(ramps):
                  f"step {last}")
         parts.append(f"{words}{''.join(why)}")
     return f" ({'; '.join(parts)})" if parts else ""
+
+
+def warm_text(warm_starts):
+    """The card's words for the warm starts the shipped weights were trained with ("" without any)."""
+    if not warm_starts:
+        return ""
+    pieces = "; ".join(f"at step {w['step']} from {w['source']}" for w in warm_starts)
+    return ("\nThe shipped weights were trained in pieces, each begun with a fresh Adam by `--warm-start WEIGHTS "
+            f"--from-step STEP`:\n{pieces}. The ramps and the learning-rate drop count steps from 0 as in one run, "
+            "so the\ncommand, run from scratch, trains the same schedule in one go.")
 
 
 def _recipe_text(config, kw):
@@ -320,6 +352,8 @@ def _recipe_text(config, kw):
                     "strokes but need not\nredraw every edge of the photo." if detail else "",
         ramp_text=ramp_text(kw.get("ramps", [])),
         note_text=f" {kw['note']}" if kw.get("note") else "",  # a fast preset's own paragraph
+        warm_text=warm_text(kw.get("warm_starts", [])),
+        time_text=f"Training from step {kw['warm_starts'][-1]['step']}" if kw.get("warm_starts") else "Training",
         ema_text=f" The shipped weights are an exponential moving average (decay {kw['ema']:g}) of the trained ones"
                  + (f" from step {kw['ema_from']}" if kw.get("ema_from") else "") + "." if kw.get("ema") else "",
         n_terms=["two", "three", "four"][bool(distil) + bool(kw.get("ssim_weight"))], terms_text="\n".join(terms),
@@ -410,11 +444,46 @@ def make_loss_network(config=LOSS_CONFIG):
 
 def score(preset, checkpoint):
     """A fast preset's checkpoint -> (its step, evaluate's metrics of the network it would ship: the EMA
-    when the preset keeps one), so that a run can be followed on the figures its card will carry."""
-    ckpt = loop.load_checkpoint(checkpoint)
-    net = style.build(dict(preset["config"], style=preset["style"]))
-    net.load_state_dict(ckpt["ema" if preset["ema"] else "modules"]["net"])
-    return ckpt["step"], style.evaluate(net.eval())
+    when the preset keeps one), so that a run can be followed on the figures its card will carry. Weights
+    (a model.safetensors, or a folder holding one) are scored as they are, with the step None."""
+    config = dict(preset["config"], style=preset["style"])
+    net = style.build(config)
+    path = Path(checkpoint)
+    if path.is_dir() or path.suffix == ".safetensors":
+        step, state = None, warm_weights(path, config)
+    else:
+        ckpt = loop.load_checkpoint(path)
+        step, state = ckpt["step"], ckpt["ema" if preset["ema"] else "modules"]["net"]
+    net.load_state_dict(state)
+    return step, style.evaluate(net.eval())
+
+
+def warm_weights(path, config):
+    """The state dict in `path` (a model.safetensors or a folder holding one) for a network of `config`;
+    a config.json beside it must agree, and the tensors must fit the network exactly."""
+    import json
+    from safetensors.torch import load_file
+    from ..registry import weights_file
+    path = Path(path)
+    folder, weights = (path, weights_file(path)) if path.is_dir() else (path.parent, path)
+    if not weights.is_file():
+        raise loop.PlaygroundError(f"No weights at {weights}")
+    beside = folder / "config.json"
+    if path.is_dir() and beside.is_file() and json.loads(beside.read_text()) != config:
+        raise loop.PlaygroundError(f"{beside} describes another network than this preset's: {config}")
+    state = load_file(str(weights))
+    style.build(config).load_state_dict(state, strict=True)  # refuses tensors of another network, with names
+    return state
+
+
+def pieces(preset, started_at):
+    """The warm starts a run that began at `started_at` was trained with, for its card: the preset's up to
+    that step (the last one being this run's own start)."""
+    if not started_at:
+        return []
+    known = [w for w in preset["warm_starts"] if w["step"] < started_at]
+    return known + [next((w for w in preset["warm_starts"] if w["step"] == started_at),
+                         dict(step=started_at, source="weights given on the command line"))]
 
 
 def main(argv=None):
@@ -422,8 +491,13 @@ def main(argv=None):
                                  parents=[loop.common_parser(seed=0)])
     ap.add_argument("--preset", choices=sorted(PRESETS), default="starry-night")
     ap.add_argument("--no-finish", action="store_true", help="train only; do not write weights/ or the card")
-    ap.add_argument("--score", type=Path, metavar="CHECKPOINT", help="score a run's checkpoint as `python -m "
-                    "playground.evaluate` scores the shipped network, and print the figures; no training")
+    ap.add_argument("--warm-start", type=Path, metavar="WEIGHTS", help="fine-tune: start a fresh run at --from-step "
+                    "from these weights (a model.safetensors, or a folder holding one) with a fresh optimiser")
+    ap.add_argument("--from-step", type=int, help="the step a warm start starts at (default: the preset's last "
+                    "warm start)")
+    ap.add_argument("--score", type=Path, metavar="CHECKPOINT", help="score a run's checkpoint (or weights: a "
+                    "model.safetensors or its folder) as `python -m playground.evaluate` scores the shipped network, "
+                    "and print the figures; no training")
     args = ap.parse_args(argv)
     preset = PRESETS[args.preset]
     loop.setup(args)
@@ -431,7 +505,7 @@ def main(argv=None):
         if args.preset in DESIGN:
             ap.error("--score takes a fast network's preset: a loss network has no checkpoints")
         step, metrics = score(preset, args.score)
-        print(f"{args.score} (step {step}): " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
+        print(f"{args.score} ({'weights' if step is None else f'step {step}'}): " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
         return
     if args.preset in DESIGN:
         model_id, config = preset["model_id"], preset["config"]
@@ -454,6 +528,12 @@ def main(argv=None):
     trainer = loop.Loop(run_dir, {"net": net}, {"net": opt}, schedulers={"net": sched}, steps=steps,
                         ema={"net": preset["ema"]} if preset["ema"] else None, ema_from={"net": preset["ema_from"]},
                         seed=args.seed, log_every=25, sample_every=250, checkpoint_every=50, resume=args.resume)
+    if args.warm_start and not trainer.step:
+        first = args.from_step if args.from_step is not None else (preset["warm_starts"] or [{}])[-1].get("step")
+        if first is None:
+            ap.error("--warm-start needs --from-step: this preset names no warm start")
+        trainer.warm_start({"net": warm_weights(args.warm_start, config)}, first)
+        print(f"warm start at step {first} from {args.warm_start}", flush=True)
     w = preset["weights"]
     aligned = None
     if term_on(w, preset["ramps"], preset["starts"], "distil_weight", trainer.step, steps):
@@ -501,7 +581,8 @@ def main(argv=None):
                                  command=COMMAND.format(preset=args.preset), steps=steps, batch_size=batch_size,
                                  lr=lr, lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
                                  n_photos=len(names), ramps=preset["ramps"], ema=preset["ema"], ema_from=preset["ema_from"],
-                                 starts=preset["starts"], note=preset["note"], threads=torch.get_num_threads(), **w)
+                                 starts=preset["starts"], note=preset["note"], threads=torch.get_num_threads(),
+                                 warm_starts=pieces(preset, trainer.started_at), **w)
         card = loop.finish(final, config, preset["model_id"], {}, template)
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "
               f"python -m playground.evaluate {preset['model_id']} --write", flush=True)

@@ -261,6 +261,22 @@ def test_loss_weight_ramps_rise_linearly_or_at_once_and_leave_the_others():
     assert [train.weights_at(w, twice, s)["style_weight"] for s in (2500, 3250, 3500)] == [5e3, 7.5e3, 1e4]
 
 
+@pytest.mark.parametrize("preset", ["starry-night", "gravel", "brick", "grass"])
+def test_every_fast_presets_card_renders_with_its_whole_recipe(preset):
+    from playground.train import style as train
+    p = train.PRESETS[preset]
+    config = dict(p["config"], style=p["style"])
+    kw = dict(steps=p["steps"], batch_size=p["batch_size"], lr=p["lr"], lr_drop=p["lr_drop"], crop=p["crop"],
+              scale=p["scale"], photos="a, b", n_photos=2, ramps=p["ramps"], ema=p["ema"], ema_from=p["ema_from"],
+              starts=p["starts"], note=p["note"], threads=1, warm_starts=p["warm_starts"], **p["weights"])
+    card = train.card_template(preset, config, 1000, 12.5, command="cmd", **kw)
+    for name, first, last, *_ in p["ramps"]:  # every ramp is in the card's words
+        assert f"from step {first}" in card and train.RAMP_NAMES[name] in card
+    for w in p["warm_starts"]:
+        assert f"at step {w['step']} from {w['source']}" in card
+    assert "{" not in card.split("---", 2)[2]  # no field left unformatted
+
+
 def test_a_term_switched_off_is_off_after_its_step_and_is_not_prepared_for():
     from playground.train import style as train
     w = dict(style_weight=1e3, distil_weight=100.0, ssim_weight=10.0)
@@ -302,6 +318,9 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
     assert torch.equal(shipped[key], ema[key])  # the EMA is shipped, not the last step's weights
     monkeypatch.setattr(train.style, "evaluate", lambda net: {"value": float(net.state_dict()[key].sum())})
     assert train.score(small, run / "checkpoint.pt") == (4, {"value": float(shipped[key].sum())})  # what ships
+    folder = tmp_path / "weights" / "style-fast-starry-night"
+    assert train.score(small, folder) == train.score(small, folder / "model.safetensors") == (
+        None, {"value": float(shipped[key].sum())})  # shipped weights score as they are
     card = (tmp_path / "model_cards" / "style-fast-starry-night.md").read_text()
     assert "moving average (decay 0.999) of the trained ones from step 2" in card
     assert "4 steps" in card and "rises linearly to 2 times its value from step 1 to step 3" in card
@@ -309,6 +328,47 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
     assert "and three terms of\nits own" in card and "- 10 x an SSIM term from step 3: 1 minus the SSIM" in card
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["ssim"] > 0 for r in log if "ssim" in r][-1]  # the term is on after its start step
+
+
+def test_a_warm_started_run_begins_from_the_given_weights_and_its_card_says_how(tmp_path, monkeypatch):
+    from functools import partial
+
+    from safetensors.torch import load_file
+
+    from playground.errors import PlaygroundError
+    from playground.train import loop
+    from playground.train import style as train
+    small = dict(train.PRESETS["grass"], crop=16, lr_drop=3, ema_from=0, steps=4, ramps=[], starts={},
+                 warm_starts=[dict(step=1, source="the first weights"), dict(step=2, source="the second ones")],
+                 config=dict(train.PRESETS["grass"]["config"], channels=[4, 8, 8], res_blocks=1))
+    monkeypatch.setitem(train.PRESETS, "grass", small)
+    monkeypatch.setattr(train, "make_loss_network", lambda config=None: _tiny_loss())
+    monkeypatch.setattr(train, "training_photos", lambda scale: ([_picture(24, 32, 1), _picture(32, 24, 2)], ["a", "b"]))
+    monkeypatch.setattr(train.style, "content_images", lambda: {"astronaut": _picture(40, 40, 3)})
+    monkeypatch.setattr(loop, "finish", partial(loop.finish, root=tmp_path))
+    shipped, card = tmp_path / "weights" / "style-fast-grass", tmp_path / "model_cards" / "style-fast-grass.md"
+    args = ["--preset", "grass", "--threads", "1"]
+    train.main([*args, "--run-dir", str(tmp_path / "scratch"), "--steps", "2"])
+    assert "in pieces" not in card.read_text() and "Training took" in card.read_text()  # run in one go
+    first = load_file(shipped / "model.safetensors")
+    train.main([*args, "--run-dir", str(tmp_path / "fine"), "--warm-start", str(shipped)])  # the preset's step 2
+    ckpt = loop.load_checkpoint(tmp_path / "fine" / "checkpoint.pt")
+    assert (ckpt["step"], ckpt["started_at"]) == (4, 2)
+    assert [json.loads(line)["step"] for line in (tmp_path / "fine" / "log.jsonl").read_text().splitlines()] == [4]
+    text = card.read_text()
+    assert "trained in pieces" in text and "at step 1 from the first weights; at step 2 from the second ones" in text
+    assert "Training from step 2 took" in text
+    second = load_file(shipped / "model.safetensors")
+    assert any(not torch.equal(v, second[k]) for k, v in first.items())  # trained on from them
+    config = dict(small["config"], style="grass")
+    assert set(train.warm_weights(shipped / "model.safetensors", config)) == set(first)  # a file will do
+    with pytest.raises(PlaygroundError, match="another network"):
+        train.warm_weights(shipped, dict(config, res_blocks=2))
+    with pytest.raises(RuntimeError):  # the tensors must fit: no config.json beside a bare file
+        train.warm_weights(shipped / "model.safetensors", dict(config, channels=[4, 8, 16]))
+    with pytest.raises(SystemExit):  # no step to start at
+        train.main(["--preset", "starry-night", "--threads", "1", "--run-dir", str(tmp_path / "x"),
+                    "--warm-start", str(shipped)])
 
 
 def test_ssim_loss_is_the_measured_ssim_and_has_gradients():

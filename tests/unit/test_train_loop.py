@@ -1,5 +1,6 @@
 """The shared training loop on a tiny MLP and random digits-sized data (8x8 images, 10 classes)."""
 import json
+import math
 import os
 import pickle
 import socket
@@ -254,3 +255,28 @@ def test_an_ema_from_a_late_step_equals_one_switched_on_at_a_resume(tmp_path):
     plain, step_fn = make_trainer(tmp_path / "plain", steps=30)  # averaging from the start differs
     plain.run(step_fn, loop.Batches(digits(), 32, seed=0), None)
     assert not torch.allclose(plain.ema["net"].state_dict()["1.weight"], whole.ema["net"].state_dict()["1.weight"])
+
+
+def test_a_warm_start_begins_at_its_step_from_the_given_weights_with_a_fresh_optimizer(tmp_path):
+    donor, step_fn = make_trainer(tmp_path / "donor", steps=20)
+    donor.run(step_fn, loop.Batches(digits(), 32, seed=0), None)
+    weights = {k: v.clone() for k, v in donor.ema["net"].state_dict().items()}
+    fine, step_fn = make_trainer(tmp_path / "fine", steps=30)
+    fine.warm_start({"net": weights}, 20)
+    assert fine.step == fine.started_at == 20
+    for module in (fine.raw["net"], fine.ema["net"]):  # the EMA starts from the same weights
+        for k, v in module.state_dict().items():
+            assert torch.equal(v, weights[k])
+    assert not fine.optimizers["net"].state_dict()["state"]  # a fresh Adam
+    lr = fine.optimizers["net"].param_groups[0]["lr"]
+    assert lr == pytest.approx(1e-2 * (1 + math.cos(math.pi * 20 / 30)) / 2)  # the cosine schedule at 20 of 30
+    fine.run(step_fn, loop.Batches(digits(), 32, seed=0), None)
+    assert [r["step"] for r in log_rows(tmp_path / "fine")] == [25, 30]  # ten steps, not thirty
+    resumed, _ = make_trainer(tmp_path / "fine", steps=30)
+    assert (resumed.step, resumed.started_at) == (30, 20)  # the checkpoint remembers where the run began
+    with pytest.raises(PlaygroundError, match="fresh run folder"):
+        resumed.warm_start({"net": weights}, 20)
+    with pytest.raises(PlaygroundError, match="before the last step"):
+        make_trainer(tmp_path / "other", steps=30)[0].warm_start({"net": weights}, 30)
+    with pytest.raises(RuntimeError):  # tensors of another network are refused
+        make_trainer(tmp_path / "bad", steps=30)[0].warm_start({"net": {"1.weight": torch.zeros(3)}}, 5)
