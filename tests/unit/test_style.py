@@ -289,21 +289,29 @@ def test_a_term_switched_off_is_off_after_its_step_and_is_not_prepared_for():
     assert train.term_on(w, [], {"ssim_weight": 500}, "ssim_weight", 0, 501)
 
 
-def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp_path, monkeypatch):
+def _tiny_training(monkeypatch, tmp_path, preset, **overrides):
+    """The training command on a tiny network, loss network and photos, shipping into tmp_path -> the preset."""
     from functools import partial
-
-    from safetensors.torch import load_file
 
     from playground.train import loop
     from playground.train import style as train
-    small = dict(train.PRESETS["starry-night"], crop=16, lr_drop=3, ema_from=2, ramps=[("luminance_weight", 1, 3, 2)],
-                 starts={"ssim_weight": 3}, note="Why this recipe.",
-                 config=dict(train.PRESETS["starry-night"]["config"], channels=[4, 8, 8], res_blocks=1))
-    monkeypatch.setitem(train.PRESETS, "starry-night", small)
+    small = dict(train.PRESETS[preset], crop=16, lr_drop=3,
+                 config=dict(train.PRESETS[preset]["config"], channels=[4, 8, 8], res_blocks=1), **overrides)
+    monkeypatch.setitem(train.PRESETS, preset, small)
     monkeypatch.setattr(train, "make_loss_network", lambda config=None: _tiny_loss())
     monkeypatch.setattr(train, "training_photos", lambda scale: ([_picture(24, 32, 1), _picture(32, 24, 2)], ["a", "b"]))
     monkeypatch.setattr(train.style, "content_images", lambda: {"astronaut": _picture(40, 40, 3)})
     monkeypatch.setattr(loop, "finish", partial(loop.finish, root=tmp_path))
+    return small
+
+
+def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    from playground.train import loop
+    from playground.train import style as train
+    small = _tiny_training(monkeypatch, tmp_path, "starry-night", ema_from=2, ramps=[("luminance_weight", 1, 3, 2)],
+                           starts={"ssim_weight": 3}, note="Why this recipe.")
     run = tmp_path / "run"
     args = ["--preset", "starry-night", "--threads", "1", "--run-dir", str(run)]
     train.main([*args, "--steps", "2", "--no-finish"])
@@ -331,21 +339,13 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
 
 
 def test_a_warm_started_run_begins_from_the_given_weights_and_its_card_says_how(tmp_path, monkeypatch):
-    from functools import partial
-
     from safetensors.torch import load_file
 
     from playground.errors import PlaygroundError
     from playground.train import loop
     from playground.train import style as train
-    small = dict(train.PRESETS["grass"], crop=16, lr_drop=3, ema_from=0, steps=4, ramps=[], starts={},
-                 warm_starts=[dict(step=1, source="the first weights"), dict(step=2, source="the second ones")],
-                 config=dict(train.PRESETS["grass"]["config"], channels=[4, 8, 8], res_blocks=1))
-    monkeypatch.setitem(train.PRESETS, "grass", small)
-    monkeypatch.setattr(train, "make_loss_network", lambda config=None: _tiny_loss())
-    monkeypatch.setattr(train, "training_photos", lambda scale: ([_picture(24, 32, 1), _picture(32, 24, 2)], ["a", "b"]))
-    monkeypatch.setattr(train.style, "content_images", lambda: {"astronaut": _picture(40, 40, 3)})
-    monkeypatch.setattr(loop, "finish", partial(loop.finish, root=tmp_path))
+    small = _tiny_training(monkeypatch, tmp_path, "grass", ema_from=0, steps=4, ramps=[], starts={}, warm_starts=[
+        dict(step=1, source="the first weights"), dict(step=2, source="the second ones")])
     shipped, card = tmp_path / "weights" / "style-fast-grass", tmp_path / "model_cards" / "style-fast-grass.md"
     args = ["--preset", "grass", "--threads", "1"]
     train.main([*args, "--run-dir", str(tmp_path / "scratch"), "--steps", "2"])
