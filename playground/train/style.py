@@ -63,10 +63,11 @@ PRESETS = {
                          weights=dict(FAST["weights"], ssim_weight=10.0), starts={"ssim_weight": 7500}),
     # session 8: the texture runs went on from step 4000 for 2000 steps with an EMA (gravel with the SSIM term too)
     # session 11: then on from step 6000 on brick's session-10 schedule, with the style weight doubled again at 8000
-    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=11000, ema=0.999, ema_from=4000,
+    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=12000, ema=0.999, ema_from=4000,
                    ramps=[("style_weight", 2050, 2050, 5, LEVELLED), ("distil_weight", 6000, 6000, 0),
                           ("style_weight", 6000, 6500, 4, MORE_STYLE), ("ssim_weight", 7000, 7500, 2, SSIM_DIP),
-                          ("style_weight", 8000, 8500, 2, MORE_STYLE), ("ssim_weight", 9000, 9500, 2, SSIM_DIP)],
+                          ("style_weight", 8000, 8500, 2, MORE_STYLE), ("ssim_weight", 9000, 9500, 2, SSIM_DIP),
+                          ("ssim_weight", 10000, 10500, 3, SSIM_DIP)],
                    weights=dict(TEXTURE["weights"], ssim_weight=10.0), starts={"ssim_weight": 4000},
                    warm_starts=[dict(step=6000, source="the weights shipped at commit 80ca621")]),
     # session 10: then on from step 6000 without the distillation, with the SSIM term and more style
@@ -319,8 +320,10 @@ RAMP_NAMES = {"style_weight": "style", "luminance_weight": "luminance content", 
 
 def ramp_text(ramps):
     """The card's words for a preset's ramps ("" without any)."""
-    parts = []
+    parts, said = [], set()
     for name, first, last, factor, *why in ramps:
+        why = [w for w in why if w not in said]  # a reason is given once
+        said.update(why)
         words = (f"from step {first} the {RAMP_NAMES[name]} term is off" if first == last and factor == 0 else
                  f"from step {first} the {RAMP_NAMES[name]} weight is {factor:g} times higher" if first == last else
                  f"the {RAMP_NAMES[name]} weight rises linearly to {factor:g} times its value from step {first} to "

@@ -257,6 +257,8 @@ def test_loss_weight_ramps_rise_linearly_or_at_once_and_leave_the_others():
     assert train.ramp_text(both) == (" (the luminance content weight rises linearly to 4 times its value from step 100 "
                                      "to step 200; the style weight rises linearly to 2 times its value from step 300 "
                                      "to step 400: why)")
+    again = both + [("style_weight", 500, 600, 2, ": why")]
+    assert train.ramp_text(again).count("why") == 1 and train.ramp_text(again).endswith("from step 500 to step 600)")
     twice = jump + [("style_weight", 3000, 3500, 2)]  # two ramps of one weight multiply
     assert [train.weights_at(w, twice, s)["style_weight"] for s in (2500, 3250, 3500)] == [5e3, 7.5e3, 1e4]
 
