@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import PlaygroundError
 from ..families import style
 from . import loop
 
@@ -62,7 +63,7 @@ PRESETS = {
                          ramps=[("luminance_weight", 6000, 7500, 2), ("style_weight", 9500, 10000, 2, HELD)],
                          weights=dict(FAST["weights"], ssim_weight=10.0), starts={"ssim_weight": 7500}),
     # session 8: the texture runs went on from step 4000 for 2000 steps with an EMA (gravel with the SSIM term too)
-    # session 11: then on from step 6000 on brick's session-10 schedule, with the style weight doubled again at 8000
+    # session 11: then on from step 6000 on brick's session-10 schedule, with more style and more SSIM after it
     "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=12000, ema=0.999, ema_from=4000,
                    ramps=[("style_weight", 2050, 2050, 5, LEVELLED), ("distil_weight", 6000, 6000, 0),
                           ("style_weight", 6000, 6500, 4, MORE_STYLE), ("ssim_weight", 7000, 7500, 2, SSIM_DIP),
@@ -463,17 +464,17 @@ def score(preset, checkpoint):
 
 def warm_weights(path, config):
     """The state dict in `path` (a model.safetensors or a folder holding one) for a network of `config`;
-    a config.json beside it must agree, and the tensors must fit the network exactly."""
+    a folder's config.json must agree, and the tensors must fit the network exactly."""
     import json
     from safetensors.torch import load_file
     from ..registry import weights_file
     path = Path(path)
     folder, weights = (path, weights_file(path)) if path.is_dir() else (path.parent, path)
     if not weights.is_file():
-        raise loop.PlaygroundError(f"No weights at {weights}")
+        raise PlaygroundError(f"No weights at {weights}")
     beside = folder / "config.json"
     if path.is_dir() and beside.is_file() and json.loads(beside.read_text()) != config:
-        raise loop.PlaygroundError(f"{beside} describes another network than this preset's: {config}")
+        raise PlaygroundError(f"{beside} describes another network than this preset's: {config}")
     state = load_file(str(weights))
     style.build(config).load_state_dict(state, strict=True)  # refuses tensors of another network, with names
     return state
@@ -508,7 +509,8 @@ def main(argv=None):
         if args.preset in DESIGN:
             ap.error("--score takes a fast network's preset: a loss network has no checkpoints")
         step, metrics = score(preset, args.score)
-        print(f"{args.score} ({'weights' if step is None else f'step {step}'}): " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
+        where = "weights" if step is None else f"step {step}"
+        print(f"{args.score} ({where}): " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
         return
     if args.preset in DESIGN:
         model_id, config = preset["model_id"], preset["config"]
@@ -531,7 +533,9 @@ def main(argv=None):
     trainer = loop.Loop(run_dir, {"net": net}, {"net": opt}, schedulers={"net": sched}, steps=steps,
                         ema={"net": preset["ema"]} if preset["ema"] else None, ema_from={"net": preset["ema_from"]},
                         seed=args.seed, log_every=25, sample_every=250, checkpoint_every=50, resume=args.resume)
-    if args.warm_start and not trainer.step:
+    if args.warm_start and trainer.step:
+        print(f"resuming {run_dir} at step {trainer.step}: --warm-start applies to a fresh run only", flush=True)
+    elif args.warm_start:
         first = args.from_step if args.from_step is not None else (preset["warm_starts"] or [{}])[-1].get("step")
         if first is None:
             ap.error("--warm-start needs --from-step: this preset names no warm start")

@@ -340,7 +340,7 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
     assert [r["ssim"] > 0 for r in log if "ssim" in r][-1]  # the term is on after its start step
 
 
-def test_a_warm_started_run_begins_from_the_given_weights_and_its_card_says_how(tmp_path, monkeypatch):
+def test_a_warm_started_run_begins_from_the_given_weights_and_its_card_says_how(tmp_path, monkeypatch, capsys):
     from safetensors.torch import load_file
 
     from playground.errors import PlaygroundError
@@ -360,6 +360,10 @@ def test_a_warm_started_run_begins_from_the_given_weights_and_its_card_says_how(
     text = card.read_text()
     assert "trained in pieces" in text and "at step 1 from the first weights; at step 2 from the second ones" in text
     assert "Training from step 2 took" in text
+    capsys.readouterr()
+    train.main([*args, "--run-dir", str(tmp_path / "fine"), "--warm-start", str(tmp_path / "nowhere")])
+    assert "applies to a fresh run only" in capsys.readouterr().out  # a resumed run says it ignores the flag
+    assert card.read_text() == text  # and finishes as the run it is
     second = load_file(shipped / "model.safetensors")
     assert any(not torch.equal(v, second[k]) for k, v in first.items())  # trained on from them
     config = dict(small["config"], style="grass")
