@@ -34,7 +34,8 @@ FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288
 # value between the two steps (a step in the weight when they are equal; factor 0 switches the term off);
 # `why` ends the card's words for it.
 # starts: {weight: step}: that term is off before the step.
-# warm_starts: [{step, source}]: how the shipped weights were trained in pieces (`--warm-start`), for the card.
+# warm_starts: [{step, source[, before]}]: how the shipped weights were trained in pieces (`--warm-start`), for the
+# card; `before` holds the config values the network had until that step where they differ (only CHANGEABLE keys).
 # The textures' style weight went up five times at once (the steps are where their checkpoints stood)
 LEVELLED = ": the run had levelled off at about\nten times the optimisation's style loss on the held-out photos"
 HELD = ": the SSIM term, on from step 7500,\nheld SSIM above the optimisation's as the style loss fell"
@@ -45,6 +46,12 @@ had about twice the style loss of this recipe's first 5,000 steps (session 9) at
 by `python -m playground.evaluate` (docs/NOTES.md, session 9). The detail, added at full strength, breaks
 the texture statistics on the finest branch; the distillation pulls towards one picture of a texture whose
 layout is random."""
+GRAVEL_NOTE = """Gravel was trained on the textures' recipe (the photo's detail added back at full strength, the
+optimisation distilled) up to step 12000, where the style loss on the held-out photos had settled at four to
+five times the optimisation's: more style weight lowered SSIM, and more SSIM weight raised the style loss
+again (docs/NOTES.md, session 11). The detail, added at full strength, keeps every fine edge of the photo,
+which a fine texture such as gravel has to repaint; without it, from step 12000, the style loss fell again
+and SSIM recovered."""
 MORE_STYLE = ": the style loss was still far above the optimisation's"
 SSIM_DIP = ": SSIM had fallen below the optimisation's as the style weight rose"
 SSIM_HOLD = ": SSIM had fallen to about the optimisation's as the style weight rose"
@@ -63,14 +70,20 @@ PRESETS = {
                          ramps=[("luminance_weight", 6000, 7500, 2), ("style_weight", 9500, 10000, 2, HELD)],
                          weights=dict(FAST["weights"], ssim_weight=10.0), starts={"ssim_weight": 7500}),
     # session 8: the texture runs went on from step 4000 for 2000 steps with an EMA (gravel with the SSIM term too)
-    # session 11: then on from step 6000 on brick's session-10 schedule, with more style and more SSIM after it
-    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=12000, ema=0.999, ema_from=4000,
+    # session 11: then on from step 6000 on brick's session-10 schedule, with more style and more SSIM after it,
+    # and on from step 12000 without the photo's detail (a candidate, to step 14000)
+    # session 12: then on from session 11's candidate at step 14000
+    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=16000, ema=0.999, ema_from=4000,
+                   config=dict(TEXTURE["config"], detail=0.0),
                    ramps=[("style_weight", 2050, 2050, 5, LEVELLED), ("distil_weight", 6000, 6000, 0),
                           ("style_weight", 6000, 6500, 4, MORE_STYLE), ("ssim_weight", 7000, 7500, 2, SSIM_DIP),
                           ("style_weight", 8000, 8500, 2, MORE_STYLE), ("ssim_weight", 9000, 9500, 2, SSIM_DIP),
                           ("ssim_weight", 10000, 10500, 3, SSIM_DIP)],
-                   weights=dict(TEXTURE["weights"], ssim_weight=10.0), starts={"ssim_weight": 4000},
-                   warm_starts=[dict(step=6000, source="the weights shipped at commit 80ca621")]),
+                   weights=dict(TEXTURE["weights"], ssim_weight=10.0), starts={"ssim_weight": 4000}, note=GRAVEL_NOTE,
+                   warm_starts=[dict(step=6000, source="the weights shipped at commit 80ca621"),
+                                dict(step=12000, source="the weights shipped at commit e9690e9", before=dict(detail=1.0)),
+                                dict(step=14000, source="session 11's candidate, docs/candidates/style-fast-gravel-"
+                                                        "detail0-step14000-ema.safetensors at commit 9bd98e4")]),
     # session 10: then on from step 6000 without the distillation, with the SSIM term and more style
     "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", steps=8500, ema=0.999, ema_from=4000,
                   ramps=[("style_weight", 2000, 2000, 5, LEVELLED), ("distil_weight", 6000, 6000, 0),
@@ -333,11 +346,13 @@ def ramp_text(ramps):
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def warm_text(warm_starts):
+def warm_text(warm_starts, config):
     """The card's words for the warm starts the shipped weights were trained with ("" without any)."""
     if not warm_starts:
         return ""
-    pieces = "; ".join(f"at step {w['step']} from {w['source']}" for w in warm_starts)
+    pieces = "; ".join(f"at step {w['step']} from {w['source']}" + "".join(
+        f", trained until then with {CHANGEABLE[k]} at {v:g} x ({config_at(config, warm_starts, w['step'])[k]:g} x "
+        "from this step on)" for k, v in w.get("before", {}).items()) for w in warm_starts)
     return ("\nThe shipped weights were trained in pieces, each begun with a fresh Adam by `--warm-start WEIGHTS "
             f"--from-step STEP`:\n{pieces}. The ramps and the learning-rate drop count steps from 0 as in one run, "
             "so the\ncommand, run from scratch, trains the same schedule in one go.")
@@ -356,7 +371,7 @@ def _recipe_text(config, kw):
                     "strokes but need not\nredraw every edge of the photo." if detail else "",
         ramp_text=ramp_text(kw.get("ramps", [])),
         note_text=f" {kw['note']}" if kw.get("note") else "",  # a fast preset's own paragraph
-        warm_text=warm_text(kw.get("warm_starts", [])),
+        warm_text=warm_text(kw.get("warm_starts", []), config),
         time_text=f"Training from step {kw['warm_starts'][-1]['step']}" if kw.get("warm_starts") else "Training",
         ema_text=f" The shipped weights are an exponential moving average (decay {kw['ema']:g}) of the trained ones"
                  + (f" from step {kw['ema_from']}" if kw.get("ema_from") else "") + "." if kw.get("ema") else "",
@@ -446,18 +461,34 @@ def make_loss_network(config=LOSS_CONFIG):
     return net.eval()
 
 
+CHANGEABLE = {"detail": "the photo's detail (its grey image minus a 5x5 box blur, `families.style.photo_detail`)"}
+
+
+def config_at(config, warm_starts, step):
+    """The network's config at `step`: `config` (the shipped one), with the `before` values of every warm start
+    after `step`, the earliest last. Only CHANGEABLE keys may change: they scale a term, not a tensor."""
+    out = dict(config)
+    for w in sorted(warm_starts, key=lambda w: -w["step"]):
+        if set(w.get("before", {})) - set(CHANGEABLE):
+            raise PlaygroundError(f"a warm start may change only {', '.join(CHANGEABLE)}: {w['before']}")
+        if step < w["step"]:
+            out.update(w.get("before", {}))
+    return out
+
+
 def score(preset, checkpoint):
     """A fast preset's checkpoint -> (its step, evaluate's metrics of the network it would ship: the EMA
     when the preset keeps one), so that a run can be followed on the figures its card will carry. Weights
     (a model.safetensors, or a folder holding one) are scored as they are, with the step None."""
     config = dict(preset["config"], style=preset["style"])
-    net = style.build(config)
     path = Path(checkpoint)
     if path.is_dir() or path.suffix == ".safetensors":
         step, state = None, warm_weights(path, config)
     else:
         ckpt = loop.load_checkpoint(path)
         step, state = ckpt["step"], ckpt["ema" if preset["ema"] else "modules"]["net"]
+        config = config_at(config, preset["warm_starts"], step)
+    net = style.build(config)
     net.load_state_dict(state)
     return step, style.evaluate(net.eval())
 
@@ -539,7 +570,8 @@ def main(argv=None):
         first = args.from_step if args.from_step is not None else (preset["warm_starts"] or [{}])[-1].get("step")
         if first is None:
             ap.error("--warm-start needs --from-step: this preset names no warm start")
-        trainer.warm_start({"net": warm_weights(args.warm_start, config)}, first)
+        trainer.warm_start({"net": warm_weights(args.warm_start, config_at(config, preset["warm_starts"], first - 1))},
+                           first)
         print(f"warm start at step {first} from {args.warm_start}", flush=True)
     w = preset["weights"]
     aligned = None
@@ -551,7 +583,15 @@ def main(argv=None):
     branches = loss_net.content_branches()
     held = [style.fit(im, 256) for n, im in style.content_images().items() if n in style.HELD_OUT]
 
+    def follow(step):
+        """The network's changeable settings at `step` (a warm start may have changed them), on both networks."""
+        for key, value in config_at(config, preset["warm_starts"], step).items():
+            if key in CHANGEABLE:
+                for module in (net, shipped()):
+                    setattr(module, key, float(value))
+
     def step_fn(batch, step):
+        follow(step)
         x, target = batch if aligned is not None else (batch, None)
         out = trainer.modules["net"](x)
         feats = loss_net(out)
@@ -578,19 +618,21 @@ def main(argv=None):
 
     def sample_fn(step):
         from ..images import make_grid
+        follow(step - 1)  # the network as trained up to `step`
         return make_grid([style.stylise(shipped(), h) for h in held], nrow=len(held))
 
     start = time.perf_counter()
     trainer.run(step_fn, batches, sample_fn)
     if loop.is_main() and not args.no_finish:
-        final = shipped().eval()
-        template = card_template(args.preset, config, loop.count_params(net), trainer.elapsed / 60,
+        follow(trainer.step - 1)
+        final, trained = shipped().eval(), config_at(config, preset["warm_starts"], trainer.step - 1)
+        template = card_template(args.preset, trained, loop.count_params(net), trainer.elapsed / 60,
                                  command=COMMAND.format(preset=args.preset), steps=steps, batch_size=batch_size,
                                  lr=lr, lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
                                  n_photos=len(names), ramps=preset["ramps"], ema=preset["ema"], ema_from=preset["ema_from"],
                                  starts=preset["starts"], note=preset["note"], threads=torch.get_num_threads(),
                                  warm_starts=pieces(preset, trainer.started_at), **w)
-        card = loop.finish(final, config, preset["model_id"], {}, template)
+        card = loop.finish(final, trained, preset["model_id"], {}, template)
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "
               f"python -m playground.evaluate {preset['model_id']} --write", flush=True)
     trainer.close()

@@ -377,6 +377,44 @@ def test_a_warm_started_run_begins_from_the_given_weights_and_its_card_says_how(
                     "--warm-start", str(shipped)])
 
 
+def test_a_warm_start_may_change_the_photos_detail_and_the_run_and_card_follow_it(tmp_path, monkeypatch):
+    """How gravel was trained: with the photo's detail at 1 until a warm start, then without it."""
+    from safetensors.torch import load_file
+
+    from playground.errors import PlaygroundError
+    from playground.train import style as train
+    ws = [dict(step=2, source="the first weights", before=dict(detail=1.0)), dict(step=3, source="the second ones")]
+    assert [train.config_at(dict(detail=0.0, res_blocks=1), ws, s)["detail"] for s in (0, 1, 2, 5)] == [1, 1, 0, 0]
+    later = ws + [dict(step=4, source="x", before=dict(detail=0.5))]
+    assert [train.config_at(dict(detail=0.0), later, s)["detail"] for s in (1, 2, 3, 4)] == [1, 0.5, 0.5, 0]
+    with pytest.raises(PlaygroundError, match="only detail"):  # a change of shape is no warm start
+        train.config_at({}, [dict(step=1, source="x", before=dict(channels=[4, 8, 8]))], 0)
+    small = _tiny_training(monkeypatch, tmp_path, "gravel", ema_from=0, steps=4, ramps=[], starts={}, warm_starts=ws,
+                           weights=dict(train.PRESETS["gravel"]["weights"], distil_weight=0.0))
+    assert small["config"]["detail"] == 0.0  # gravel ships without the photo's detail
+    calls = []
+    monkeypatch.setattr(train.style, "photo_detail", lambda x, f=train.style.photo_detail: calls.append(len(x)) or f(x))
+    shipped, card = tmp_path / "weights" / "style-fast-gravel", tmp_path / "model_cards" / "style-fast-gravel.md"
+    args = ["--preset", "gravel", "--threads", "1"]
+    train.main([*args, "--run-dir", str(tmp_path / "scratch")])  # from scratch in one go
+    assert calls == [4, 4]  # the two training steps before step 2 added the detail, the rest and the samples did not
+    assert json.loads((shipped / "config.json").read_text())["detail"] == 0.0
+    train.main([*args, "--run-dir", str(tmp_path / "half"), "--steps", "2"])  # stops where the detail still holds
+    assert json.loads((shipped / "config.json").read_text())["detail"] == 1.0  # its config says so
+    half = load_file(shipped / "model.safetensors")
+    with pytest.raises(PlaygroundError, match="another network"):  # these weights are not the step-3 network
+        train.main([*args, "--run-dir", str(tmp_path / "wrong"), "--warm-start", str(shipped), "--from-step", "3"])
+    calls.clear()
+    train.main([*args, "--run-dir", str(tmp_path / "fine"), "--warm-start", str(shipped), "--from-step", "2"])
+    assert calls == [] and json.loads((shipped / "config.json").read_text())["detail"] == 0.0
+    assert any(not torch.equal(v, load_file(shipped / "model.safetensors")[k]) for k, v in half.items())
+    text = card.read_text()
+    assert ("at step 2 from the first weights, trained until then with the photo's detail (its grey image minus a 5x5 "
+            "box blur, `families.style.photo_detail`) at 1 x (0 x from this step on)") in text
+    assert "To that output it adds" not in text  # the shipped network adds no detail
+    assert train.score(small, tmp_path / "half" / "checkpoint.pt")[0] == 2  # a checkpoint scores with its own detail
+
+
 def test_ssim_loss_is_the_measured_ssim_and_has_gradients():
     from playground import quality
     a = _picture(40, 48, 1)
