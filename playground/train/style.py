@@ -487,7 +487,7 @@ def score(preset, checkpoint):
     else:
         ckpt = loop.load_checkpoint(path)
         step, state = ckpt["step"], ckpt["ema" if preset["ema"] else "modules"]["net"]
-        config = config_at(config, preset["warm_starts"], step)
+        config = config_at(config, preset["warm_starts"], step - 1)  # as trained up to `step`
     net = style.build(config)
     net.load_state_dict(state)
     return step, style.evaluate(net.eval())

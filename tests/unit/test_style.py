@@ -412,7 +412,9 @@ def test_a_warm_start_may_change_the_photos_detail_and_the_run_and_card_follow_i
     assert ("at step 2 from the first weights, trained until then with the photo's detail (its grey image minus a 5x5 "
             "box blur, `families.style.photo_detail`) at 1 x (0 x from this step on)") in text
     assert "To that output it adds" not in text  # the shipped network adds no detail
-    assert train.score(small, tmp_path / "half" / "checkpoint.pt")[0] == 2  # a checkpoint scores with its own detail
+    monkeypatch.setattr(train.style, "evaluate", lambda net: {"detail": net.detail})
+    assert train.score(small, tmp_path / "half" / "checkpoint.pt") == (2, {"detail": 1.0})  # as it was trained
+    assert train.score(small, tmp_path / "fine" / "checkpoint.pt") == (4, {"detail": 0.0})
 
 
 def test_ssim_loss_is_the_measured_ssim_and_has_gradients():
