@@ -586,11 +586,13 @@ def main(argv=None):
     held = [style.fit(im, 256) for n, im in style.content_images().items() if n in style.HELD_OUT]
 
     def follow(step):
-        """The network's changeable settings at `step` (a warm start may have changed them), on both networks."""
-        for key, value in config_at(config, preset["warm_starts"], step).items():
-            if key in CHANGEABLE:
-                for module in (net, shipped()):
-                    setattr(module, key, float(value))
+        """Put the network's changeable settings at `step` (a warm start may have changed them) on both networks;
+        -> the config at `step`."""
+        now = config_at(config, preset["warm_starts"], step)
+        for key in CHANGEABLE.keys() & now.keys():
+            for module in (net, shipped()):
+                setattr(module, key, float(now[key]))
+        return now
 
     def step_fn(batch, step):
         follow(step)
@@ -626,8 +628,8 @@ def main(argv=None):
     start = time.perf_counter()
     trainer.run(step_fn, batches, sample_fn)
     if loop.is_main() and not args.no_finish:
-        follow(trainer.step - 1)
-        final, trained = shipped().eval(), config_at(config, preset["warm_starts"], trainer.step - 1)
+        trained = follow(trainer.step - 1)
+        final = shipped().eval()
         template = card_template(args.preset, trained, loop.count_params(net), trainer.elapsed / 60,
                                  command=COMMAND.format(preset=args.preset), steps=steps, batch_size=batch_size,
                                  lr=lr, lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
