@@ -25,6 +25,28 @@ TABS = [
     ("Models", "tabs.models"),
 ]
 QUEUE_SIZE = 64
+# Every endpoint a client may call by name; the other events (a dropdown filling another, a click on a
+# grid) are private: off the API page and out of gradio_client's reach. tests/test_hostile.py sends
+# each of these every hostile value it has.
+PUBLIC_API = (
+    "generate", "precision_recall", "walk", "discriminate", "timeline", "gan_two_settings",
+    "reconstruct", "latent_map", "interpolate", "sample", "score", "anomaly", "out_of_distribution",
+    "vae_two_settings",
+    "diffusion_generate", "compare_samplers", "against_gan", "forward_process", "diffusion_edit",
+    "text_to_image", "diffusion_two_settings",
+    "pixelcnn_sample", "pixelcnn_complete", "pixelcnn_likelihood", "pixelcnn_out_of_distribution",
+    "receptive_field", "pixelcnn_two_settings",
+    "style_optimise", "style_fast", "style_baseline", "style_compare", "style_grams",
+    "superres_upscale", "superres_example",
+    "compare", "data_sample", "inspect_upload",
+    "model_card", "load_model", "unload_model", "models_status",
+)
+# Per-session state: Gradio keeps a copy of every component's config per session (about 0.9 MB here) for up
+# to 10,000 sessions, and every sessionless API call is a session. 200 covers a class of 30 with room.
+SESSIONS_KEPT = 200
+BAD_REQUEST = ("This request does not match what the endpoint takes (see the API page for its inputs). "
+               "Please check the values and try again.")
+DELETE_CACHE = (1800, 3600)  # every 30 minutes, files older than an hour leave Gradio's cache
 
 
 def parse_args(argv=None):
@@ -52,15 +74,24 @@ def build_app():
             with gr.Tab(label):
                 importlib.import_module(module).build()  # a Blocks made inside a Blocks renders there
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+    demo.delete_cache = DELETE_CACHE
+    from tabs import serving
+    serving.private_events(demo, PUBLIC_API)
+    serving.gpu_events(demo)
+    serving.error_boundary(demo, BAD_REQUEST)
     return demo
 
 
 def launch_kwargs(args):
     caches = [ROOT / "weights", Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")),
               ROOT / "runs", ROOT / ".git"]
+    from starlette.middleware import Middleware
+
+    from tabs.guard import RequestGuard
     return dict(server_name=args.host, server_port=args.port, max_file_size="10mb",
                 blocked_paths=[str(p) for p in caches], allowed_paths=[], enable_monitoring=False,
-                show_error=True, ssr_mode=False)
+                show_error=False, ssr_mode=False, state_session_capacity=SESSIONS_KEPT,
+                app_kwargs={"middleware": [Middleware(RequestGuard)]})
 
 
 def main(argv=None):

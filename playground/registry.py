@@ -10,10 +10,12 @@ revision. Pickled weights are never read. When loading a model would pass the me
 the least recently used idle models are evicted; a model in use is never evicted.
 """
 import contextlib
+import fnmatch
 import gc
 import importlib
 import json
 import logging
+import math
 import os
 import re
 import socket
@@ -29,9 +31,11 @@ from .errors import ModelUnavailable
 log = logging.getLogger(__name__)
 BUDGET_ENV = "PLAYGROUND_MEMORY_BUDGET"
 DEFAULT_BUDGET = 4 * 1024**3
+BYTES_PER_PARAM = 4  # every family loads float32 (diffusers' and our loaders' default; style_vgg casts .float())
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
 HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.md"]  # no pickles, no code
 NEEDS_NETWORK = "needs network"
+SETTINGS_FILE = re.compile(r"(.+_)?config\.json|model_index\.json|playground\.json")  # what the loaders read
 _UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 
 
@@ -43,6 +47,15 @@ def parse_bytes(text):
     unit = match.group(2).upper()
     unit = unit if unit in _UNITS else unit + "B"
     return int(float(match.group(1)) * _UNITS[unit])
+
+
+def format_bytes(n):
+    """A byte count in the unit that fits, as parse_bytes reads it (1 KB = 1024 B): '0 B', '46.3 MB', '4 GB'."""
+    units = ["B", "KB", "MB", "GB", "TB"]
+    n, i = float(n), 0
+    while i < len(units) - 1 and round(n, 1) >= 1024:
+        n, i = n / 1024, i + 1
+    return f"{round(n, 1):g} {units[i]}" if i else f"{int(n)} B"
 
 
 def module_bytes(model):
@@ -89,6 +102,37 @@ def load_weights(folder, build, device="cpu"):
     model = build(config)
     model.load_state_dict(load_file(str(weights), device=str(device)), strict=True)
     return model
+
+
+def check_files(card, folder):
+    """Refuse a local model folder whose config.json is missing (beside model.safetensors) or whose settings
+    files (SETTINGS_FILE, JSON objects) or safetensors files cannot be read, with a message naming the model,
+    the file (repository-relative, from the card's source) and the remedy, not an error from inside a loader."""
+    from safetensors import SafetensorError, safe_open
+
+    def refuse(path, state):
+        what, verb = ("weights", "are") if path.suffix == ".safetensors" else ("settings file", "is")
+        remedy = (f"retrain with `{card.train_command}` or restore the file" if card.train_command
+                  else "restore the file")
+        name = f"{card.source}/{path.relative_to(folder).as_posix()}"
+        raise ModelUnavailable(f"The {what} of {card.id} ({name}) {verb} {state}; {remedy}.")
+
+    folder = Path(folder)
+    if (folder / "model.safetensors").is_file() and not (folder / "config.json").is_file():
+        refuse(folder / "config.json", "missing")
+    for path in sorted(p for p in folder.rglob("*.json") if SETTINGS_FILE.fullmatch(p.name)):
+        try:
+            ok = isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+        except (OSError, ValueError):  # ValueError covers bad JSON and bytes that are not UTF-8
+            ok = False
+        if not ok:
+            refuse(path, "damaged (not a valid JSON object)")
+    for path in sorted(folder.rglob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="pt"):
+                pass
+        except (OSError, SafetensorError):
+            refuse(path, "damaged (cut short, or not a safetensors file)")
 
 
 def family_module(family):
@@ -214,6 +258,8 @@ class Registry:
     def _load(self, card):
         family = family_module(card.family)
         folder = self.folder(card.id)
+        if not card.is_hub:
+            check_files(card, folder)
         start = time.perf_counter()
         if hasattr(family, "load"):
             model = family.load(folder)
@@ -223,11 +269,31 @@ class Registry:
         return model, time.perf_counter() - start
 
     def _estimate(self, model_id):
+        """Bytes the model will hold: its local safetensors files (the card's parameter count at BYTES_PER_PARAM when
+        there are none); for a hub card, that count, or the cached snapshot's safetensors if they hold less (some
+        loaders read part of the files: VGG-19 up to relu5_1)."""
         card = self.card(model_id)
-        folder = self.root / card.source
-        if card.is_hub or not folder.is_dir():
-            return 0
-        return sum(p.stat().st_size for p in folder.rglob("*.safetensors"))
+        if not card.is_hub:
+            folder = self.root / card.source
+            on_disk = sum(p.stat().st_size for p in folder.rglob("*.safetensors")) if folder.is_dir() else 0
+            return on_disk or card.params * BYTES_PER_PARAM
+        from_card = card.params * BYTES_PER_PARAM
+        try:
+            folder = self._hub_folder(card, local_only=True)
+        except ModelUnavailable:  # not downloaded yet
+            return from_card
+        patterns = hub_patterns(card.family)
+        files = [p for p in folder.rglob("*.safetensors")
+                 if any(fnmatch.fnmatch(p.relative_to(folder).as_posix(), pattern) for pattern in patterns)]
+        on_disk = sum(p.stat().st_size for p in files)
+        return min(from_card, on_disk) if on_disk else from_card
+
+    def _too_big(self, card, estimate):
+        """The message for a model whose estimate alone passes the budget: the sizes and how to raise it."""
+        suggest = math.ceil(estimate / 1024**3) + 1
+        return (f"{card.title} ({card.id}) needs about {format_bytes(estimate)} of memory, more than the memory "
+                f"budget of {format_bytes(self.memory_budget)}. Start the app with a larger budget, for example "
+                f"--memory-budget {suggest}GB (or PLAYGROUND_MEMORY_BUDGET={suggest}GB).")
 
     def _make_room(self, needed, keep):
         """Evict least recently used idle models until `needed` more bytes fit the budget."""
@@ -259,8 +325,9 @@ class Registry:
         try:
             estimate = self._estimate(model_id)
             if estimate > self.memory_budget:
-                raise ModelUnavailable(f"{card.title} needs about {estimate / 1e9:.1f} GB, more than the "
-                                       f"memory budget of {self.memory_budget / 1e9:.1f} GB.")
+                if card.is_hub and not hub_reachable():
+                    self._hub_folder(card, local_only=True)  # offline and not cached: "needs network" comes first
+                raise ModelUnavailable(self._too_big(card, estimate))
             self._make_room(estimate, keep=model_id)
             model, seconds = self._load(card)
             size = module_bytes(model)

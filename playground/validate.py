@@ -40,13 +40,22 @@ def seed(value, name="Seed"):
 
 
 def choice(value, options, *, name):
-    """`value` if it is exactly one of `options` (no trimming, no case folding), else InputError."""
+    """`value` if it is exactly one of `options` (no trimming, no case folding), else InputError.
+
+    A number option is also chosen by its written form ('2' for 2; '0.5' for 0.5; '1.0' or '1' for 1.0),
+    as the Gradio API documents numeric choices as strings, and the number is returned. No other string
+    stands for a number: ' 2', '02', '2.0' (for 2), '2e0' and 'True' are refused.
+    """
     options = list(options)
     if not options:
         raise ValueError("choice needs at least one option")
     for option in options:
         if _same(value, option):
             return option
+    if isinstance(value, str):
+        for option in options:
+            if _finite_number(option) and value in (str(option), _fmt(option)):
+                return option
     shown = [repr(o) if isinstance(o, str) else _fmt(o) for o in options[:20]]
     listing = (", ".join(shown[:-1]) + " or " + shown[-1]) if len(shown) > 1 else shown[0]
     if len(options) > 20:
@@ -63,6 +72,12 @@ def _same(value, option):
         return bool(value == option)
     except Exception:  # noqa: BLE001 - e.g. arrays, whose == is not a yes or no
         return False
+
+
+def _finite_number(x):
+    if isinstance(x, (bool, np.bool_)):
+        return False
+    return isinstance(x, (int, np.integer)) or (isinstance(x, (float, np.floating)) and math.isfinite(x))
 
 
 def _on_grid(value, base, step, eps):

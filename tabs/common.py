@@ -1,11 +1,15 @@
 """What every tab shares: the explanation block, error handling, image components, GPU wrapping."""
+import collections
 import functools
 import inspect
 import logging
+import os
+import threading
 
 import gradio as gr
 
 from playground.errors import PlaygroundError
+from playground.images import normalize_image
 
 log = logging.getLogger("playground.ui")
 GENERIC_ERROR = "Something went wrong on the server. It has been logged; please try other settings."
@@ -49,18 +53,21 @@ def guarded(fn):
     return wrapper
 
 
-def on_gpu(fn):
-    """On a ZeroGPU Space (the `spaces` package is present) ask for a GPU; elsewhere unchanged."""
+def on_gpu(fn, seconds=None):
+    """On a ZeroGPU Space (the `spaces` package is present) ask for a GPU for `seconds`; elsewhere unchanged."""
     try:
         import spaces
     except ImportError:
         return fn
-    return spaces.GPU(fn)
+    return spaces.GPU(fn, duration=seconds) if seconds else spaces.GPU(fn)
 
 
 def model_event(fn):
-    """Handler for an event that runs a model: guarded, GPU-wrapped on Spaces."""
-    return on_gpu(guarded(fn))
+    """Handler for an event that runs a model: guarded, and marked so that tabs.serving.gpu_events asks a ZeroGPU
+    Space for a GPU for it, for as long as playground.gpu says its event needs."""
+    handler = guarded(fn)
+    handler.model_event = True
+    return handler
 
 
 def model_queue():
@@ -69,12 +76,40 @@ def model_queue():
     return {"concurrency_limit": 1, "concurrency_id": "model-device"}
 
 
-def _raw_file(payload):
-    if payload is None:
+NOT_UPLOADED = "This image did not come through the app's upload. Please upload the file again."
+DRAWING_PIXELS = 1024 * 1024  # the sketchpads' canvases are 280x280; anything far larger is not a drawing
+_BLOBS_KEPT = 64  # drawings sent to the server but not yet used by an event, across all sessions
+
+
+def upload_folder():
+    """Gradio's upload cache, symlinks resolved: the only folder image paths may point into."""
+    from gradio.utils import get_upload_folder
+    return os.path.realpath(get_upload_folder())
+
+
+def _file_or_url(file):
+    """A FileData-like payload -> a data: URL or a real path inside the upload cache.
+
+    Gradio opens whatever `path` a payload without `meta` names, so every path is checked here.
+    Every refused path gets the same sentence, whether or not it exists.
+    """
+    if file is None:
         return None
-    if payload.url and payload.url.startswith("data:"):
-        return payload.url  # normalize_image decodes data: URLs itself, with its own caps
-    return payload.path
+    url = getattr(file, "url", None) if not isinstance(file, dict) else file.get("url")
+    path = getattr(file, "path", None) if not isinstance(file, dict) else file.get("path")
+    if isinstance(url, str) and url.startswith("data:"):
+        return url  # normalize_image decodes data: URLs itself, with its own caps
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise gr.Error(NOT_UPLOADED, print_exception=False)
+    real, root = os.path.realpath(path), upload_folder()
+    if os.path.commonpath([real, root]) != root or not os.path.isfile(real):
+        log.warning("refused a file outside the upload cache: %r", path)
+        raise gr.Error(NOT_UPLOADED, print_exception=False)
+    return real
+
+
+def _raw_file(payload):
+    return _file_or_url(payload)
 
 
 def raw(component):
@@ -83,6 +118,7 @@ def raw(component):
     gradio's own preprocessing decodes images and checks numbers with messages of its own (and lets
     NaN and off-step values through raw HTTP). Skipping it makes playground.validate and
     playground.images.normalize_image the one door for every value, with one kind of message.
+    Image payloads are reduced to a data: URL or a path inside the upload cache (_file_or_url).
     """
     component.preprocess = _raw_file if isinstance(component, gr.Image) else (lambda payload: payload)
     return component
@@ -92,6 +128,57 @@ def image_input(label, **kwargs):
     """An image upload whose raw file (or data: URL) goes to playground.images.normalize_image."""
     return raw(gr.Image(label=label, type="filepath", image_mode=None, format="png",
                         sources=["upload", "clipboard"], **kwargs))
+
+
+class BoundedBlobs(collections.OrderedDict):
+    """Gradio's ImageEditor.blob_storage, bounded: drawings sent but never used by an event (a closed tab,
+    a hostile client) stay in it forever upstream. The oldest go first once they hold `max_bytes`."""
+
+    def __init__(self, max_bytes=64 * 1024**2):
+        super().__init__()
+        self.max_bytes = max_bytes
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def size(blobs):
+        parts = [blobs.background, blobs.composite, *(blobs.layers or [])]
+        return sum(len(p) for p in parts if isinstance(p, (bytes, bytearray)))
+
+    def __setitem__(self, key, value):
+        with self.lock:
+            super().__setitem__(key, value)
+            self.move_to_end(key)
+            while len(self) > 1 and sum(self.size(v) for v in self.values()) > self.max_bytes:
+                self.popitem(last=False)
+
+
+def _drawing(pad, payload):
+    """The sketchpad's composite alone, decoded by the one normaliser with a drawing-sized pixel cap:
+    a grey HxW uint8 array, or None when nothing was sent."""
+    if payload is None:
+        return None
+    blob_id = getattr(payload, "id", None)
+    if blob_id is not None:
+        blobs = pad.blob_storage.pop(blob_id, None)
+        composite = None if blobs is None else blobs.composite
+    else:
+        composite = _file_or_url(getattr(payload, "composite", None))
+    if composite is None:
+        return None
+    try:
+        return normalize_image(composite, mode="L", max_pixels=DRAWING_PIXELS)[..., 0]
+    except PlaygroundError as error:
+        raise gr.Error(str(error), print_exception=False) from None
+
+
+def drawing_input(label, **kwargs):
+    """A black-brush sketchpad on a fixed 280x280 canvas. Its handler gets the composite only (a grey
+    array, None when empty), never Gradio's own decoding of every layer."""
+    pad = gr.Sketchpad(label=label, type="numpy", image_mode="L", canvas_size=(280, 280),
+                       brush=gr.Brush(default_size=18, colors=["#000000"]), **kwargs)
+    pad.blob_storage = BoundedBlobs()
+    pad.preprocess = functools.partial(_drawing, pad)
+    return pad
 
 
 def image_output(label, **kwargs):

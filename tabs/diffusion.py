@@ -4,7 +4,7 @@ import gradio as gr
 from playground.actions import diffusion as actions
 from playground.actions.common import gallery_thumbnails
 from tabs import two_settings
-from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
+from tabs.common import drawing_input, guarded, image_input, image_output, intro, model_event, model_queue, raw
 
 MAIN_ID = "ddpm-fashion"  # the first model shown
 DETAILS = """A **diffusion model** (Sohl-Dickstein et al. 2015; Ho et al. 2020) learns to undo noise. The
@@ -122,9 +122,8 @@ def build():
         with gr.Tab("Edit (SDEdit)"):
             # The sketchpad has a row of its own: beside other components in a row its canvas was sized to
             # the whole row when the tab opened after another one, and strokes landed outside the view.
-            sketch = gr.Sketchpad(label="Draw here (or leave it empty to use the Forward process tab's upload)",
-                                  type="numpy", image_mode="L", canvas_size=(280, 280), height=320,
-                                  brush=gr.Brush(default_size=18, colors=["#000000"]), elem_id="sdedit-sketch")
+            sketch = drawing_input("Draw here (or leave it empty to use the Forward process tab's upload)",
+                                   height=320, elem_id="sdedit-sketch")
             with gr.Row():
                 strength = raw(gr.Slider(0.05, 1, value=0.6, step=0.05, label="Strength (0 keep, 1 new)"))
                 edit_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
@@ -133,8 +132,7 @@ def build():
                 before = image_output("Your image, as the model sees it", height=240)
                 after = image_output("After SDEdit", height=240)
 
-            def on_edit(model_id, drawing, upload, s, class_label, w, seed_value):
-                composite = None if drawing is None else drawing.get("composite")
+            def on_edit(model_id, composite, upload, s, class_label, w, seed_value):
                 drawn = composite is not None and composite.min() != composite.max()
                 if not drawn and upload is None:
                     raise gr.Error("Draw something, or upload an image in the Forward process tab.")

@@ -36,6 +36,12 @@ def _score_text(fake, real):
             "it learned to look for than about how good an image is.")
 
 
+def _note(result):
+    """The sentence saying what the comparison uses instead of the training images ("" if nothing)."""
+    note = result.get("note") if isinstance(result, dict) else result
+    return f"\n\n*{note}*" if note else ""
+
+
 def _verdict_text(result):
     lines = []
     for space, label in (("pixels", "Pixel space"), ("features", "Feature space (features network)")):
@@ -47,14 +53,15 @@ def _verdict_text(result):
                    "closer than usual to a training face" if n.ratio[0] < 0.75 else "no training face is unusually close")
         lines.append(f"**{label}:** nearest distances {dists}; the nearest is {n.ratio[0]:.2f}x the median distance "
                      f"between a training face and its nearest other training face: {verdict}.")
-    return "\n\n".join(lines)
+    return "\n\n".join(lines) + _note(result)
 
 
 def _summary_text(summary):
     parts = [f"in {space} space {int(n.copy.sum())} of {len(n.copy)} are flagged as likely copies, the closest at "
              f"{n.ratio.min():.2f}x the usual distance between neighbouring training images"
              for space, n in (("pixel", summary["pixels"]), ("feature", summary.get("features"))) if n is not None]
-    return "**Is it new? The whole grid:** " + "; ".join(parts) + ". Click an image to see its nearest training images."
+    return ("**Is it new? The whole grid:** " + "; ".join(parts) + ". Click an image to see its nearest training images."
+            + _note(summary))
 
 
 def build():
@@ -146,7 +153,8 @@ def build():
                  [grid, faces, side_state, picked, near_px, near_ft, verdict], api_name="generate", **model_queue())
 
         def on_pr(model_id, label_value, seed_value, psi_value):
-            return _pr_text(actions.fidelity_diversity(model_id, seed_value, psi_value, label_value), psi_value)
+            pr = actions.fidelity_diversity(model_id, seed_value, psi_value, label_value)
+            return _pr_text(pr, psi_value) + _note(pr)
 
         pr_btn.click(model_event(on_pr), [model, label, seed, psi], pr_md, api_name="precision_recall",
                      **model_queue())
@@ -177,7 +185,8 @@ def build():
             else:
                 real, real_label = actions.real_example(model_id, index)
             fake, real_score = actions.judge(model_id, made, real, real_label)
-            return (real if max(real.shape) > 200 else actions.zoom(real)), _score_text(fake, real_score)
+            note = _note(actions.training_note(model_id)) if upload is None else ""
+            return (real if max(real.shape) > 200 else actions.zoom(real)), _score_text(fake, real_score) + note
 
         judge_btn.click(model_event(on_judge), [model, faces, real_index, real_upload], [real_img, scores_md],
                         api_name="discriminate", **model_queue())

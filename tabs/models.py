@@ -34,8 +34,8 @@ def table():
                      _metrics(card, most=3), s["availability"], "yes" if s["loaded"] else "no", s["device"],
                      round(s["bytes"] / 2**20, 2) if s["loaded"] else "",
                      s["load_seconds"] if s["loaded"] else "", last])
-    memory = (f"**Memory in use:** {reg.resident_bytes() / 2**20:.1f} MB of a "
-              f"{reg.memory_budget / 2**30:.1f} GB budget on **{reg.device}**. Models load on first use; "
+    memory = (f"**Memory in use:** {registry.format_bytes(reg.resident_bytes())} of a "
+              f"{registry.format_bytes(reg.memory_budget)} budget on **{reg.device}**. Models load on first use; "
               "the least recently used idle model is freed when the budget would be passed.")
     return rows, memory
 

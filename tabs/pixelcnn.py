@@ -4,7 +4,7 @@ import gradio as gr
 from playground.actions import pixelcnn as actions
 from playground.actions.common import gallery_thumbnails
 from tabs import ood_panel, two_settings
-from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
+from tabs.common import drawing_input, guarded, image_input, image_output, intro, model_event, model_queue, raw
 
 DETAILS = """An **autoregressive model** writes an image the way you write a sentence: one pixel at a time,
 each drawn from a distribution given all the pixels before it (left to right, top to bottom). The
@@ -45,13 +45,8 @@ def _sources(label):
     gallery.select(guarded(on_pick), None, [source, index])
     with gr.Row():
         upload = image_input("Upload (any size; made grey, light backgrounds inverted)", height=200)
-        drawing = gr.Sketchpad(label="Drawing", type="numpy", image_mode="L", height=260, canvas_size=(280, 280),
-                               brush=gr.Brush(default_size=18, colors=["#000000"]))
+        drawing = drawing_input("Drawing", height=260)
     return source, index, upload, drawing
-
-
-def _drawing(value):
-    return None if value is None else value.get("composite")
 
 
 def build():
@@ -112,7 +107,7 @@ def build():
                 l_md = gr.Markdown()
 
             def on_score(model_id, src, i, up, draw):
-                r = actions.likelihood(model_id, src, i, up, _drawing(draw))
+                r = actions.likelihood(model_id, src, i, up, draw)
                 text = (f"**{r['caption']}**: {r['bits_per_dim']:.3f} bits/dim under the model's own p(x), higher "
                         f"than {r['percentile_raw']:.0f}% of 1,000 test images; complexity-corrected "
                         f"{r['corrected']:+.3f}, higher than {r['percentile_corrected']:.0f}% of them. Bright pixels "

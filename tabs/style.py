@@ -158,7 +158,7 @@ def build():
             name = actions.network_style_name(model_id)
             return gr.update(value=name) if name else gr.update()
 
-        fast_id.change(guarded(on_network), fast_id, style_name)
+        fast_id.change(model_event(on_network), fast_id, style_name, **model_queue())  # it loads the network
         fast_go.click(model_event(on_fast), pair_inputs + [keep, fast_id, strength],
                       [content_view, style_view, result, status, result_state], api_name="style_fast", **model_queue())
 

@@ -4,7 +4,7 @@ import gradio as gr
 from playground.actions import vae as actions
 from playground.data import FASHION_CLASSES
 from tabs import ood_panel, two_settings
-from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
+from tabs.common import drawing_input, guarded, image_input, image_output, intro, model_event, model_queue, raw
 
 DETAILS = """A **variational autoencoder** (Kingma and Welling 2014) has two networks. The **encoder** maps an
 image x to a distribution q(z|x) over a short latent vector z (here 32 numbers, or 2 for the map); the
@@ -57,14 +57,8 @@ def _source_inputs(prefix, model_id):
     gallery.select(guarded(on_pick), None, [source, index])
     with gr.Row():
         upload = image_input("Upload (any size; made grey, light backgrounds inverted)", height=200)
-        drawing = gr.Sketchpad(label="Drawing", type="numpy", image_mode="L", height=260,
-                               canvas_size=(280, 280), brush=gr.Brush(default_size=18, colors=["#000000"]))
+        drawing = drawing_input("Drawing", height=260)
     return source, index, upload, drawing, gallery
-
-
-def _drawing(value):
-    """The sketchpad's composite image (pixels; it goes through the normaliser in the action)."""
-    return None if value is None else value.get("composite")
 
 
 def build():
@@ -95,7 +89,7 @@ def build():
             model.change(guarded(on_model), model, [index, gallery])
 
             def on_reconstruct(model_id, src, i, up, draw, dec, s):
-                r = actions.reconstruct(model_id, src, i, up, _drawing(draw), dec, s)
+                r = actions.reconstruct(model_id, src, i, up, draw, dec, s)
                 return r["input"], r["reconstruction"], r["error"], _recon_text(r)
 
             go.click(model_event(on_reconstruct), [model, source, index, upload, drawing, decode, seed],
@@ -208,7 +202,7 @@ def build():
                         **model_queue())
 
             def on_score(src, i, up, draw):
-                r = actions.score_image(src, i, up, _drawing(draw))
+                r = actions.score_image(src, i, up, draw)
                 text = (f"**{r['caption']}**: -ELBO {r['bits_per_dim']:.3f} bits/dim, higher than "
                         f"{r['percentile_raw']:.0f}% of normal test images; complexity-corrected {r['corrected']:+.3f}, "
                         f"higher than {r['percentile_corrected']:.0f}% of them.")

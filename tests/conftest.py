@@ -26,14 +26,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_app(*extra, timeout=120):
-    """Start app.py on a free port; returns (process, url) once it answers HTTP."""
+def start_app(*extra, env=None, root=ROOT, timeout=120):
+    """Start root/app.py on a free port (env: extra environment variables); returns (process, url)
+    once it answers HTTP."""
     port = free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", OMP_NUM_THREADS="1",
-               PYTHONUNBUFFERED="1")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "1",
+           "PYTHONUNBUFFERED": "1", **(env or {})}
     log = open(ARTIFACTS / f"app-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), *extra],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, str(Path(root) / "app.py"), "--port", str(port), *extra],
+                            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -52,7 +53,7 @@ def start_app(*extra, timeout=120):
 def _serve():
     ARTIFACTS.mkdir(exist_ok=True)
     proc, url = start_app()
-    yield url
+    yield proc, url
     proc.terminate()
     try:
         proc.wait(10)
@@ -63,12 +64,20 @@ def _serve():
 @pytest.fixture(scope="session")
 def app_url():
     """The app for API tests."""
-    yield from _serve()
+    for _, url in _serve():
+        yield url
 
 
 @pytest.fixture(scope="module")
 def fresh_app_url():
     """An app of the module's own, for tests that change what is loaded (the browser tests)."""
+    for _, url in _serve():
+        yield url
+
+
+@pytest.fixture(scope="module")
+def app_process():
+    """(process, url) of an app of the module's own, for tests that watch the server (memory, liveness)."""
     yield from _serve()
 
 

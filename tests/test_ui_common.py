@@ -41,15 +41,63 @@ def test_gpu_wrapping_only_where_spaces_exists(monkeypatch):
     monkeypatch.setitem(sys.modules, "spaces", None)  # import fails
     assert common.on_gpu(fn) is fn
     wrapped = []
-    fake = types.SimpleNamespace(GPU=lambda f: wrapped.append(f) or (lambda: 2))
+    fake = types.SimpleNamespace(GPU=lambda f, duration=None: wrapped.append((f, duration)) or (lambda: 2))
     monkeypatch.setitem(sys.modules, "spaces", fake)
-    assert common.on_gpu(fn)() == 2 and wrapped == [fn]
+    assert common.on_gpu(fn)() == 2 and common.on_gpu(fn, 90)() == 2 and wrapped == [(fn, None), (fn, 90)]
 
 
 def test_raw_inputs_skip_gradio_preprocessing():
     slider = common.raw(gr.Slider(0, 1, step=0.5))
     assert slider.preprocess(float("nan")) != slider.preprocess(float("nan"))  # NaN passes through as is
     image = common.image_input("x")
-    payload = image.data_model(path="/tmp/x.png", url=None)
-    assert image.preprocess(payload) == "/tmp/x.png"
     assert image.preprocess(image.data_model(path=None, url="data:image/png;base64,AAAA")).startswith("data:")
+
+
+def test_image_paths_are_taken_only_from_the_upload_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "abc").mkdir(parents=True)
+    inside, outside = tmp_path / "cache" / "abc" / "a.png", tmp_path / "b.png"
+    inside.write_bytes(b"x")
+    outside.write_bytes(b"x")
+    (tmp_path / "cache" / "abc" / "link.png").symlink_to(outside)
+    image = common.image_input("x")
+    assert image.preprocess(image.data_model(path=str(inside), url=None)) == str(inside)
+    for path in [outside, tmp_path / "cache" / "abc" / "link.png", tmp_path / "cache" / "abc" / ".." / ".." / "b.png",
+                 tmp_path / "cache" / "abc" / "missing.png", tmp_path / "cache", "/etc/passwd"]:
+        with pytest.raises(gr.Error) as info:
+            image.preprocess(image.data_model(path=str(path), url=None))
+        assert info.value.message == common.NOT_UPLOADED
+    assert image.preprocess(image.data_model(path=None, url="data:image/png;base64,AAAA")).startswith("data:")
+
+
+def _png(size, mode="RGBA"):
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new(mode, size, (0, 0, 0, 255) if mode == "RGBA" else 0).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_a_drawing_reaches_the_handler_as_its_composite_only():
+    from gradio.components.image_editor import EditorDataBlobs
+    pad = common.drawing_input("Drawing")
+    pad.blob_storage["a"] = EditorDataBlobs(background=None, layers=[_png((9000, 9000))], composite=_png((280, 280)))
+    drawn = pad.preprocess(pad.data_model(id="a"))
+    assert drawn.shape == (280, 280) and drawn.dtype.name == "uint8" and (drawn == 0).all()  # layers never decoded
+    assert "a" not in pad.blob_storage and pad.preprocess(pad.data_model(id="a")) is None
+    assert pad.preprocess(None) is None
+    pad.blob_storage["b"] = EditorDataBlobs(background=None, layers=[], composite=_png((3000, 3000)))
+    with pytest.raises(gr.Error, match="megapixels"):
+        pad.preprocess(pad.data_model(id="b"))
+    with pytest.raises(gr.Error) as info:
+        pad.preprocess(pad.data_model(composite={"path": "/etc/passwd"}))
+    assert info.value.message == common.NOT_UPLOADED
+
+
+def test_drawings_never_used_are_dropped_oldest_first():
+    from gradio.components.image_editor import EditorDataBlobs
+    blobs = common.BoundedBlobs(max_bytes=1000)
+    for key in "abcd":
+        blobs[key] = EditorDataBlobs(background=None, layers=[b"x" * 300], composite=None)
+    assert list(blobs) == ["b", "c", "d"]

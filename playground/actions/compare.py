@@ -39,4 +39,5 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=compare.MODEL_DEFAULT, s
     path = compare.write_export(rows, grids, rec, tempfile.mkdtemp(prefix="compare-"))
     yield ([(g, name) for name, g in grids.items()], table(rows),
            f"Done: {len(rows) - len(compare.REFERENCES)} models, {rec['images_per_model']} images each, seed "
-           f"{rec['seed']}. The zip holds the grids, this table and what reproduces it.", str(path))
+           f"{rec['seed']}. The zip holds the grids, this table and what reproduces it."
+           + (" " + compare.memorisation_note(compare.dataset_key(dataset_name))).rstrip(), str(path))

@@ -21,6 +21,9 @@ MAX_SIDE = 8
 PR_SAMPLES = 200
 MAX_TRAIN = 10_000  # larger training sets are compared through a fixed, seeded subset
 TILE = 128  # pixels a generated image is enlarged to (at most), so it is visible on a projector
+GALLERY_NOTE = ("Compared with the 2,000 shipped Fashion-MNIST test images, not the training images: "
+                + data.FASHION_TRAIN_MISSING + ". The model never trained on test images, so a close match "
+                "means close to real clothes, not a copy of a training image.")
 ALL = "all classes, in turn"
 FEATURES = {"orl-faces": "features-orl", "fashion-mnist": "features-fashion"}
 
@@ -53,10 +56,23 @@ def classes(model_id):
     return list(data.FASHION_CLASSES) if card.dataset == "fashion-mnist" else [f"class {i}" for i in range(num)]
 
 
+def _gallery_instead(dataset):
+    """Whether the comparisons use the shipped gallery (the full Fashion-MNIST is not installed)."""
+    return dataset == "fashion-mnist" and not data.fashion_mnist_installed()
+
+
 def training_size(model_id):
     """How many training images the comparisons use (without reading them)."""
     card = registry.default().card(_model_id(model_id))
-    return 400 if card.dataset == "orl-faces" else MAX_TRAIN
+    if card.dataset == "orl-faces":
+        return 400
+    return len(data.fashion_gallery()[0]) if _gallery_instead(card.dataset) else MAX_TRAIN
+
+
+def training_note(model_id):
+    """"" when the comparisons use the model's training images; else the sentence saying what they
+    use instead (GALLERY_NOTE), for every view that shows nearest or real images."""
+    return GALLERY_NOTE if _gallery_instead(registry.default().card(_model_id(model_id)).dataset) else ""
 
 
 def _labels(model_id, label, n):
@@ -95,18 +111,23 @@ def grid_index(x, y, side, tile=TILE, pad=2):
 @functools.lru_cache(maxsize=4)
 def _training_set(model_id):
     """The training images as the GAN saw them (at most MAX_TRAIN), their labels and features,
-    and the train-to-train nearest-neighbour distances."""
+    and the train-to-train nearest-neighbour distances. Without the full Fashion-MNIST, the 2,000
+    shipped test images stand in, and "note" says so (GALLERY_NOTE; else "")."""
     features, gan = _families()
     card = registry.default().card(model_id)
+    note = training_note(model_id)
     with registry.using(model_id) as model:
         if card.dataset == "orl-faces":
             real, labels = gan.real_faces(card.dataset, model.image_size), data.orl_faces()[1]
+        elif note:
+            real, labels = data.fashion_gallery()
         else:
             real, labels = data.load(card.dataset, split="train")
     if len(real) > MAX_TRAIN:
         keep = np.sort(np.random.default_rng(0).choice(len(real), MAX_TRAIN, replace=False))
         real, labels = real[keep], labels[keep]
-    out = {"images": np.asarray(real), "labels": np.asarray(labels), "pixels": memorisation.pixels(real)}
+    out = {"images": np.array(real), "labels": np.array(labels), "pixels": memorisation.pixels(real),
+           "note": note}
     out["pixel_nn"] = memorisation.reference(out["pixels"])
     out["feature_id"] = FEATURES.get(card.dataset)
     try:
@@ -120,7 +141,8 @@ def _training_set(model_id):
 
 def fidelity_diversity(model_id, seed, psi, label=ALL):
     """Precision (fidelity) and recall (diversity) of PR_SAMPLES images at truncation psi, on the
-    project's feature network (not comparable with Inception-based numbers)."""
+    project's feature network (not comparable with Inception-based numbers), and "note": what the
+    real images are when they are not the training images ("" when they are)."""
     model_id, seed, psi = _model_id(model_id), validate.seed(seed), _truncation(psi)
     features, gan = _families()
     train = _training_set(model_id)
@@ -134,7 +156,7 @@ def fidelity_diversity(model_id, seed, psi, label=ALL):
         fake = gan.generate(model, seed, PR_SAMPLES, psi, labels)[..., 0]
     with registry.using(train["feature_id"]) as net:
         fake_feats = features.features(net, fake)
-    return precision_recall(real[:2000], fake_feats)
+    return {**precision_recall(real[:2000], fake_feats), "note": train["note"]}
 
 
 def walk(model_id, seed_a, seed_b, steps, label=ALL):
@@ -155,7 +177,8 @@ def walk(model_id, seed_a, seed_b, steps, label=ALL):
 
 
 def real_example(model_id, index):
-    """One training image by index, and its label (for the discriminator view)."""
+    """One training image by index, and its label (for the discriminator view); a shipped test
+    image where the training set is not installed (training_note says so)."""
     train = _training_set(_model_id(model_id))
     index = validate.number(index, name="Training image", minimum=0, maximum=len(train["images"]) - 1,
                             step=1, integer=True)
@@ -195,16 +218,19 @@ def is_new(model_id, image, k=3):
     if image.shape != train["images"].shape[1:]:
         raise InputError("Pick an image from the generated grid first.")
     result = novelty(model_id, image[None], k)
-    strips = {space: make_grid(zoom(train["images"][n.index[0]]), nrow=k) for space, n in result.items()}
+    strips = {space: make_grid(zoom(train["images"][n.index[0]]), nrow=k) for space, n in result.items()
+              if space != "note"}
     return result, strips
 
 
 def novelty(model_id, images, k=1):
-    """For each image: its k nearest training images in pixel (and feature) space, with verdicts."""
+    """For each image: its k nearest training images in pixel (and feature) space, with verdicts,
+    and "note": what they are compared with when not the training images ("" when they are)."""
     features, _ = _families()
     train = _training_set(_model_id(model_id))
     flat = _flat(images)
-    out = {"pixels": memorisation.nearest(memorisation.pixels(flat), train["pixels"], train["pixel_nn"], k)}
+    out = {"pixels": memorisation.nearest(memorisation.pixels(flat), train["pixels"], train["pixel_nn"], k),
+           "note": train["note"]}
     if train["features"] is not None:
         with registry.using(train["feature_id"]) as net:
             feats = features.features(net, flat)

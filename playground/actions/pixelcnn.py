@@ -87,9 +87,10 @@ def model_input(source, index=0, upload=None, drawing=None):
     src = upload if source == "upload" else drawing
     if src is None:
         raise InputError(f"Choose an image for the {source} source first.")
-    src = np.asarray(src)
-    if source == "drawing" and (src.size == 0 or src.min() == src.max()):
-        raise InputError("The drawing is empty: draw something first.")
+    if source == "drawing":  # an array from the sketchpad; an upload is a path or data: URL for the normaliser
+        src = np.asarray(src)
+        if src.size == 0 or src.ndim < 2 or src.min() == src.max():
+            raise InputError("The drawing is empty: draw something first.")
     return fit_upload(src, 28, invert_light=True), f"your {source}"
 
 

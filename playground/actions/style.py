@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from .. import registry, style_images, validate
+from ..errors import InputError
 from ..images import heatmap, normalize_image, zoom
 from .common import family_ids, pick_model
 
@@ -77,14 +78,33 @@ def _flag(value, name):
 
 
 def picture(upload, name, names, what, resolution):
-    """An upload (which wins) or a bundled image by name -> uint8 HxWx3, longer side `resolution`."""
+    """An upload (which wins) or a bundled image by name -> uint8 HxWx3, longer side `resolution`.
+    An image so elongated that its shorter side would fall below the networks' least side is refused."""
     resolution = _resolution(resolution)
     if upload is not None:
         image = normalize_image(upload, mode="RGB")
     else:
         name = validate.choice(name, names, name=f"{what.capitalize()} image")
         image = style_images.style_image(name) if what == "style" else style_images.content_image(name)
-    return _family().fit(np.asarray(image), resolution)
+    image, family = np.asarray(image), _family()
+    h, w = image.shape[:2]
+    if min(family.fitted_shape(h, w, resolution)) < family.MIN_SIDE:
+        larger = [r for r in RESOLUTIONS if min(family.fitted_shape(h, w, r)) >= family.MIN_SIDE]
+        hint = f"choose a resolution of {larger[0]} or more, or " if larger else ""
+        raise InputError(f"The {what} image is {w}x{h} pixels: at {resolution} pixels on its longer side its shorter "
+                         f"side would be under {family.MIN_SIDE}, and style transfer needs at least "
+                         f"{family.MIN_SIDE} pixels on each side. Please {hint}crop it closer to a square.")
+    return family.fit(image, resolution)
+
+
+def _big_enough(net, model_id, **images):
+    """Images a network can take (families.style.min_side pixels on each side at least), else a clear message."""
+    least = _family().min_side(net)
+    for what, image in images.items():
+        h, w = np.shape(image)[:2]
+        if min(h, w) < least:
+            raise InputError(f"The {what} image is {w}x{h} pixels; {model_id} needs at least {least} pixels on "
+                             "each side.")
 
 
 def pair(content_upload, content_name, style_upload, style_name, resolution):
@@ -112,6 +132,7 @@ def optimise(content, style, loss_id, **kwargs):
     kwargs = settings(**kwargs)
     rows = []
     with registry.using(loss_id) as net:
+        _big_enough(net, loss_id, content=content, style=style)
         for image, losses in _family().optimise(net, content, style, every=EVERY,
                                                 deadline=time.monotonic() + MAX_SECONDS, **kwargs):
             for term, weight in (("style", "style_weight"), ("content", "content_weight"), ("tv", "tv_weight")):
@@ -126,6 +147,7 @@ def fast(content, model_id, strength=1.0, preserve_colour=False):
     strength = validate.number(strength, name="Strength", minimum=0, maximum=1, step=0.05)
     preserve_colour = _flag(preserve_colour, "Preserve colour")
     with registry.using(model_id) as net:
+        _big_enough(net, model_id, content=content)
         return _family().stylise(net, content, strength, preserve_colour)
 
 
@@ -234,6 +256,7 @@ def grams(content, style, result, loss_id):
     pictures = [("style", style), ("content", content)] + ([("result", result)] if result is not None else [])
     out = []
     with registry.using(loss_id) as net, torch.no_grad():
+        _big_enough(net, loss_id, **dict(pictures))
         names, branches = net.names(), net.style_branches()
         feats = {who: net(family.to_float(np.asarray(img))) for who, img in pictures}
         for branch in (branches[0], branches[-1]):

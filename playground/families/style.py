@@ -34,6 +34,7 @@ EVAL_SIZE = 256
 SCORED_STYLES = ("starry_night",)  # the optimisation is measured against these (about 100 s per photo when loaded)
 HUB_PATTERNS = ["config.json", "model.safetensors"]  # a hub loss network: timm's config and weights, nothing else
 REFERENCE_LOSS = "style-loss-random"  # its evaluation network scores every style model
+MIN_SIDE = 40  # pixels on each side every shipped network takes (min_side: style-loss-random-wide's is 40)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -167,13 +168,17 @@ def to_image(x):
     return np.ascontiguousarray((x * 255).round().byte().permute(1, 2, 0).numpy())
 
 
+def fitted_shape(h, w, size):
+    """(height, width) of an h x w image after fit(image, size)."""
+    scale = size / max(h, w)
+    return max(4, round(h * scale / 4) * 4), max(4, round(w * scale / 4) * 4)
+
+
 def fit(image, size):
     """uint8 HxWx3 scaled so that its longer side is `size` (a multiple of 4 on both sides)."""
     from PIL import Image
-    h, w = image.shape[:2]
-    scale = size / max(h, w)
-    new = (max(4, round(w * scale / 4) * 4), max(4, round(h * scale / 4) * 4))
-    return np.asarray(Image.fromarray(image).resize(new, Image.LANCZOS))
+    h, w = fitted_shape(*image.shape[:2], size)
+    return np.asarray(Image.fromarray(image).resize((w, h), Image.LANCZOS))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -379,6 +384,17 @@ def stylise(model, content, strength=1.0, preserve_colour=False):
     if strength < 1:
         out = np.clip(np.rint(content * (1 - strength) + out * strength), 0, 255).astype(np.uint8)
     return out
+
+
+def min_side(net):
+    """The fewest pixels on each side of an image that a style network can take: reflect padding needs more
+    rows than it pads (at every pyramid scale, and at a quarter size inside a fast network), and VGG-19's
+    2x2 max-pools must leave a pixel at its deepest layer."""
+    if isinstance(net, LossNet):
+        return max(s * (k // 2 + 1) for s in net.scales for k in net.kernels)
+    if isinstance(net, TransformNet):
+        return max(8, net.body[0].kernel_size[0] // 2 + 1)
+    return 2 ** sum(isinstance(m, nn.MaxPool2d) for m in net.features)  # style_vgg.VGG19Loss
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -77,10 +77,10 @@ def test_every_tab_renders_without_console_errors(page, label):
 def test_models_tab_loads_a_model_from_the_browser(page):
     page.get_by_role("tab", name="Models", exact=True).click()
     memory = page.locator("p", has_text="Memory in use").first
-    assert "0.0 MB of" in memory.inner_text()
+    assert "0 B of a 4 GB budget" in memory.inner_text()
     page.get_by_role("button", name="Load", exact=True).click()
     page.wait_for_function("() => [...document.querySelectorAll('p')].some("
-                           "p => p.innerText.startsWith('Memory in use') && !p.innerText.includes(' 0.0 MB of'))",
+                           "p => p.innerText.startsWith('Memory in use') && !p.innerText.includes(' 0 B of'))",
                            timeout=60000)
     page.screenshot(path=str(ARTIFACTS / "screenshots" / "models-loaded.png"), full_page=True)
     assert not page.errors, page.errors

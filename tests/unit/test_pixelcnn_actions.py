@@ -107,3 +107,25 @@ def test_bench_cases_time_naive_and_fast(tiny_registry):
     cases = actions.bench_cases()
     assert [k.split(",")[1].strip() for k in cases] == ["whole network per pixel (pixelcnn-fashion)",
                                                         "fast exact sampler (pixelcnn-fashion)"]
+
+
+def _png_file(tmp_path):
+    """A 40x30 white image with a dark bar, as a PNG file: an upload arrives as its path or a data: URL."""
+    picture = np.full((30, 40, 3), 250, np.uint8)
+    picture[5:25, 15:25] = 10
+    path = tmp_path / "upload.png"
+    Image.fromarray(picture).save(path)
+    return path
+
+
+def test_uploads_arrive_as_a_path_or_a_data_url(tiny_registry, tmp_path):
+    import base64
+    path = _png_file(tmp_path)
+    url = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+    for upload in (str(path), url):
+        image, caption = actions.model_input("upload", upload=upload)
+        assert image.shape == (28, 28) and image.dtype == np.uint8 and caption == "your upload"
+        assert image[14, 14] > 200 and image[14, 2] < 50  # the light background inverted: a light bar on black
+        assert actions.likelihood(actions.MAIN_ID, "upload", upload=upload)["caption"] == "your upload"
+        strip, text = list(actions.complete(actions.MAIN_ID, "upload", upload=upload, hidden=2, k=1))[-1]
+        assert "your upload" in text

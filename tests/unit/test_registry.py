@@ -316,3 +316,140 @@ def test_default_action_is_seeded(tmp_path):
     assert torch.equal(family.default_action(model, 3), family.default_action(model, 3))
     assert not torch.equal(family.default_action(model, 3), family.default_action(model, 4))
     assert os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD") is None
+
+
+TRAIN = "python -m playground.train.tiny --steps 5"
+
+
+def _damage(folder, name, how):
+    path = folder / name
+    if how == "truncated":
+        path.write_bytes(path.read_bytes()[:-7])
+    elif how == "random bytes":
+        path.write_bytes(bytes(torch.randint(0, 256, (300,), generator=torch.Generator().manual_seed(1)).tolist()))
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "not an object":
+        path.write_text("[4]")
+    elif how == "missing":
+        path.unlink()
+
+
+@pytest.mark.parametrize("name, how", [
+    ("model.safetensors", "truncated"), ("model.safetensors", "random bytes"), ("model.safetensors", "empty"),
+    ("config.json", "truncated"), ("config.json", "random bytes"), ("config.json", "not an object"),
+    ("config.json", "missing")])
+def test_damaged_files_name_the_model_the_file_and_the_remedy(tmp_path, name, how):
+    make_model(tmp_path, "tiny-a")
+    card = tmp_path / "model_cards" / "tiny-a.md"
+    card.write_text(card.read_text().replace("train_command: null", f"train_command: {TRAIN}"))
+    _damage(tmp_path / "weights" / "tiny-a", name, how)
+    reg = make_registry(tmp_path)
+    with pytest.raises(ModelUnavailable) as info:
+        reg.get_model("tiny-a")
+    text = str(info.value)
+    what = "weights" if name.endswith(".safetensors") else "settings file"
+    state = "missing" if how == "missing" else "damaged"
+    assert text.startswith(f"The {what} of tiny-a (weights/tiny-a/{name}) {'are' if what == 'weights' else 'is'} "
+                           f"{state}") and f"retrain with `{TRAIN}` or restore the file" in text
+    assert str(tmp_path) not in text and "Error" not in text and "header" not in text
+    make_model(tmp_path, "tiny-a")  # restored: it loads
+    assert reg.get_model("tiny-a") is not None
+
+
+def test_damaged_file_of_a_model_without_a_training_command(tmp_path):
+    make_model(tmp_path, "tiny-a")
+    _damage(tmp_path / "weights" / "tiny-a", "model.safetensors", "truncated")
+    with pytest.raises(ModelUnavailable, match=r"^The weights of tiny-a \(weights/tiny-a/model.safetensors\) are "
+                                               r"damaged.*; restore the file"):
+        make_registry(tmp_path).get_model("tiny-a")
+
+
+def test_damaged_file_in_a_subfolder_is_named(tmp_path):
+    make_model(tmp_path, "tiny-a")
+    (tmp_path / "weights" / "tiny-a" / "losses.json").write_text("[1, 2]")  # not a settings file: not read
+    assert make_registry(tmp_path).get_model("tiny-a") is not None
+    sub = tmp_path / "weights" / "tiny-a" / "unet"
+    sub.mkdir()
+    (sub / "config.json").write_text('{"width": ')
+    with pytest.raises(ModelUnavailable, match=r"weights/tiny-a/unet/config.json\) is damaged"):
+        make_registry(tmp_path).get_model("tiny-a")
+
+
+def hub_card(root, model_id, params):
+    (root / "model_cards").mkdir(exist_ok=True)
+    text = card_text(model_id, source=f"hub:someorg/{model_id}", revision=REV)
+    (root / "model_cards" / f"{model_id}.md").write_text(text.replace("params: 20", f"params: {params}"))
+
+
+def test_estimate_of_a_hub_card_is_its_parameters_in_float32(tmp_path):
+    hub_card(tmp_path, "big-hub", 1_289_952_427)  # sd-turbo's count
+    make_model(tmp_path, "tiny-a", width=64)
+    (tmp_path / "model_cards" / "no-files.md").write_text(card_text("no-files").replace("params: 20", "params: 1000"))
+    reg = make_registry(tmp_path)
+    assert reg._estimate("big-hub") == 1_289_952_427 * 4
+    weights = tmp_path / "weights" / "tiny-a" / "model.safetensors"
+    assert reg._estimate("tiny-a") == weights.stat().st_size  # local weights: what is on disk
+    assert reg._estimate("no-files") == 4000  # no weights to measure: the card's count
+
+
+def test_a_hub_model_over_the_budget_is_refused_before_any_download(tmp_path, monkeypatch):
+    import huggingface_hub
+    hub_card(tmp_path, "big-hub", 1_289_952_427)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "")
+    monkeypatch.setattr(registry, "hub_reachable", lambda: True)
+
+    def snapshot_download(*args, local_files_only=False, **kwargs):
+        if local_files_only:
+            raise FileNotFoundError("not in the cache")
+        pytest.fail("downloaded")
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    reg = make_registry(tmp_path)  # the 4 GB default
+    with pytest.raises(ModelUnavailable) as info:
+        reg.get_model("big-hub")
+    assert str(info.value) == ("Tiny big-hub (big-hub) needs about 4.8 GB of memory, more than the memory budget of "
+                               "4 GB. Start the app with a larger budget, for example --memory-budget 6GB (or "
+                               "PLAYGROUND_MEMORY_BUDGET=6GB).")
+
+
+def test_offline_a_big_hub_model_needs_the_network_first_and_the_budget_once_cached(tmp_path, offline_hub):
+    hub_card(tmp_path, "big-hub", 1_000_000)
+    reg = make_registry(tmp_path, memory_budget="2MB")
+    with pytest.raises(ModelUnavailable, match="needs network"):  # raising the budget alone would not help
+        reg.get_model("big-hub")
+    make_model(tmp_path, "local-copy", width=1100)  # 4.6 MB of safetensors
+    folder = tmp_path / "weights" / "local-copy"
+    files = {n: (folder / n).read_bytes() for n in ("config.json", "model.safetensors")}
+    hub_cache(offline_hub, "someorg/big-hub", REV, files)
+    with pytest.raises(ModelUnavailable, match=r"needs about 3.8 MB of memory, more than the memory budget of 2 MB"):
+        reg.get_model("big-hub")  # the card's 1,000,000 parameters: fewer bytes than the files, so the card counts
+    hub_card(tmp_path, "big-hub", 10_000_000)
+    reg = make_registry(tmp_path, memory_budget="8MB")
+    assert reg._estimate("big-hub") == len(files["model.safetensors"])  # the files hold fewer than the card says
+    assert reg.get_model("big-hub") is not None
+
+
+def test_a_hub_model_within_the_budget_evicts_idle_models_first(tmp_path, offline_hub, monkeypatch):
+    make_model(tmp_path, "tiny-a", width=64)
+    make_model(tmp_path, "tiny-b", width=64)
+    one = registry.module_bytes(Tiny(64))
+    hub_card(tmp_path, "mid-hub", (one + 100) // 4)
+    reg = make_registry(tmp_path, memory_budget=int(2.5 * one))
+    reg.get_model("tiny-a")
+    reg.get_model("tiny-b")
+    asked = []
+    monkeypatch.setattr(reg, "_load", lambda card: asked.append(reg.resident_bytes()) or (Tiny(64), 0.0))
+    reg.get_model("mid-hub")
+    assert asked == [one]  # the least recently used idle model (tiny-a) went before the load
+    assert [r["id"] for r in reg.status() if r["loaded"]] == ["mid-hub", "tiny-b"]
+
+
+@pytest.mark.parametrize("n, text", [(0, "0 B"), (1023, "1023 B"), (1024, "1 KB"), (1536, "1.5 KB"),
+                                     (int(46.3 * 2**20), "46.3 MB"), (64 * 2**20, "64 MB"), (4 * 2**30, "4 GB"),
+                                     (2**30 - 1, "1 GB"), (int(4.8 * 2**30), "4.8 GB"), (3 * 2**40, "3 TB"),
+                                     (5000 * 2**40, "5000 TB")])
+def test_format_bytes_picks_a_unit_that_fits(n, text):
+    assert registry.format_bytes(n) == text
+    if n:
+        assert abs(registry.parse_bytes(text.replace(" ", "")) - n) <= 0.05 * n  # they read each other
+

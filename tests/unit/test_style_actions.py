@@ -160,3 +160,82 @@ def test_bench_cases_run(tiny_registry):
     assert {f"{first} 256px", f"{first} 512px"} <= set(cases)
     for fn in cases.values():
         fn(0)
+
+
+ODD_SHAPES = [(4096, 4), (4, 4096), (1, 1), (2, 2)]  # width x height
+
+
+@pytest.mark.parametrize("width, height", ODD_SHAPES)
+@pytest.mark.parametrize("resolution", [128, 512])
+def test_elongated_and_tiny_images_give_a_result_or_a_clear_message(tiny_registry, tmp_path, width, height,
+                                                                     resolution):
+    """Every path of the tab, with the odd image as the content and as the style: a picture, or an InputError
+    that names the size and the least side, never a padding error from inside a network."""
+    path = tmp_path / "odd.png"
+    Image.fromarray(np.full((height, width, 3), 90, np.uint8)).save(path)
+    for content_up, style_up in ((str(path), None), (None, str(path))):
+        try:
+            content, sty = actions.pair(content_up, "astronaut", style_up, "starry_night", resolution)
+        except InputError as err:
+            assert f"{width}x{height} pixels" in str(err) and f"at least {style.MIN_SIDE} pixels" in str(err)
+            assert width != height  # the tiny squares are enlarged to the resolution and go through
+            continue
+        assert min(content.shape[:2]) >= style.MIN_SIDE and min(sty.shape[:2]) >= style.MIN_SIDE
+        for method in actions.methods():
+            image, _ = actions.run_method(method, content, sty, dict(OPTS, iterations=1))
+            assert image.shape == content.shape and image.dtype == np.uint8
+        assert len(actions.grams(content, sty, content, "style-loss-tiny-wide")) == 6
+        assert len(actions.compare(actions.methods()[1], actions.methods()[2], content, sty,
+                                   dict(OPTS, iterations=1))) == 2
+
+
+@pytest.mark.parametrize("shape", [(4, 256, 3), (256, 4, 3), (1, 1, 3), (11, 512, 3)])
+def test_arrays_below_a_networks_least_side_are_refused_on_every_network_path(tiny_registry, shape):
+    """style-loss-tiny-wide (a 5x5 filter at 1/4 scale) takes 12 pixels a side, style-fast-tiny 8."""
+    image = np.full(shape, 90, np.uint8)
+    content, sty = _pair()
+    wide = "style-loss-tiny-wide needs at least 12 pixels on each side"
+    calls = [(lambda: list(actions.optimise(image, sty, "style-loss-tiny-wide", **OPTS)), wide),
+             (lambda: list(actions.optimise(content, image, "style-loss-tiny-wide", **OPTS)), wide),
+             (lambda: actions.grams(image, sty, None, "style-loss-tiny-wide"), wide),
+             (lambda: actions.grams(content, sty, image, "style-loss-tiny-wide"), wide),
+             (lambda: actions.compare(actions.methods()[1], actions.methods()[3], image, sty, OPTS), wide)]
+    if min(shape[:2]) < 8:
+        calls.append((lambda: actions.fast(image, "style-fast-tiny"), "style-fast-tiny needs at least 8 pixels"))
+    for call, words in calls:
+        with pytest.raises(InputError, match=f"^The (content|style|result) image is {shape[1]}x{shape[0]} pixels; "
+                                             f"{words}"):
+            call()
+    for method in actions.BASELINES:  # colour statistics work at any size
+        assert actions.baseline(image, sty, method).shape == shape
+
+
+def test_every_style_network_runs_at_its_least_side():
+    """min_side is what each network needs, and MIN_SIDE what every network in weights/ (and VGG-19) takes."""
+    import json
+    from pathlib import Path
+
+    from playground.families.style_vgg import VGG19Loss
+    weights = Path(__file__).resolve().parents[2] / "weights"
+    configs = [json.loads(p.read_text()) for p in sorted(weights.glob("style-*/config.json"))]
+    assert len(configs) >= 6
+    nets = [style.build(c) for c in configs + [LOSS, WIDE, FAST]] + [VGG19Loss()]
+    assert [style.min_side(n) for n in nets[-4:]] == [4, 12, 8, 16]
+    assert max(style.min_side(n) for n in nets) == style.MIN_SIDE
+    with torch.no_grad():
+        for net in nets:
+            side = style.min_side(net)
+            for shape in ((side, 3 * side), (3 * side, side)):
+                out = net(torch.rand(1, 3, *shape))
+                assert all(torch.isfinite(o).all() for o in (out if isinstance(out, list) else [out]))
+            if not isinstance(net, style.TransformNet):  # one pixel fewer is too few (a fast network pads to 4s)
+                with pytest.raises(RuntimeError):
+                    net(torch.rand(1, 3, side - 1, 3 * side))
+
+
+def test_the_resolution_as_the_api_documents_it(tiny_registry):
+    content, sty = actions.pair(None, "astronaut", None, "starry_night", "192")
+    assert max(content.shape[:2]) == 192 and max(sty.shape[:2]) == 192
+    for bad in ("192.0", "192 ", "200"):
+        with pytest.raises(InputError, match="^Resolution must be one of 128, 192, 256, 384 or 512; got "):
+            actions.pair(None, "astronaut", None, "starry_night", bad)

@@ -81,7 +81,8 @@ def test_slider_and_zoom(tiny_registry):
         actions.zoom_crops(None, 0.5, 0.5)
 
 
-@pytest.mark.parametrize("scale,truth,match", [(3, False, "Scale"), ("4", False, "Scale"), (True, False, "Scale"),
+@pytest.mark.parametrize("scale,truth,match", [(3, False, "Scale"), ("4.0", False, "Scale"), (" 4", False, "Scale"),
+                                                ("3", False, "Scale"), (True, False, "Scale"),
                                                 (4, "yes", "Ground-truth mode"), (4, None, "Ground-truth mode")])
 def test_bad_settings_are_refused(tiny_registry, scale, truth, match):
     with pytest.raises(InputError, match=match):
@@ -124,3 +125,41 @@ def test_the_tab_opens_with_a_picture_to_upscale(tiny_registry):
     assert name in actions.PICKS and path.endswith((".png", ".jpg"))
     res = actions.upscale_all(path, 4, True)  # what the first click sends: the preloaded file
     assert res["truth"] is not None and res["truth"].shape == actions.pick(name).shape
+
+
+@pytest.mark.parametrize("width, height", [(4096, 4), (4, 4096), (1, 1), (2, 2), (8, 4096), (4096, 8)])
+@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize("truth", [False, True])
+def test_elongated_and_tiny_images_give_a_result_or_a_clear_message(tiny_registry, width, height, scale, truth):
+    try:
+        result = actions.upscale_all(_png(height, width), scale, truth)
+    except InputError as err:
+        assert f"The image is {width}x{height}" in str(err) and "pixels on each side" in str(err)
+        assert min(width, height) < actions.MIN_SIDE * (scale if truth else 1)
+        return
+    assert min(width, height) >= actions.MIN_SIDE and not truth
+    assert all(o.shape == (height * scale, width * scale, 3) for o in result["outputs"].values())
+    assert len(actions.zoom_crops(result, 0.5, 0.5)) == len(result["outputs"])
+
+
+def test_every_shipped_superres_network_takes_the_least_side():
+    """MIN_SIDE holds for the networks in weights/: each upscales a MIN_SIDE-high strip."""
+    import json
+    from pathlib import Path
+    weights = Path(__file__).resolve().parents[2] / "weights"
+    configs = [json.loads(p.read_text()) for p in sorted(weights.glob("*/config.json"))
+               if p.parent.name.startswith(("sr-", "esrgan-"))]
+    assert len(configs) >= 6
+    strip = np.random.default_rng(0).integers(0, 256, (actions.MIN_SIDE, 5 * actions.MIN_SIDE, 3), dtype=np.uint8)
+    for config in configs:
+        model = superres.build(config)
+        for image in (strip, np.ascontiguousarray(strip.transpose(1, 0, 2))):
+            out = superres.upscale(model, image)
+            assert out.shape == (image.shape[0] * config["scale"], image.shape[1] * config["scale"], 3)
+
+
+def test_the_scale_as_the_api_documents_it(tiny_registry):
+    """The API lists the scale's choices as '2' and '4': those strings are the scales."""
+    result = actions.upscale_all(_png(16, 16), "4", False, ["bicubic"])
+    assert result["scale"] == 4 and result["outputs"]["bicubic"].shape == (64, 64, 3)
+    assert actions.methods("2") == actions.methods(2)

@@ -145,3 +145,26 @@ def test_every_grid_point_passes_and_midpoints_fail(lo, k, step):
 def test_only_numbers_ever_pass(value):
     with pytest.raises(InputError, match=r"^n must be a number; got "):
         validate.number(value, name="n")
+
+
+def test_choice_takes_the_written_form_of_a_number_choice():
+    """The Gradio API documents numeric choices as strings ('2', '4', '128'): those exact strings are the
+    numbers, and nothing else written is."""
+    for value, options, expected in (("2", (2, 4), 2), ("4", [2, 4], 4), ("128", (128, 256, 512), 128),
+                                     ("0.5", [0.5, 1.0], 0.5), ("1.0", [0.5, 1.0], 1.0), ("1", [0.5, 1.0], 1.0),
+                                     ("8", [np.int64(4), np.int64(8)], np.int64(8)), ("auto", ["auto", 2], "auto"),
+                                     ("2", ["auto", 2], 2), ("2", ["2", 2], "2")):
+        got = validate.choice(value, options, name="Scale")
+        assert got == expected and type(got) is type(expected), (value, got)
+    for bad in ("2.5", " 2", "2 ", "02", "+2", "2.0", "2e0", "0x2", "two", "", "nan", "True", "1"):
+        with pytest.raises(InputError) as err:
+            validate.choice(bad, (2, 4), name="Scale")
+        assert str(err.value) == f"Scale must be one of 2 or 4; got {bad!r}."
+    for bad in (float("nan"), True, False, None, [2], b"2", 2.5):
+        with pytest.raises(InputError, match="^Scale must be one of 2 or 4; got "):
+            validate.choice(bad, (2, 4), name="Scale")
+    for bad in ("True", "1", "true"):  # booleans are not numbers: their choices take only True and False
+        with pytest.raises(InputError):
+            validate.choice(bad, (True, False), name="Ground-truth mode")
+    with pytest.raises(InputError):
+        validate.choice("nan", [float("nan"), 1.0], name="Scale")

@@ -1,0 +1,58 @@
+"""What the whole app gets once its tabs are built: chosen API names, GPU durations, one error boundary.
+
+app.build_app calls these; docs/sharing.md says why each is as it is.
+"""
+import gradio as gr
+from gradio.exceptions import InvalidPathError
+
+from playground.gpu import gpu_duration
+from tabs.common import GENERIC_ERROR, NOT_UPLOADED, log, on_gpu
+
+
+def gpu_events(demo):
+    """Model events ask a ZeroGPU Space for a GPU, for their own duration (playground.gpu)."""
+    for fn in demo.fns.values():
+        if getattr(fn.fn, "model_event", False):
+            fn.fn = on_gpu(fn.fn, gpu_duration(fn.api_name if fn.api_visibility == "public" else None))
+
+
+def private_events(demo, public_api):
+    """Events not in public_api become private; a name in public_api that no event has is an error."""
+    public = set()
+    for fn in demo.fns.values():
+        if fn.api_name in public_api and fn.fn is not None:
+            public.add(fn.api_name)
+        elif fn.api_visibility != "private":
+            fn.api_visibility = "private"
+    missing = set(public_api) - public
+    if missing:
+        raise RuntimeError(f"app.PUBLIC_API names endpoints that no event has: {sorted(missing)}")
+
+
+def error_boundary(demo, bad_request):
+    """One error boundary for every event: an exception that is not already the app's own message
+    (Gradio's checks of the payload, pydantic's, a bug) reaches the client as one sentence of ours;
+    the log keeps the detail."""
+    preprocess_data, process_api = demo.preprocess_data, demo.process_api
+
+    async def checked_payload(*args, **kwargs):
+        try:
+            return await preprocess_data(*args, **kwargs)
+        except gr.Error:
+            raise
+        except InvalidPathError as error:  # a FileData path outside the upload cache: the same words as ours
+            log.warning("refused a file outside the upload cache: %r", error)
+            raise gr.Error(NOT_UPLOADED, print_exception=False) from None
+        except Exception as error:  # noqa: BLE001 - Gradio's input count, FileData fields, ...
+            log.warning("refused an event's payload: %r", error)
+            raise gr.Error(bad_request, print_exception=False) from None
+
+    async def bounded(*args, **kwargs):
+        try:
+            return await process_api(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001 - the boundary: anything else is logged, never shown
+            log.exception("an event failed outside its handler")
+            raise gr.Error(GENERIC_ERROR, print_exception=False) from None
+    demo.preprocess_data, demo.process_api = checked_payload, bounded
