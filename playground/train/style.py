@@ -43,13 +43,13 @@ GRASS_NOTE = """Grass is trained on Starry Night's recipe, not on the one gravel
 (the photo's detail added back and the optimisation distilled), with a higher style weight, because a
 texture's style loss is far smaller than a painting's. The network trained on the other recipe (session 8)
 had about twice the style loss of this recipe's first 5,000 steps (session 9) at about the same SSIM, both
-by `python -m playground.evaluate` (docs/NOTES.md, session 9). The detail, added at full strength, breaks
+by `python -m playground.evaluate` (docs/NOTES.md at commit 8b51576, session 9). The detail, added at full strength, breaks
 the texture statistics on the finest branch; the distillation pulls towards one picture of a texture whose
 layout is random."""
 GRAVEL_NOTE = """Gravel was trained on the textures' recipe (the photo's detail added back at full strength, the
 optimisation distilled) up to step 12000, where the style loss on the held-out photos had settled at four to
 five times the optimisation's: more style weight lowered SSIM, and more SSIM weight raised the style loss
-again (docs/NOTES.md, session 11). The detail, added at full strength, keeps every fine edge of the photo,
+again (docs/NOTES.md at commit 8b51576, session 11). The detail, added at full strength, keeps every fine edge of the photo,
 which a fine texture such as gravel has to repaint; without it, from step 12000, the style loss fell again
 and SSIM recovered."""
 ROOM = ": without the detail, SSIM stayed above the optimisation's while the style\nloss was still above it"
@@ -240,7 +240,7 @@ start: runs with the optimisation's loss alone (against Starry Night) painted co
 held-out photos; with the structure and luminance terms alone the Starry Night network laid a regular stroke
 texture over everything, at an SSIM far below the optimisation's, until the SSIM term (session 8) lifted it
 above. Short trials
-chose the terms (scratch runs, not shipped; docs/NOTES.md, sessions 5 and 6): the luminance term lowered both
+chose the terms (scratch runs, not shipped; docs/NOTES.md at commit 8b51576, sessions 5 and 6): the luminance term lowered both
 the style loss and the loss of SSIM against the structure term alone; adding the photo's detail raised SSIM
 by about 0.2 at the same style loss after 400 steps, and the distillation term lowered the style loss further. A first version computed sigmoid(logit(photo) + network output), so that it started as the
 identity; it learned about ten times more slowly and was dropped.{note_text}{warm_text}
