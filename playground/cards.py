@@ -142,3 +142,12 @@ def write_section(path, start, end, text):
         raise SystemExit(f"{path} has no {start} ... {end} section")
     head, rest = readme.split(start, 1)
     path.write_text(head + start + "\n" + text + "\n" + end + rest.split(end, 1)[1])
+
+
+def where(folder):
+    """A model folder as a message may show it: repository-relative, or "the Hugging Face cache" (never a
+    server path: messages reach the page)."""
+    try:
+        return Path(folder).resolve().relative_to(REPO_ROOT.resolve()).as_posix()
+    except ValueError:
+        return "the Hugging Face cache"

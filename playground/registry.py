@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import devices
-from .cards import REPO_ROOT, list_cards
+from .cards import REPO_ROOT, list_cards, where
 from .errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,9 @@ def weights_file(folder):
     if not weights.is_file():
         pickles = sorted(p.name for p in folder.glob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
         if pickles:
-            raise ModelUnavailable(f"Refusing pickled weights {pickles} in {folder}: only "
+            raise ModelUnavailable(f"Refusing pickled weights {pickles} in {where(folder)}: only "
                                    "model.safetensors is loaded (pickles can run code).")
-        raise ModelUnavailable(f"No model.safetensors in {folder}; train or download the model first.")
+        raise ModelUnavailable(f"No model.safetensors in {where(folder)}; train or download the model first.")
     return weights
 
 

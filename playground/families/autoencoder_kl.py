@@ -6,13 +6,18 @@ only json and safetensors files, and diffusers is asked for safetensors only.
 It reconstructs photographs through the VAE tab's Reconstruct view, next to the playground's own
 small VAEs, which work on 28x28 clothes and 64x64 faces.
 """
+import logging
+
 import numpy as np
 import torch
 
 from .. import devices
+from ..cards import where
 from ..errors import InputError, ModelUnavailable, PlaygroundError
 
 MAX_SIDE = 512   # larger inputs are scaled down first: the decoder's memory grows with the area
+
+log = logging.getLogger(__name__)
 
 
 def load(folder):
@@ -20,7 +25,8 @@ def load(folder):
         from diffusers import AutoencoderKL
         return AutoencoderKL.from_pretrained(str(folder), use_safetensors=True)
     except (OSError, ValueError, EnvironmentError) as e:
-        raise ModelUnavailable(f"The autoencoder in {folder} cannot be loaded from safetensors: {e}") from None
+        log.warning("autoencoder in %s: %s", folder, e)
+        raise ModelUnavailable(f"The autoencoder in {where(folder)} cannot be loaded from safetensors.") from None
 
 
 def fit(image, max_side=MAX_SIDE):

@@ -12,12 +12,14 @@ returns the final images, so a tab can stream the process and stop it between tw
 Every random draw uses a torch.Generator seeded by the caller; the global RNG is never used.
 """
 import json
+import logging
 
 import numpy as np
 import torch
 from torch import nn
 
 from .. import devices
+from ..cards import where
 from ..errors import InputError, ModelUnavailable
 
 SAMPLERS = {
@@ -31,6 +33,8 @@ SAMPLERS = {
 MAX_IMAGES = 64
 MAX_STEPS = 1000
 DEFAULT_SAMPLER = ("DPM-Solver++", 20)  # unless the model's playground.json names another ("sampler", "steps")
+
+log = logging.getLogger(__name__)
 
 
 class Diffusion(nn.Module):
@@ -61,7 +65,8 @@ def load(folder):
         settings_path = folder / "playground.json"
         settings = json.loads(settings_path.read_text()) if settings_path.is_file() else {}
     except (OSError, ValueError) as e:
-        raise ModelUnavailable(f"The diffusion model in {folder} cannot be loaded: {e}") from None
+        log.warning("diffusion model in %s: %s", folder, e)
+        raise ModelUnavailable(f"The diffusion model in {where(folder)} cannot be loaded.") from None
     return Diffusion(unet, scheduler_config, settings)
 
 

@@ -8,6 +8,7 @@ full-precision safetensors of each part: no pickles, no single-file checkpoints,
 the `transformers` package for the text encoder. Offline it shows as needing the network.
 """
 import json
+import logging
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from .. import devices
+from ..cards import where
 from ..errors import InputError, ModelUnavailable
 
 HUB_PATTERNS = ["model_index.json", "scheduler/scheduler_config.json", "tokenizer/*.json", "tokenizer/*.txt",
@@ -28,6 +30,8 @@ MAX_STEPS = 4
 MAX_PROMPT = 300
 # A classroom guard, not a safety checker: prompts with these words are refused (see the card's limits).
 BLOCKED = ("nude", "naked", "nsfw", "porn", "sex", "gore", "corpse", "beheaded")
+
+log = logging.getLogger(__name__)
 
 
 class TextToImage(nn.Module):
@@ -53,10 +57,11 @@ def load(folder):
         tokenizer = CLIPTokenizer.from_pretrained(str(folder / "tokenizer"))
         config = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
     except (OSError, ValueError) as e:
-        raise ModelUnavailable(f"The text-to-image pipeline in {folder} cannot be loaded from safetensors: {e}") \
+        log.warning("text-to-image pipeline in %s: %s", folder, e)
+        raise ModelUnavailable(f"The text-to-image pipeline in {where(folder)} cannot be loaded from safetensors.") \
             from None
     if config.get("_class_name") not in SCHEDULERS:
-        raise ModelUnavailable(f"Unknown scheduler {config.get('_class_name')!r} in {folder}.")
+        raise ModelUnavailable(f"Unknown scheduler {config.get('_class_name')!r} in {where(folder)}.")
     return TextToImage(unet, vae, text_encoder, tokenizer, config)
 
 

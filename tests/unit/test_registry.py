@@ -453,3 +453,13 @@ def test_format_bytes_picks_a_unit_that_fits(n, text):
     if n:
         assert abs(registry.parse_bytes(text.replace(" ", "")) - n) <= 0.05 * n  # they read each other
 
+
+
+def test_messages_name_a_model_folder_without_a_server_path(tmp_path):
+    from playground.cards import REPO_ROOT, where
+    from playground.errors import ModelUnavailable
+    assert where(REPO_ROOT / "weights" / "gan-fashion") == "weights/gan-fashion"
+    assert where(tmp_path / "snapshots" / "abc") == "the Hugging Face cache"
+    with pytest.raises(ModelUnavailable) as info:
+        registry.weights_file(tmp_path)
+    assert str(tmp_path) not in str(info.value) and "the Hugging Face cache" in str(info.value)
