@@ -6,9 +6,13 @@ import argparse
 import importlib
 import logging
 import os
-import sys
 import tempfile
 from pathlib import Path
+
+from starlette.middleware import Middleware
+
+from playground import registry
+from tabs.guard import RequestGuard
 
 ROOT = Path(__file__).resolve().parent
 TITLE = "Generative Playground"
@@ -64,7 +68,11 @@ def parse_args(argv=None):
 def build_app():
     """Every tab in one gr.Blocks. Loads no model: models load when first used."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # lazy: gradio reads GRADIO_TEMP_DIR (and huggingface_hub HF_HUB_OFFLINE) when imported, and main() sets them
+    # first; so gradio, and tabs.serving which imports it, come in here
     import gradio as gr
+
+    from tabs import serving
 
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nGenerative image models you can click through: how they make pictures, "
@@ -75,7 +83,6 @@ def build_app():
                 importlib.import_module(module).build()  # a Blocks made inside a Blocks renders there
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     demo.delete_cache = DELETE_CACHE
-    from tabs import serving
     serving.private_events(demo, PUBLIC_API)
     serving.gpu_events(demo)
     serving.error_boundary(demo, BAD_REQUEST)
@@ -85,9 +92,6 @@ def build_app():
 def launch_kwargs(args):
     caches = [ROOT / "weights", Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")),
               ROOT / "runs", ROOT / ".git"]
-    from starlette.middleware import Middleware
-
-    from tabs.guard import RequestGuard
     return dict(server_name=args.host, server_port=args.port, max_file_size="10mb",
                 blocked_paths=[str(p) for p in caches], allowed_paths=[], enable_monitoring=False,
                 show_error=False, ssr_mode=False, state_session_capacity=SESSIONS_KEPT,
@@ -100,9 +104,6 @@ def main(argv=None):
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    sys.path.insert(0, str(ROOT))
-    from playground import registry
-
     reg = registry.configure(memory_budget=args.memory_budget, device=args.device)
     if args.device:
         reg.device  # a bad --device fails here, not at the first click

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import torch
+
+from . import compare, registry
+from .actions import gan as gan_actions
 from .cards import REPO_ROOT, write_section
+from .devices import versions
+from .load import free_port, measure_load, percentile, wait_until_serving
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -36,14 +41,8 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def percentile(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
-
-
 def measure_one(model_id, runs, reg=None):
     """In this process: cold load, then `runs` timed default actions."""
-    from . import registry
     reg = reg or registry.Registry()
     start = time.perf_counter()
     model = reg.get_model(model_id)
@@ -84,12 +83,6 @@ def measure_cases(module_name, runs):
     return rows
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def api_call(url, api_name, data=()):
     """One call through gradio's HTTP API (POST, then read the event stream); returns its data."""
     body = json.dumps({"data": list(data)}).encode()
@@ -110,30 +103,14 @@ def app_call(reg):
     GAN is here (a real model call), else the models table."""
     gans = sorted(i for i, c in reg.cards().items() if c.family == "gan" and reg.availability(i) == "local")
     if gans:
-        from .actions import gan as gan_actions
         return ("generate", [gans[0], gan_actions.ALL, 0, 4, 1.0],
                 lambda: gan_actions.generate(gans[0], 0, 4, 1.0, gan_actions.ALL))
     return "models_status", [], reg.status
 
 
-def wait_until_serving(proc, url, timeout=300):
-    """Poll url until the app process answers (RuntimeError if it exits or takes too long)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the app exited during start-up")
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"the app did not serve within {timeout} s")
-
-
 def measure_app(runs, threads):
     """Seconds from `python app.py` to serving, and an API round trip against the same direct call."""
-    from . import registry
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS=str(threads))
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO_ROOT, env=env,
@@ -165,9 +142,6 @@ def measure_app(runs, threads):
 
 
 def machine(threads):
-    import torch
-
-    from .devices import versions
     return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
             "threads": threads, "device": "cuda" if torch.cuda.is_available() else "cpu", "versions": versions()}
 
@@ -190,15 +164,14 @@ def _family_tables(models, cards):
 
 
 def _cross_tables(cross):
-    from .compare import COLUMNS, DATASETS, FEATURES
     lines = []
     for dataset, c in cross.items():
-        net, label = FEATURES.get(DATASETS.get(dataset), (None, "FD"))
+        net, label = compare.FEATURES.get(compare.DATASETS.get(dataset), (None, "FD"))
         fd = f" FD is {label}: the Frechet distance on {net}'s features." if net else ""
         lines += ["", f"**Every family on {dataset}**: {c['n']} images per model, seed {c['seed']}, each diffusion model "
                   f"at its default sampler, against the same real images (the first rows; see the Compare tab).{fd}", "",
-                  "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-        lines += ["| " + " | ".join(str(r.get(col, "")) for col in COLUMNS) + " |" for r in c.get("rows", [])]
+                  "| " + " | ".join(compare.COLUMNS) + " |", "|" + "---|" * len(compare.COLUMNS)]
+        lines += ["| " + " | ".join(str(r.get(col, "")) for col in compare.COLUMNS) + " |" for r in c.get("rows", [])]
         if "error" in c:
             lines.append(f"(failed: {c['error']})")
     return lines
@@ -269,7 +242,6 @@ CROSS_N = {"quick": {"Fashion-MNIST": 100, "ORL faces": 100}, "full": {"Fashion-
 
 def measure_cross(dataset_name, n, seed=0):
     """The Compare tab's table for every default model of a data set (playground.compare)."""
-    from . import compare
     rows = []
     for rows, _, _ in compare.run(dataset_name, compare.defaults(compare.dataset_key(dataset_name)), n, seed):
         pass
@@ -305,15 +277,12 @@ def main(argv=None):
     ap.add_argument("--cross", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=100, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    from .load import measure_load
     if args.source:
-        from . import registry
         _publish(json.loads(Path(args.source).read_text()), registry.Registry(), args.readme)
         return 0
     if args.load:
         print(_load_line(measure_load(args.clients, args.seconds, args.threads)))
         return 0
-    import torch
     torch.set_num_threads(args.threads)
     runs = args.runs or (5 if args.quick else 20)
     if args.one or args.cases or args.cross:
@@ -326,7 +295,6 @@ def main(argv=None):
         if args.readme:
             subprocess.run([sys.executable, "-m", "playground.evaluate", "--readme", args.readme], cwd=REPO_ROOT,
                            check=True)
-    from . import registry
     reg = registry.Registry()
     rows = []
     for model_id, card in sorted(reg.cards().items()):

@@ -15,12 +15,15 @@ Bits/dim come from the cards: exact for a PixelCNN, an upper bound for a VAE.
 """
 import csv
 import hashlib
+import importlib
 import json
 import platform
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from . import data, devices, ladder, registry, validate
 from .errors import DataMissing, InputError
@@ -81,7 +84,6 @@ def real_images(dataset, seed=0):
 def draw(model, family, n, seed, sampler="DPM-Solver++", steps=20, knob=None):
     """n images (uint8 (n,S,S)) from a model, cycling through its classes if it has any (a diffusion
     model with `sampler` and `steps`). knob: the family's KNOBS setting (default: as trained)."""
-    import importlib
     module = importlib.import_module(f"playground.families.{family}")
     classes = int(getattr(model, "num_classes", 0) or 0)
     labels = [i % classes for i in range(n)] if classes else None
@@ -101,11 +103,11 @@ def draw(model, family, n, seed, sampler="DPM-Solver++", steps=20, knob=None):
     raise InputError(f"Compare draws from {', '.join(FAMILIES)} models, not {family!r}.")
 
 
-def _sampler(card, sampler, steps):
-    """(sampler, steps) to draw with: a diffusion model's own default when MODEL_DEFAULT is asked."""
+def _sampler(model, card, sampler, steps):
+    """(sampler, steps) to draw with: a diffusion model's own default (the one its playground.json names,
+    read by the family when the model loaded) when MODEL_DEFAULT is asked."""
     if card.family == "diffusion" and sampler == MODEL_DEFAULT:
-        from .actions.diffusion import default_sampler
-        return default_sampler(card.id)
+        return model.sampler
     return sampler, steps
 
 
@@ -146,6 +148,7 @@ def check(dataset_name, model_ids, n, seed, sampler, steps):
         raise InputError("Tick at least one model to compare.")
     n = validate.number(n, name="Images per model", minimum=MIN_N, maximum=MAX_N[dataset], step=N_STEP, integer=True)
     seed = validate.seed(seed)
+    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     from .families.diffusion import MAX_STEPS, SAMPLERS
     sampler = validate.choice(sampler, [MODEL_DEFAULT, *SAMPLERS], name="Sampler")
     steps = validate.number(steps, name="Steps", minimum=1, maximum=MAX_STEPS, step=1, integer=True)
@@ -156,7 +159,7 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
     """Yield (rows, grids, status) after the reference rows and after every model. rows are dicts
     keyed by COLUMNS (the first REFERENCES rows are real images); grids map a name to a uint8 grid."""
     dataset, model_ids, n, seed, sampler, steps = check(dataset_name, model_ids, n, seed, sampler, steps)
-    from .families import features
+    from .families import features  # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     net_id, _ = FEATURES[dataset]
     reference, heldout, seen = real_images(dataset)
     with registry.using(net_id) as net:
@@ -173,8 +176,8 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
         reg = registry.default()
         for i, model_id in enumerate(model_ids):
             card = reg.card(model_id)
-            settings = _sampler(card, sampler, steps)
             with registry.using(model_id) as model:
+                settings = _sampler(model, card, sampler, steps)
                 start = time.perf_counter()
                 images = draw(model, card.family, n, seed, *settings)
                 seconds = (time.perf_counter() - start) / n
@@ -211,9 +214,6 @@ def record(dataset_name, model_ids, n, seed, sampler, steps):
 
 def write_export(rows, grids, rec, folder):
     """table.csv, one PNG per grid and record.json into folder, zipped as compare.zip beside them."""
-    import zipfile
-
-    from PIL import Image
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "table.csv", "w", newline="") as f:
@@ -253,11 +253,11 @@ def two_settings(model_id, a, b, n=TWO_N, seed=0):
     n = validate.number(n, name="Images per setting", minimum=MIN_N, maximum=MAX_N[card.dataset], step=N_STEP,
                         integer=True)
     seed = validate.seed(seed)
-    from .families import features
+    from .families import features  # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     reference, _, seen = real_images(card.dataset)
-    sampler = _sampler(card, MODEL_DEFAULT, 20)[0]
     rows, shown = [], []
     with registry.using(FEATURES[card.dataset][0]) as net, registry.using(card.id) as model:
+        sampler = _sampler(model, card, MODEL_DEFAULT, 20)[0]
         ref_feats = features.features(net, reference[:n])
         for value in (a, b):
             start = time.perf_counter()

@@ -19,8 +19,12 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .cards import REPO_ROOT
+from .families import superres
+from .registry import save_weights
+from .train.superres_card import port_template
 
 PACKAGE = "@upscalerjs/esrgan-slim"
 VERSION = "1.0.0"
@@ -76,7 +80,6 @@ def config_from(model, scale):
 
 def state_dict_from(weights):
     """Keras weights -> torch state dict (kernels HWIO -> OIHW)."""
-    import torch
     state = {}
     for name, array in weights.items():
         layer, kind = name.rsplit("/", 1)
@@ -92,8 +95,6 @@ def state_dict_from(weights):
 
 def convert(tgz, scale, root=REPO_ROOT):
     """Write weights/esrgan-slim-x<scale>/ from the tarball; returns (folder, config, details)."""
-    from .families import superres
-    from .registry import save_weights
     model_json, weights, version, sha = read_package(tgz, scale)
     config = config_from(model_json, scale)
     net = superres.build(config)
@@ -106,7 +107,6 @@ def convert(tgz, scale, root=REPO_ROOT):
     params = sum(p.numel() for p in net.parameters())
     card = Path(root) / "model_cards" / f"esrgan-slim-x{scale}.md"
     if not card.is_file():
-        from .train.superres_card import port_template
         card.parent.mkdir(parents=True, exist_ok=True)
         card.write_text(port_template(scale, params, version, sha), encoding="utf-8")
     return folder, config, {"version": version, "sha256": sha, "params": params}

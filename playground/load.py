@@ -14,9 +14,12 @@ against the registry's budget (BUDGET) plus 1 GB. The Style transfer and
 Super-resolution calls upload a small seeded picture (upload_payload) as a data: URL, the way an
 API client sends a file.
 """
+import base64
+import io
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +27,10 @@ import time
 import urllib.error
 import urllib.request
 
+import numpy as np
+from PIL import Image
+
+from . import registry
 from .cards import REPO_ROOT
 
 UPLOAD = "<upload>"  # in CALLS: replaced by upload_payload() when the call is sent
@@ -44,6 +51,32 @@ CALLS = [  # (api name, arguments, the model it needs or None): a tab's first cl
 ]
 BUDGET = "1GB"
 SLACK_BYTES = 1 << 30
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1 to start the app on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_serving(proc, url, timeout=300):
+    """Poll url until the app process answers (RuntimeError if it exits or takes too long)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the app exited during start-up")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the app did not serve within {timeout} s")
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def _rss_bytes(pid):
@@ -78,8 +111,6 @@ def available_calls(ids):
 
 def png_payload(image):
     """A PIL image as an API client uploads it: a FileData dict holding a PNG data: URL."""
-    import base64
-    import io
     buf = io.BytesIO()
     image.save(buf, "PNG")
     return {"url": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
@@ -88,8 +119,6 @@ def png_payload(image):
 
 def upload_payload(size=(64, 48), seed=0):
     """A small seeded RGB picture (a gradient with noise, so no method restores it exactly) as png_payload."""
-    import numpy as np
-    from PIL import Image
     w, h = size
     ramp = np.add.outer(np.linspace(0, 160, h), np.linspace(0, 80, w))[..., None]
     pixels = (ramp + np.random.default_rng(seed).integers(0, 16, (h, w, 3))).astype(np.uint8)
@@ -103,12 +132,10 @@ def _installed(reg):
 
 
 def measure_load(clients=30, seconds=60, threads=1):
-    from . import registry
-    from .bench import _free_port, percentile, wait_until_serving
     calls = available_calls(_installed(registry.Registry()))
     skipped = sorted({name for name, _, _ in CALLS} - {name for name, _ in calls})
     upload = upload_payload()
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS=str(threads), PLAYGROUND_MEMORY_BUDGET=BUDGET,
                GRADIO_ANALYTICS_ENABLED="False")
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO_ROOT, env=env,

@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from safetensors import SafetensorError, safe_open
+
 from . import devices
 from .cards import REPO_ROOT, list_cards, where
 from .errors import ModelUnavailable
@@ -71,7 +73,7 @@ def module_bytes(model):
 
 def save_weights(folder, model, config):
     """Write config.json (constructor kwargs) and model.safetensors for a model."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # lazy: imports torch, which loads on first use
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
@@ -94,7 +96,7 @@ def weights_file(folder):
 
 def load_weights(folder, build, device="cpu"):
     """Build a model from config.json and load model.safetensors; refuses pickled weights."""
-    from safetensors.torch import load_file
+    from safetensors.torch import load_file  # lazy: imports torch, which loads on first use
     folder = Path(folder)
     weights = weights_file(folder)
     config_path = folder / "config.json"
@@ -108,7 +110,6 @@ def check_files(card, folder):
     """Refuse a local model folder whose config.json is missing (beside model.safetensors) or whose settings
     files (SETTINGS_FILE, JSON objects) or safetensors files cannot be read, with a message naming the model,
     the file (repository-relative, from the card's source) and the remedy, not an error from inside a loader."""
-    from safetensors import SafetensorError, safe_open
 
     def refuse(path, state):
         what, verb = ("weights", "are") if path.suffix == ".safetensors" else ("settings file", "is")
@@ -237,7 +238,7 @@ class Registry:
             return "downloads on first use" if hub_reachable() else NEEDS_NETWORK
 
     def _hub_folder(self, card, local_only):
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import snapshot_download  # lazy: slow to import, and only the hub needs it
         patterns = hub_patterns(card.family)  # outside the try: a bad family is not a network problem
         try:
             path = snapshot_download(card.hub_repo, revision=card.revision, allow_patterns=patterns,
@@ -363,7 +364,7 @@ class Registry:
             return False
         del entry
         gc.collect()
-        import torch
+        import torch  # lazy: torch loads on first use, not when the UI is built
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         return True

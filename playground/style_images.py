@@ -7,7 +7,9 @@ ones are the evaluation photos, which no fast network is trained on.
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from . import data
 from .errors import InputError
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "styles"
@@ -28,11 +30,9 @@ def fast_id(style_name):
 
 def style_image(name):
     """A bundled style image, uint8 HxWx3."""
-    from . import data
     if name not in STYLES:
         raise InputError(f"No bundled style called {name!r}; known: {', '.join(STYLES)}.")
     if STYLES[name][0] == "asset":
-        from PIL import Image
         with Image.open(ASSETS / f"{name}.jpg") as im:
             return np.asarray(im.convert("RGB"))
     return np.asarray(data.load_natural(name, mode="RGB"))
@@ -40,7 +40,6 @@ def style_image(name):
 
 def content_names():
     """The installed content photos, the held-out ones first."""
-    from . import data
     found = data.natural_images()
     return [n for n in HELD_OUT if n in found] + sorted(
         n for n, im in found.items() if im.kind == "photo" and n not in HELD_OUT)
@@ -48,10 +47,8 @@ def content_names():
 
 def content_images():
     """name -> uint8 HxWx3 for every installed content photo (grey ones made RGB)."""
-    from . import data
     return {n: np.asarray(data.load_natural(n, mode="RGB")) for n in content_names()}
 
 
 def content_image(name):
-    from . import data
     return np.asarray(data.load_natural(name, mode="RGB"))

@@ -7,9 +7,10 @@ import os
 import threading
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
+from playground.actions.common import grey_drawing
 from playground.errors import PlaygroundError
-from playground.images import normalize_image
 
 log = logging.getLogger("playground.ui")
 GENERIC_ERROR = "Something went wrong on the server. It has been logged; please try other settings."
@@ -56,7 +57,7 @@ def guarded(fn):
 def on_gpu(fn, seconds=None):
     """On a ZeroGPU Space (the `spaces` package is present) ask for a GPU for `seconds`; elsewhere unchanged."""
     try:
-        import spaces
+        import spaces  # optional: installed only on a ZeroGPU Space
     except ImportError:
         return fn
     return spaces.GPU(fn, duration=seconds) if seconds else spaces.GPU(fn)
@@ -83,7 +84,6 @@ _BLOBS_KEPT = 64  # drawings sent to the server but not yet used by an event, ac
 
 def upload_folder():
     """Gradio's upload cache, symlinks resolved: the only folder image paths may point into."""
-    from gradio.utils import get_upload_folder
     return os.path.realpath(get_upload_folder())
 
 
@@ -166,7 +166,7 @@ def _drawing(pad, payload):
     if composite is None:
         return None
     try:
-        return normalize_image(composite, mode="L", max_pixels=DRAWING_PIXELS)[..., 0]
+        return grey_drawing(composite, DRAWING_PIXELS)
     except PlaygroundError as error:
         raise gr.Error(str(error), print_exception=False) from None
 
@@ -188,7 +188,6 @@ def image_output(label, **kwargs):
 
 def launch_alone(build):
     """`python -m tabs.<name>`: serve one tab on 127.0.0.1 for development."""
-    import os
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     demo = build()
     demo.queue(max_size=64, default_concurrency_limit=1)

@@ -1,9 +1,8 @@
 """Compare tab: every generator of one data set from the same seed, with one table of metrics."""
 import gradio as gr
 
-from playground import compare
 from playground.actions import compare as actions
-from tabs.common import guarded, intro, model_event, model_queue, raw
+from tabs.common import guarded, intro, launch_alone, model_event, model_queue, raw
 
 DETAILS = actions.EXPLAIN + """
 
@@ -13,27 +12,27 @@ Theis et al. 2016, *A note on the evaluation of generative models*."""
 
 
 def build():
-    first = list(compare.DATASETS)[0]
+    first = list(actions.DATASETS)[0]
     choices, ticked = actions.dataset_models(first)
     with gr.Blocks() as tab:
         intro("The same data, the same seed, every kind of model: a GAN, a VAE, a diffusion model and a "
               "PixelCNN side by side, with the numbers that say how close each comes to real images.", DETAILS)
         with gr.Row():
-            dataset = raw(gr.Radio(list(compare.DATASETS), value=first, label="Data set"))
+            dataset = raw(gr.Radio(list(actions.DATASETS), value=first, label="Data set"))
             models = raw(gr.CheckboxGroup(choices, value=ticked, label="Models"))
         with gr.Row():
-            n = raw(gr.Slider(compare.MIN_N, 500, value=100, step=compare.N_STEP,
+            n = raw(gr.Slider(actions.MIN_N, 500, value=100, step=actions.N_STEP,
                               label="Images per model (ORL faces: at most 200)", elem_id="compare-n"))
             seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
-            sampler = raw(gr.Dropdown([compare.MODEL_DEFAULT, "DDPM", "DDIM", "DPM-Solver++", "Euler",
-                                       "Euler ancestral", "Heun"], value=compare.MODEL_DEFAULT,
+            sampler = raw(gr.Dropdown([actions.MODEL_DEFAULT, "DDPM", "DDIM", "DPM-Solver++", "Euler",
+                                       "Euler ancestral", "Heun"], value=actions.MODEL_DEFAULT,
                                       label="Diffusion sampler"))
             steps = raw(gr.Slider(1, 1000, value=20, step=1, label="Diffusion steps (with a chosen sampler)"))
         with gr.Row():
             go = gr.Button("Compare", variant="primary")
             stop = gr.Button("Stop")
         status = gr.Markdown()
-        table = gr.Dataframe(headers=list(compare.COLUMNS), label="Metrics (first three rows: real images, for "
+        table = gr.Dataframe(headers=list(actions.COLUMNS), label="Metrics (first three rows: real images, for "
                              "scale)", interactive=False, wrap=True)
         grids = gr.Gallery(label="The first 36 images of each", columns=4, height=420, format="png",
                            object_fit="contain")
@@ -53,5 +52,4 @@ def build():
 
 
 if __name__ == "__main__":
-    from tabs.common import launch_alone
     launch_alone(build)

@@ -2,7 +2,7 @@
 import gradio as gr
 
 from playground.actions import gallery
-from tabs.common import guarded, image_input, image_output, intro, raw
+from tabs.common import guarded, image_input, image_output, intro, launch_alone, raw
 
 
 def build():
@@ -41,5 +41,4 @@ def build():
 
 
 if __name__ == "__main__":
-    from tabs.common import launch_alone
     launch_alone(build)

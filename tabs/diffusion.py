@@ -1,10 +1,12 @@
 """Diffusion tab: watch noise become an image step by step; compare samplers; the forward process; SDEdit."""
 import gradio as gr
+import pandas as pd
 
 from playground.actions import diffusion as actions
 from playground.actions.common import gallery_thumbnails
 from tabs import two_settings
-from tabs.common import drawing_input, guarded, image_input, image_output, intro, model_event, model_queue, raw
+from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
+                         model_queue, raw)
 
 MAIN_ID = "ddpm-fashion"  # the first model shown
 DETAILS = """A **diffusion model** (Sohl-Dickstein et al. 2015; Ho et al. 2020) learns to undo noise. The
@@ -101,10 +103,6 @@ def build():
                                        height=300, color_map=actions.CURVE_COLOURS)
 
             def on_forward(image, t_value, kind, s):
-                import pandas as pd
-                if image is None:
-                    from playground import data
-                    image = data.fashion_gallery()[0][0]
                 shown, n = actions.forward(image, t_value, kind, s)
                 rows, snr = actions.schedule_rows(int(t_value))
                 text = (f"At t = {int(t_value)} ({kind}): x_t = {n['signal']:.3f} x0 + {n['noise']:.3f} noise "
@@ -166,5 +164,4 @@ def build():
 
 
 if __name__ == "__main__":
-    from tabs.common import launch_alone
     launch_alone(build)

@@ -1,10 +1,11 @@
 """GAN tab: faces from a generator, latent walks, truncation, the discriminator, and "is it new?"."""
 import gradio as gr
 import numpy as np
+import pandas as pd
 
 from playground.actions import gan as actions
 from tabs import two_settings
-from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
+from tabs.common import guarded, image_input, image_output, intro, launch_alone, model_event, model_queue, raw
 
 ETHICS = """**Faces of real people.** The 400 training photos show 40 people who sat for a research data set
 in 1992-1994 (credit: AT&T Laboratories Cambridge). They agreed to a face-recognition study, not to
@@ -195,7 +196,6 @@ def build():
             grids, log = actions.timeline(model_id)
             if not grids:
                 raise gr.Error("This model has no training timeline shipped with it.")
-            import pandas as pd
             rows = [{"step": r["step"], "loss": r[k], "network": name} for r in log
                     for k, name in (("d_loss", "discriminator"), ("g_loss", "generator")) if k in r]
             return [(image, f"step {s:,}") for s, image in grids], pd.DataFrame(rows)
@@ -205,5 +205,4 @@ def build():
 
 
 if __name__ == "__main__":
-    from tabs.common import launch_alone
     launch_alone(build)

@@ -1,9 +1,9 @@
 """The out-of-distribution panel the VAE and PixelCNN tabs share: clothes in, digits out, raw
 likelihood against the complexity-corrected score (playground.ood.in_out_view's result)."""
 import gradio as gr
+import pandas as pd
 
 from tabs.common import model_event, model_queue
-
 
 NAMES = ("clothes (in)", "digits (out)")
 COLOURS = {NAMES[0]: "#1f77b4", NAMES[1]: "#ff7f0e"}
@@ -29,7 +29,6 @@ def build(view_fn, model_name, score_name, api_name="out_of_distribution"):
                                label=f"Complexity-corrected: {score_name} minus PNG length, bits/dim. {LEGEND}")
 
     def on_click():
-        import pandas as pd
         r = view_fn()
         return _text(r), pd.DataFrame(r["raw"]), pd.DataFrame(r["corrected"])
 

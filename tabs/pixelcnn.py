@@ -4,7 +4,8 @@ import gradio as gr
 from playground.actions import pixelcnn as actions
 from playground.actions.common import gallery_thumbnails
 from tabs import ood_panel, two_settings
-from tabs.common import drawing_input, guarded, image_input, image_output, intro, model_event, model_queue, raw
+from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
+                         model_queue, raw)
 
 DETAILS = """An **autoregressive model** writes an image the way you write a sentence: one pixel at a time,
 each drawn from a distribution given all the pixels before it (left to right, top to bottom). The
@@ -148,5 +149,4 @@ def build():
 
 
 if __name__ == "__main__":
-    from tabs.common import launch_alone
     launch_alone(build)

@@ -1,8 +1,11 @@
 """Style transfer tab: live optimisation, instant fast networks, colour baselines, and what "style" is to a network."""
+import math
+
 import gradio as gr
+import pandas as pd
 
 from playground.actions import style as actions
-from tabs.common import guarded, image_input, image_output, intro, model_event, model_queue, raw
+from tabs.common import guarded, image_input, image_output, intro, launch_alone, model_event, model_queue, raw
 
 DETAILS = """**Optimisation** (Gatys et al. 2016) starts from the photo (or noise) and changes its pixels with L-BFGS to
 make three numbers small: the **style loss** (the difference between the Gram matrices of the picture's and the
@@ -34,9 +37,6 @@ LOSS_COLOURS = {"style": "#d62728", "content": "#1f77b4", "tv": "#2ca02c"}
 
 def _frame(rows):
     """The loss rows as a table for the plot, with log10 of each weighted term (they span decades)."""
-    import math
-
-    import pandas as pd
     frame = pd.DataFrame(rows or [], columns=["iteration", "seconds", "term", "weighted"])
     frame["log10 weighted loss"] = [math.log10(max(float(w), 1e-12)) for w in frame["weighted"]]
     # numeric even when empty: an object column would make the plot's axis categorical
@@ -193,5 +193,4 @@ def build():
 
 
 if __name__ == "__main__":
-    from tabs.common import launch_alone
     launch_alone(build)

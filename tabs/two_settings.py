@@ -2,19 +2,17 @@
 knob (truncation, temperature or steps), the grids side by side and the numbers with their difference."""
 import gradio as gr
 
-from playground import compare
+from playground.actions import compare as actions
 from playground.actions.common import family_ids
 from tabs.common import image_output, model_event, model_queue, raw
-
-COLUMNS = ["setting", "FD", "precision", "recall", "density", "coverage", "memorisation rate", "seconds per image"]
 
 
 def build(family, api_name, first=None):
     """The panel for one family's knob, with its own Model dropdown (first: the model it shows first)."""
-    name, low, high, step, a_default, b_default = compare.KNOBS[family]
+    name, low, high, step, a_default, b_default = actions.knob(family)
     ids = family_ids(family)
     first = first if first in ids else (ids[0] if ids else None)
-    gr.Markdown(f"The same seed at two values of **{name.lower()}**: {compare.TWO_N} images each, scored against "
+    gr.Markdown(f"The same seed at two values of **{name.lower()}**: {actions.TWO_N} images each, scored against "
                 "the same real test images as the Compare tab (the first three numbers: lower FD is closer to real; "
                 "precision is fidelity, recall diversity).")
     with gr.Row():
@@ -26,10 +24,9 @@ def build(family, api_name, first=None):
     with gr.Row():
         grid_a = image_output("First setting", height=300)
         grid_b = image_output("Second setting", height=300)
-    table = gr.Dataframe(headers=COLUMNS, interactive=False, label="Both settings and the difference")
+    table = gr.Dataframe(headers=actions.TWO_COLUMNS, interactive=False, label="Both settings and the difference")
 
-    def run(model_id, first, second, s):
-        rows, ga, gb = compare.two_settings(model_id, first, second, compare.TWO_N, s)
-        return ga, gb, [[row.get(c, "") for c in COLUMNS] for row in rows]
+    def run(model_id, first, second, s):  # the API's parameter names
+        return actions.two_settings(model_id, first, second, s)
 
     go.click(model_event(run), [model, a, b, seed], [grid_a, grid_b, table], api_name=api_name, **model_queue())

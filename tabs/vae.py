@@ -1,10 +1,11 @@
 """VAE tab: reconstruction, the latent map, interpolation, and anomaly detection where likelihood fails."""
 import gradio as gr
+import pandas as pd
 
 from playground.actions import vae as actions
-from playground.data import FASHION_CLASSES
 from tabs import ood_panel, two_settings
-from tabs.common import drawing_input, guarded, image_input, image_output, intro, model_event, model_queue, raw
+from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
+                         model_queue, raw)
 
 DETAILS = """A **variational autoencoder** (Kingma and Welling 2014) has two networks. The **encoder** maps an
 image x to a distribution q(z|x) over a short latent vector z (here 32 numbers, or 2 for the map); the
@@ -30,7 +31,7 @@ Deep Generative Models Know What They Don't Know?*; Serra et al. 2020, *Input Co
 Out-of-distribution Detection with Likelihood-based Generative Models*."""
 
 
-CLASS_COLOURS = dict(zip(FASHION_CLASSES, (
+CLASS_COLOURS = dict(zip(actions.MAP_CLASSES, (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")))
 
 
@@ -112,7 +113,6 @@ def build():
                 point = image_output("Decoded point", height=200)
 
             def on_map(a, b):
-                import pandas as pd
                 m = actions.latent_map()
                 frame = pd.DataFrame({"z1": m["z"][:, 0], "z2": m["z"][:, 1],
                                       "class": [m["names"][i] for i in m["labels"]]})
@@ -186,7 +186,6 @@ def build():
 
             def on_holdout(k, p):
                 r = actions.anomaly(k, p)
-                import pandas as pd
                 c = r["confusion"]
                 text = (f"**AUROC {r['auroc']:.3f}** for {r['anomal_name']} against the other nine classes "
                         f"(0.5 is chance, 1 is perfect). At the {float(p):g}th percentile (score {r['threshold']:.3f}): "
@@ -220,5 +219,4 @@ def build():
 
 
 if __name__ == "__main__":
-    from tabs.common import launch_alone
     launch_alone(build)

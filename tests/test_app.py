@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from gradio_client.exceptions import AppError
 
+from playground.actions.models import LOADED
 from playground.cards import list_cards
-from tabs.models import LOADED
 
 CARD_IDS = sorted(c.id for c in list_cards())
 

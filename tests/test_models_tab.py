@@ -1,7 +1,7 @@
 """The Models tab's text, from a registry of one tiny model in a temporary folder."""
 from playground import registry
+from playground.actions import models
 from playground.families import superres
-from tabs import models
 from tests.conftest import write_tiny_card
 
 

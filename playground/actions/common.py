@@ -1,7 +1,9 @@
 """What several tabs' actions share."""
 import numpy as np
 
-from ..images import normalize_image
+from .. import data, registry, validate
+from ..errors import InputError
+from ..images import normalize_image, zoom
 
 
 def fit_upload(src, size, invert_light=False):
@@ -9,6 +11,7 @@ def fit_upload(src, size, invert_light=False):
     scaled to cover the square and centre-cropped. invert_light=True turns a light background dark,
     for models of light-on-black data such as Fashion-MNIST (photos and drawings are usually dark on
     white); the background is judged by the image's border."""
+    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     from ..families.features import fit
     grey = normalize_image(src, mode="L")[..., 0]
     if invert_light:
@@ -18,16 +21,19 @@ def fit_upload(src, size, invert_light=False):
     return fit(grey[None], size)[0]
 
 
+def grey_drawing(composite, max_pixels):
+    """A sketchpad's composite (PNG bytes, a path in the upload cache or a data: URL) as a grey HxW uint8
+    array, through the one normaliser with a drawing-sized pixel cap."""
+    return normalize_image(composite, mode="L", max_pixels=max_pixels)[..., 0]
+
+
 def family_ids(family):
     """Sorted ids of the installed cards of one family (reads the cards, loads no weights)."""
-    from .. import registry
     return sorted(i for i, c in registry.default().cards().items() if c.family == family)
 
 
 def pick_model(model_id, ids, what):
     """model_id if it is one of ids; else a clear message (none of `what` installed, or not one of them)."""
-    from .. import validate
-    from ..errors import InputError
     if not ids:
         raise InputError(f"No {what} is installed in this playground yet.")
     return validate.choice(model_id, ids, name="Model")
@@ -35,7 +41,5 @@ def pick_model(model_id, ids, what):
 
 def gallery_thumbnails(count=24):
     """The first `count` images of the shipped Fashion-MNIST gallery, enlarged, captioned "index: class"."""
-    from .. import data
-    from ..images import zoom
     images, labels = data.fashion_gallery()
     return [(zoom(images[i], 56), f"{i}: {data.FASHION_CLASSES[int(labels[i])]}") for i in range(count)]

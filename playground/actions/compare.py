@@ -1,8 +1,13 @@
 """What the Compare tab does: every model of a data set from one seed, a table beside the grids,
-and an export (playground.compare does the work)."""
+and an export; and the "two settings" panel of the generator tabs (playground.compare does the work)."""
 import tempfile
 
 from .. import compare
+
+DATASETS = list(compare.DATASETS)  # the data sets' names, as the tab offers them
+COLUMNS, MIN_N, N_STEP, MODEL_DEFAULT = compare.COLUMNS, compare.MIN_N, compare.N_STEP, compare.MODEL_DEFAULT
+TWO_N = compare.TWO_N
+TWO_COLUMNS = ["setting", "FD", "precision", "recall", "density", "coverage", "memorisation rate", "seconds per image"]
 
 EXPLAIN = """**How to read the table.** Every row is N images against the same N reference images (real
 test images the models never trained on), with the project's own feature network: the numbers compare
@@ -26,10 +31,10 @@ def dataset_models(dataset_name):
 
 
 def table(rows):
-    return [[row[c] for c in compare.COLUMNS] for row in rows]
+    return [[row[c] for c in COLUMNS] for row in rows]
 
 
-def run(dataset_name, model_ids, n=100, seed=0, sampler=compare.MODEL_DEFAULT, steps=20):
+def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20):
     """Yield (gallery items, table rows, status, None) as each model finishes, then the same with
     the export zip's path."""
     rows, grids = [], {}
@@ -41,3 +46,16 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=compare.MODEL_DEFAULT, s
            f"Done: {len(rows) - len(compare.REFERENCES)} models, {rec['images_per_model']} images each, seed "
            f"{rec['seed']}. The zip holds the grids, this table and what reproduces it."
            + (" " + compare.memorisation_note(compare.dataset_key(dataset_name))).rstrip(), str(path))
+
+
+# two settings of one model ------------------------------------------------------------------------
+def knob(family):
+    """(name, minimum, maximum, step, first default, second default) of the family's knob."""
+    return compare.KNOBS[family]
+
+
+def two_settings(model_id, first, second, seed=0):
+    """TWO_N images from one seed at two settings of the model's knob: (first grid, second grid, the table's
+    rows in TWO_COLUMNS: both settings and their difference)."""
+    rows, grid_a, grid_b = compare.two_settings(model_id, first, second, TWO_N, seed)
+    return grid_a, grid_b, [[row.get(c, "") for c in TWO_COLUMNS] for row in rows]

@@ -25,6 +25,7 @@ TILE = 96
 
 
 def _family():
+    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     from ..families import diffusion
     return diffusion
 
@@ -142,10 +143,13 @@ def schedule_rows(t_mark):
 
 
 def forward(image, t, schedule="linear", seed=0, size=28):
-    """q(x_t | x_0) for a grey image: sqrt(alpha-bar) x0 + sqrt(1 - alpha-bar) noise, and the numbers."""
+    """q(x_t | x_0) for a grey image (None: the gallery's first test image, as the tab shows before an upload):
+    sqrt(alpha-bar) x0 + sqrt(1 - alpha-bar) noise, and the numbers."""
     t = validate.number(t, name="t", minimum=0, maximum=999, step=1, integer=True)
     schedule = validate.choice(schedule, ("linear", "cosine"), name="Schedule")
     seed = validate.seed(seed)
+    if image is None:
+        image = data.fashion_gallery()[0][0]
     x0 = fit_upload(image, size).astype(np.float64) / 127.5 - 1
     abar = float(schedules()[1][schedule][t])
     noise = np.random.default_rng(seed).standard_normal(x0.shape)
@@ -163,7 +167,7 @@ def edit(model_id, image, strength, label, guidance, seed, steps=50):
     guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
     seed = validate.seed(seed)
     steps = validate.number(steps, name="Steps", minimum=2, maximum=200, step=1, integer=True)
-    import torch
+    import torch  # lazy: torch loads on first use, not when the UI is built
     family = _family()
     with registry.using(model_id) as model:
         small = fit_upload(image, model.output_size, invert_light=settings(model_id).get("dataset") == "fashion-mnist")
@@ -190,6 +194,7 @@ PASSES_PER_STEP = {"Heun": 2}  # Heun evaluates the network twice per step
 
 def _card_fd(model_id, sampler, steps):
     """"1.234 (N=200)": the card's FD for this sampler and step count, or "not measured"."""
+    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     from ..families.diffusion import SETTINGS, sampler_n
     metrics = registry.default().card(model_id).metrics or {}
     m = sampler_n(metrics)
@@ -283,6 +288,7 @@ def text_to_image_ids():
 def text_to_image(model_id, prompt, steps=1, size=512, seed=0):
     """One picture from a hub text-to-image model, and a line with its time. Offline, the registry's
     "needs network" message explains why nothing can be drawn."""
+    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     from ..families import text_to_image as t2i
     ids = text_to_image_ids()
     if not ids:

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from .. import data, memorisation, registry, validate
 from ..errors import InputError, ModelUnavailable
@@ -29,6 +30,7 @@ FEATURES = {"orl-faces": "features-orl", "fashion-mnist": "features-fashion"}
 
 
 def _families():
+    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     from ..families import features, gan
     return features, gan
 
@@ -241,7 +243,6 @@ def novelty(model_id, images, k=1):
 def timeline(model_id):
     """Sample grids of fixed latents along training (step, uint8 image), and the loss log, shipped
     with the weights. Pixels, not paths: the weights folder is never served to browsers."""
-    from PIL import Image
     folder = registry.default().folder(_model_id(model_id)) / "timeline"
     if not folder.is_dir():
         return [], []

@@ -30,6 +30,7 @@ MAX_COMPLETIONS = 8
 
 
 def _family():
+    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     from ..families import pixelcnn
     return pixelcnn
 
@@ -159,6 +160,7 @@ def complete(model_id, source, index=0, upload=None, drawing=None, hidden=14, k=
 @functools.lru_cache(maxsize=4)
 def _gallery_scores(model_id):
     """bits/dim (the model's own p(x)) of SCORE_N gallery images and SCORE_N MNIST digits."""
+    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     from ..families.vae import ood_images
     images = np.asarray(data.fashion_gallery()[0][:SCORE_N])
     digits = ood_images(quick=True)[:SCORE_N]

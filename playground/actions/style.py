@@ -25,7 +25,7 @@ GRAM_SIZE = 192  # pixels a Gram heatmap is enlarged to
 
 
 def _family():
-    from ..families import style
+    from ..families import style  # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     return style
 
 
@@ -250,7 +250,7 @@ def grams(content, style, result, loss_id):
     """What style is to the network: Gram matrices of style, content and result at the finest and the
     coarsest style branch, as heatmaps of the signed square root of each entry, on one scale per branch
     -> [(uint8 image, caption)]."""
-    import torch
+    import torch  # lazy: torch loads on first use, not when the UI is built
     loss_id = pick_model(loss_id, loss_networks(), "loss network")
     family = _family()
     pictures = [("style", style), ("content", content)] + ([("result", result)] if result is not None else [])

@@ -27,6 +27,7 @@ PICKS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "brick")  # sciki
 
 
 def _family():
+    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     from ..families import superres
     return superres
 

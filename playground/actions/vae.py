@@ -8,12 +8,13 @@ computed once per model and kept (they depend only on the weights and fixed seed
 import functools
 import tempfile
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 
 from .. import data, ood, quality, registry, validate
 from ..errors import InputError
-from ..images import heatmap, make_grid, normalize_image, save_gif
+from ..images import heatmap, make_grid, normalize_image, resize, save_gif
 from ..images import zoom as images_zoom
 from .common import fit_upload
 
@@ -26,10 +27,11 @@ SCORE_N = 1000      # Fashion-MNIST gallery images (and digits) scored for the a
 MAP_N = 2000
 ERROR_MAX = 128     # grey levels of reconstruction error shown at the top of the heatmap's scale
 BITS_MAX = 12       # bits per pixel shown at the top of the likelihood heatmap's scale
+MAP_CLASSES = data.FASHION_CLASSES  # the latent map's points are coloured by these
 
 
 def _vae():
-    from ..families import vae
+    from ..families import vae  # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     return vae
 
 
@@ -111,7 +113,6 @@ def test_image(model_id, index):
 
 def thumbnails(model_id, count=24):
     """The first `count` test images the picker offers, small, with captions "index: class"."""
-    from ..images import resize
     total = test_count(model_id)
     out = []
     for i in range(min(count, total)):
@@ -163,6 +164,7 @@ def reconstruct(model_id, source="test image", index=0, upload=None, drawing=Non
 
 
 def _reconstruct_photo(model_id, image, caption, decode, seed):
+    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     from ..families import autoencoder_kl
     with registry.using(model_id) as model:
         image, recon = autoencoder_kl.reconstruct(model, image, decode, seed)
@@ -181,7 +183,6 @@ def _latent_map(model_id):
         if model.latent_dim != 2:
             raise InputError("The latent map needs a model with a 2-D latent space.")
         mu, _ = vae.encode(model, images[:MAP_N])
-        from statistics import NormalDist
         q = np.array([NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, GRID_SIDE)], np.float32)
         z = np.stack(np.meshgrid(q, q[::-1]), -1).reshape(-1, 2)  # rows top to bottom: z2 high to low
         tiles = vae.decode_latents(model, z)

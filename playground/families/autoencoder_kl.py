@@ -10,10 +10,12 @@ import logging
 
 import numpy as np
 import torch
+from PIL import Image, ImageOps
 
-from .. import devices
+from .. import data, devices, quality
 from ..cards import where
 from ..errors import InputError, ModelUnavailable, PlaygroundError
+from ..images import resize
 
 MAX_SIDE = 512   # larger inputs are scaled down first: the decoder's memory grows with the area
 
@@ -22,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def load(folder):
     try:
-        from diffusers import AutoencoderKL
+        from diffusers import AutoencoderKL  # lazy: diffusers takes seconds to import; only diffusion models need it
         return AutoencoderKL.from_pretrained(str(folder), use_safetensors=True)
     except (OSError, ValueError, EnvironmentError) as e:
         log.warning("autoencoder in %s: %s", folder, e)
@@ -31,7 +33,6 @@ def load(folder):
 
 def fit(image, max_side=MAX_SIDE):
     """uint8 HxWx3 -> the same, scaled down to at most max_side and cropped to multiples of 8."""
-    from ..images import resize
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
         raise InputError(f"The autoencoder takes uint8 RGB images (H,W,3), not {image.dtype} {image.shape}.")
@@ -65,21 +66,17 @@ def reconstruct(model, image, decode="mean", seed=0):
 
 def default_action(model, seed):
     """Reconstruct a 256x256 photograph (skimage's astronaut if installed, else a seeded pattern)."""
-    from .. import data
     try:
         image = np.asarray(data.load_natural("astronaut"))
     except PlaygroundError:  # scikit-image's photographs are not installed
         rng = np.random.default_rng(seed)
         image = rng.integers(0, 256, (256, 256, 3)).astype(np.uint8)
-    from ..images import resize
     return reconstruct(model, resize(image, 256, "lanczos"), "sample", seed)
 
 
 def evaluate(model, card=None, quick=False):
     """Reconstruction PSNR and SSIM on the luminance (Y) of the bundled photographs, each scaled to
     cover 256x256 and centre-cropped (quick: the first three)."""
-    from .. import data, quality
-    from PIL import Image, ImageOps
     names = sorted(data.natural_images())[:3 if quick else None]
     if not names:
         raise InputError("No bundled photographs are installed to evaluate on.")

@@ -11,16 +11,23 @@ sample_steps() is a generator: it yields (step, total, x_t, predicted x0) after 
 returns the final images, so a tab can stream the process and stop it between two steps.
 Every random draw uses a torch.Generator seeded by the caller; the global RNG is never used.
 """
+import inspect
 import json
 import logging
+import time
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
-from .. import devices
+from .. import devices, ladder, registry
 from ..cards import where
 from ..errors import InputError, ModelUnavailable
+from ..images import make_grid
+from ..metrics import precision_recall
+from . import features
+from .gan import FD_NAMES, RUNGS
 
 SAMPLERS = {
     "DDPM": ("DDPMScheduler", {}),
@@ -58,7 +65,7 @@ class Diffusion(nn.Module):
 
 
 def load(folder):
-    from diffusers import UNet2DModel
+    from diffusers import UNet2DModel  # lazy: diffusers takes seconds to import; only diffusion models need it
     try:
         unet = UNet2DModel.from_pretrained(str(folder / "unet"), use_safetensors=True)
         scheduler_config = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
@@ -76,7 +83,7 @@ def make_scheduler(model, sampler, steps):
         raise InputError(f"The sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}.")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
         raise InputError(f"Steps must be a whole number from 1 to {MAX_STEPS}, not {steps!r}.")
-    import diffusers
+    import diffusers  # lazy: diffusers takes seconds to import; only diffusion models need it
     name, kwargs = SAMPLERS[sampler]
     scheduler = getattr(diffusers, name).from_config(model.scheduler_config, **kwargs)
     scheduler.set_timesteps(int(steps))
@@ -98,7 +105,6 @@ def _labels(model, labels, n):
 
 
 def _generator_kwarg(scheduler, gen):
-    import inspect
     return {"generator": gen} if "generator" in inspect.signature(scheduler.step).parameters else {}
 
 
@@ -184,7 +190,6 @@ MEMO_QUERIES = 2_000
 
 def generate_balanced(model, n, seed, sampler, steps, guidance=GUIDANCE):
     """n images cycling through the classes, in MAX_IMAGES batches: (uint8 (n,S,S), int64 labels, seconds)."""
-    import time
     classes = max(model.num_classes, 1)
     labels = np.arange(n) % classes
     start, out = time.perf_counter(), []
@@ -209,10 +214,6 @@ def evaluate(model, card=None, quick=False, seed=0, log=lambda text: print(text,
       that M) beside them: FD at small M is biased upward, so compare these with each other only.
     quick: N / 5 and M / 5, for a smoke run; such numbers are not for cards.
     """
-    from .. import ladder, registry
-    from ..metrics import precision_recall
-    from . import features
-    from .gan import FD_NAMES, RUNGS
     dataset = getattr(card, "dataset", None) or model.dataset
     fd_name, net_id = FD_NAMES[dataset]
     sets = ladder.real_sets(dataset, seed, model.output_size)
@@ -255,11 +256,6 @@ def sampler_n(metrics):
 def report(model, card, metrics, folder):
     """samples.png (8x8 with the model's default sampler, seed 0; one row per class for a conditional
     model) and the FD ladder with every sampler's FD and seconds per image, as card markdown."""
-    from PIL import Image
-
-    from .. import ladder
-    from ..images import make_grid
-    from .gan import FD_NAMES, RUNGS
     labels = [i // 8 % model.num_classes for i in range(64)] if model.num_classes else None
     images = generate(model, 0, 64, labels, *model.sampler, GUIDANCE if labels else 1.0)
     Image.fromarray(make_grid(images, nrow=8)).save(folder / "samples.png")
@@ -269,7 +265,6 @@ def report(model, card, metrics, folder):
     default = f"{model.sampler[0]} {model.sampler[1]}"
     lines = [f"![64 samples, {default} steps, seed 0](../weights/{card.id}/samples.png)", "",
              ladder.ladder_markdown(metrics[fd_name], rungs, model=f"{card.id} ({default})", metric=label)]
-    from .. import registry
     gan = registry.default().measured("gan", getattr(card, "dataset", None), fd_name)
     if gan:
         lines += ["", f"On the same protocol, {gan[0]}'s card gives {label} {gan[1]:.3f}."]

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import nn
 
-from .. import devices
+from .. import data, devices
 from ..errors import InputError
 
 EVAL_BATCH = 500
@@ -119,7 +119,6 @@ def classify(model, images, batch=EVAL_BATCH):
 
 
 def class_names(model):
-    from .. import data
     if model.dataset == "fashion-mnist":
         return list(data.FASHION_CLASSES)
     return [f"person {i + 1}" for i in range(model.num_classes)]
@@ -127,7 +126,6 @@ def class_names(model):
 
 def test_set(dataset, size):
     """The held-out images and labels: Fashion-MNIST's 10,000 test images, ORL's 80 test faces."""
-    from .. import data
     if dataset == "fashion-mnist":
         return data.fashion_mnist("test")
     if dataset == "orl-faces":
@@ -137,7 +135,6 @@ def test_set(dataset, size):
 
 @functools.lru_cache(maxsize=4)
 def gallery(dataset, size):
-    from .. import data
     if dataset == "fashion-mnist":
         return data.fashion_gallery()
     return data.load("orl-faces", split="all", size=size)

@@ -34,14 +34,18 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .. import devices
+from .. import data, devices, ladder, registry
+from ..data import FASHION_CLASSES, prepare_faces
 from ..errors import InputError, ModelUnavailable
+from ..images import make_grid
+from ..metrics import precision_recall
+from . import features
+from .features import fit
 
 log = logging.getLogger(__name__)
 
 MAX_IMAGES = 256
 POLICY = "translation,cutout,color"
-CROP_TOP = 0.4  # of the spare height above the square crop: ORL faces sit slightly above the middle
 
 
 def _upsamplings(image_size):
@@ -226,20 +230,6 @@ def recalibrate_bn(generator, seed=0, batches=8, batch_size=64):
 
 
 # images ------------------------------------------------------------------------------------------
-def prepare_faces(images, size=64, crop_top=CROP_TOP):
-    """uint8 grey images (N,H,W) -> uint8 (N,size,size): a square crop (full width, taken
-    `crop_top` of the way down the spare height) resized with Lanczos. ORL's 92x112 faces are
-    cropped to 92x92 from rows 8-100."""
-    out = []
-    for im in np.asarray(images):
-        h, w = im.shape[:2]
-        s = min(h, w)
-        top, left = int(round((h - s) * crop_top)), (w - s) // 2
-        square = Image.fromarray(np.ascontiguousarray(im[top:top + s, left:left + s]))
-        out.append(np.asarray(square.resize((size, size), Image.Resampling.LANCZOS)))
-    return np.stack(out) if out else np.zeros((0, size, size), np.uint8)
-
-
 def to_uint8(x):
     """Generator output in [-1, 1], N x 1 x H x W -> uint8 N x H x W x 1."""
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
@@ -275,7 +265,6 @@ def class_names(model):
     if not getattr(model, "num_classes", 0):
         return []
     if model.dataset == "fashion-mnist":
-        from ..data import FASHION_CLASSES
         return list(FASHION_CLASSES)
     return [f"class {i}" for i in range(model.num_classes)]
 
@@ -377,7 +366,6 @@ def discriminate(model, images_uint8, labels=None):
         if getattr(model, "dataset", "orl-faces") == "orl-faces":
             x = prepare_faces(x, size)
         else:
-            from .features import fit
             x = fit(x, size)
     d = model.discriminator
     was_training = d.training
@@ -403,7 +391,6 @@ def default_action(model, seed):
 # metrics -------------------------------------------------------------------------------------------
 def real_faces(dataset="orl-faces", size=64):
     """The training faces as the GAN saw them: uint8 [N, size, size]."""
-    from .. import data
     images, _ = data.load(dataset, split="all")
     return prepare_faces(images, size)
 
@@ -423,9 +410,6 @@ def evaluate(model, card=None, quick=False, seed=0):
     - label_accuracy (conditional models): the share features-fashion classifies as the class asked for.
     quick: N / 5, for a smoke run; such numbers are not for cards.
     """
-    from .. import ladder, registry
-    from ..metrics import precision_recall
-    from . import features
     dataset = getattr(card, "dataset", None) or getattr(model, "dataset", None) or "orl-faces"
     fd_name, net_id = FD_NAMES[dataset]
     sets = ladder.real_sets(dataset, seed, getattr(model, "output_size", model.image_size))
@@ -454,9 +438,6 @@ MEMO_QUERIES = 2_000
 
 def report(model, card, metrics, folder):
     """An 8x8 sample grid (samples.png beside the weights) and the FD ladder, as card markdown."""
-    from PIL import Image
-    from .. import ladder
-    from ..images import make_grid
     classes = getattr(model, "num_classes", 0)
     images = generate(model, 0, 64, labels=[i // 8 % classes for i in range(64)] if classes else None)
     Image.fromarray(make_grid(images[..., 0], nrow=8)).save(folder / "samples.png")

@@ -28,14 +28,19 @@ pixel up front from the seed.
 Images are (N,H,W) uint8; networks see x / 127.5 - 1. Every random draw takes a seed.
 """
 import math
+import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
-from .. import devices
+from .. import data, devices, ood
 from ..errors import InputError
+from ..images import make_grid
+from . import vae
+from .vae import log_likelihood
 
 LN2 = math.log(2)
 NULL = -1  # the "no class" label of a class-conditional model
@@ -211,7 +216,6 @@ def _count(n, maximum=MAX_IMAGES):
 @torch.no_grad()
 def _pixel_nats(model, images, y):
     """-log p(x_i | x_<i [, y]) per pixel in nats, float64 (N,H,W)."""
-    from .vae import log_likelihood
     x = to_input(images, _device(model))
     return -log_likelihood(x.double(), model(x, y).double()).squeeze(1).cpu().numpy()
 
@@ -261,7 +265,6 @@ VALUES = torch.linspace(-1, 1, 256, dtype=torch.float64)  # the 256 pixel values
 
 def value_log_probs(params):
     """log p(value) of all 256 values for mixture parameters (N,3K): float64 (N,256); sums to 1."""
-    from .vae import log_likelihood
     return log_likelihood(VALUES.view(1, 1, 256, 1), params.double()[:, :, None, None])[:, 0, :, 0]
 
 
@@ -351,7 +354,6 @@ def receptive_field(model, image, row, col, label=None):
     for name, v in (("row", row), ("column", col)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < size:
             raise InputError(f"The {name} must be a whole number from 0 to {size - 1}, not {v!r}.")
-    from .vae import log_likelihood
     image = _images(model, image)[:1]
     y = _labels(model, 0 if label is None and model.num_classes else label, 1)
     x = to_input(image, _device(model)).requires_grad_(True)
@@ -384,10 +386,6 @@ def evaluate(model, card=None, quick=False, seed=0):
     """Test bits/dim on Fashion-MNIST's 10,000 test images (quick: QUICK), the same without a class
     and with the true class for a conditional model, seconds for 16 samples naive and (gated) fast, and the
     out-of-distribution AUROCs (MNIST digits) with the model's own p(x)."""
-    import time
-
-    from .. import data, ood
-    from .vae import ood_images
     images, labels = data.fashion_mnist("test")
     images, labels = np.asarray(images), np.asarray(labels)
     if quick:
@@ -402,7 +400,7 @@ def evaluate(model, card=None, quick=False, seed=0):
         start = time.perf_counter()
         sample(model, seed, 16, classes, 1.0, fast=fast)
         metrics[f"seconds_16_{name}"] = time.perf_counter() - start
-    clothes, digits = images[:OOD_N], ood_images(quick=True)[:OOD_N]
+    clothes, digits = images[:OOD_N], vae.ood_images(quick=True)[:OOD_N]
     s = ood.ood_summary(bits_per_dim(model, clothes, own), clothes, bits_per_dim(model, digits, own), digits)
     metrics["ood_auroc_raw"], metrics["ood_auroc_corrected"] = s["auroc_raw"], s["auroc_corrected"]
     return metrics
@@ -418,9 +416,6 @@ def default_action(model, seed):
 def report(model, card, metrics, folder):
     """samples.png (64 samples, seed 0, one row per class pair for a conditional model, enlarged 2x)
     beside the weights, and the card's Measured section."""
-    from PIL import Image
-
-    from ..images import make_grid
     labels = [i // 8 % model.num_classes for i in range(64)] if model.num_classes else None
     grid = make_grid(sample(model, 0, 64, labels), nrow=8)
     Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.Resampling.NEAREST).save(

@@ -15,17 +15,26 @@ index that list.
 
 Images are uint8 HxWx3 outside and float (N,3,H,W) in [0, 1] inside.
 """
+import json
 import math
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
+from .. import data, registry
+from ..cards import REPO_ROOT
 from ..errors import InputError
+from ..images import make_grid
+from ..quality import luminance, ssim, ssim_map, y_of
+from ..registry import load_weights
 from ..style_images import (HELD_OUT, STYLES, content_image, content_images, content_names, fast_id,  # noqa: F401
                             style_image)
+from . import style_vgg
+from .style_vgg import channel_rms
 
 INITS = ("content", "noise", "colour-transferred content")
 EVAL_SEED_OFFSET = 1000  # the evaluation network: the same design, another seed
@@ -89,13 +98,6 @@ class LossNet(nn.Module):
         self.rms.copy_(channel_rms(self(images)).view_as(self.rms))
 
 
-def channel_rms(feats):
-    """Every channel's root-mean-square over a list of feature maps, concatenated (C_total,), with a floor of
-    a tenth of the median (dead channels would blow the losses up): the loss networks' calibration."""
-    rms = torch.cat([f.pow(2).mean((0, 2, 3)).sqrt() for f in feats])
-    return rms.clamp_min(0.1 * float(rms.median()))
-
-
 def gram(features):
     """(N,C,H,W) -> (N,C,C) channel correlations, averaged over positions."""
     n, c, h, w = features.shape
@@ -131,7 +133,6 @@ def structure_loss(x, y):
 def ssim_loss(x, y):
     """1 - SSIM of the luminance of two (N,3,H,W) batches in 0..1, as playground.quality.ssim measures it (the
     same formula, run on tensors), differentiable."""
-    from ..quality import ssim_map, y_of
     a, b = [y_of(z.permute(0, 2, 3, 1) * 255.0) for z in (x, y)]
     return 1 - ssim_map(a, b).mean()
 
@@ -176,7 +177,6 @@ def fitted_shape(h, w, size):
 
 def fit(image, size):
     """uint8 HxWx3 scaled so that its longer side is `size` (a multiple of 4 on both sides)."""
-    from PIL import Image
     h, w = fitted_shape(*image.shape[:2], size)
     return np.asarray(Image.fromarray(image).resize((w, h), Image.LANCZOS))
 
@@ -405,8 +405,7 @@ def build(config):
     if kind == "loss":
         return LossNet(**config)
     if kind == "vgg19":
-        from .style_vgg import VGG19Loss
-        return VGG19Loss(**config)
+        return style_vgg.VGG19Loss(**config)
     if kind == "transform":
         return TransformNet(**config)
     raise ValueError(f"unknown style model kind {kind!r}")
@@ -415,10 +414,10 @@ def build(config):
 def load(folder):
     """Our folders (config.json with a kind, model.safetensors) as any model; a hub snapshot of timm's
     VGG-19 (its own config.json) through style_vgg, which reads only the convolutions it needs."""
-    from . import style_vgg
     if style_vgg.is_timm_vgg19(folder):
-        return style_vgg.load_timm(folder)
-    from ..registry import load_weights
+        net = style_vgg.load_timm(folder)
+        net.calibrate(calibration_images(style_vgg.CALIBRATION_SIZE))  # the channel scales, on the bundled photos
+        return net
     return load_weights(folder, build)
 
 
@@ -438,7 +437,6 @@ def eval_net(net):
 
 def calibration_images(size=128):
     """[0, 1] crops of the natural photos (not the held-out ones) for calibrating channel scales."""
-    from .. import data
     crops = []
     for name, image in sorted(data.natural_images().items()):
         if image.kind != "photo" or name in HELD_OUT:
@@ -467,7 +465,6 @@ def default_action(model, seed):
 # measuring (python -m playground.evaluate)
 def scores(evaluator, result, content, style):
     """Style and content loss of `result` on the evaluation network, and SSIM (luminance) to the content."""
-    from ..quality import luminance, ssim
     with torch.no_grad():
         targets = style_targets(evaluator, to_float(style))
         feats, c_feats = evaluator(to_float(result)), evaluator(to_float(content))
@@ -488,7 +485,6 @@ def _mean(rows, key):
 def _loss_network():
     """The loss network the fast networks were trained with (the registry's style-loss-random); its
     evaluation network scores every style model, so that the cards' numbers compare across loss networks."""
-    from .. import registry
     return registry.get_model(REFERENCE_LOSS)
 
 
@@ -573,10 +569,6 @@ METRIC_TEXT = {
 def optimised(net, photo_name, style_name, iterations):
     """The optimisation (DEFAULTS) of a held-out photo at EVAL_SIZE on one thread -> (uint8 image, [seconds at
     iteration 20, seconds at the end]). Kept under runs/style-eval/ so that the fast networks' sheets reuse it."""
-    import json
-
-    from ..cards import REPO_ROOT
-    from PIL import Image
     folder = REPO_ROOT / "runs" / "style-eval"
     stem = folder / f"{_tag(net)}-{photo_name}-{style_name}-{iterations}"
     if stem.with_suffix(".png").is_file() and stem.with_suffix(".json").is_file():
@@ -599,7 +591,6 @@ def optimised(net, photo_name, style_name, iterations):
 
 def sheet(fast_model, loss_model, names, style_name, iterations=100):
     """Rows of content | style | optimisation | fast network | Reinhard, 256 px tiles (uint8)."""
-    from ..images import make_grid
     tiles = []
     sty = fit(style_image(style_name), EVAL_SIZE)
     for name in names:
@@ -628,7 +619,6 @@ def report(model, card, metrics, folder):
             f"({REFERENCE_LOSS}'s design, seed +{EVAL_SEED_OFFSET}); seconds on the machine and threads of that run "
             "(a shared, loaded 2-core machine unless said otherwise).", "", "| metric | value | what it is |", "|---|---|---|", *rows]
     if isinstance(model, TransformNet):
-        from PIL import Image
         grid = sheet(model, _loss_network(), [n for n, _ in _pairs(False)][:3], model.style)
         Image.fromarray(grid).save(folder / "sheet.jpg", quality=88)
         text += ["", "Columns: content | style | optimisation (100 L-BFGS iterations, the tab's defaults) | this fast "

@@ -16,9 +16,11 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError, safe_open
 from torch import nn
 
 from ..errors import ModelUnavailable
+from ..registry import weights_file
 
 # torchvision's configuration "E": channels of each 3x3 convolution, "M" for a 2x2 max-pool
 CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
@@ -26,6 +28,14 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS = ("relu4_2",)
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # ImageNet, as torchvision and timm normalise
 CALIBRATION_SIZE = 128  # crops the channel scales are measured on (tests make it smaller)
+
+
+def channel_rms(feats):
+    """Every channel's root-mean-square over a list of feature maps, concatenated (C_total,), with a floor of
+    a tenth of the median (dead channels would blow the losses up): the loss networks' calibration (this
+    network's and families.style.LossNet's)."""
+    rms = torch.cat([f.pow(2).mean((0, 2, 3)).sqrt() for f in feats])
+    return rms.clamp_min(0.1 * float(rms.median()))
 
 
 def layer_names():
@@ -97,7 +107,6 @@ class VGG19Loss(nn.Module):
     @torch.no_grad()
     def calibrate(self, images):
         """Set `rms` from [0, 1] images (N,3,H,W), with a floor of a tenth of the median (dead channels)."""
-        from .style import channel_rms
         self.rms.fill_(1)
         self.rms.copy_(channel_rms(self(images)))
 
@@ -105,10 +114,8 @@ class VGG19Loss(nn.Module):
 def load_timm(folder):
     """A VGG19Loss from a hub snapshot of timm's vgg19 (model.safetensors in timm's key layout): only the
     `features.*` tensors the module has are read (lazily: the classifier's 400 MB stay on disk); a missing
-    tensor or a wrong shape is refused with a message naming it. The channel scales are then calibrated."""
-    from safetensors import SafetensorError, safe_open
-
-    from ..registry import weights_file
+    tensor or a wrong shape is refused with a message naming it. The channel scales are left at one: the caller
+    calibrates them (families.style.load, on the bundled photos, at CALIBRATION_SIZE)."""
     path = weights_file(Path(folder))
     net = VGG19Loss()
     wanted = net.state_dict()
@@ -129,8 +136,6 @@ def load_timm(folder):
     except (SafetensorError, OSError, ValueError) as e:
         raise ModelUnavailable(f"{path} is not a readable safetensors file ({e}); nothing else is loaded.") from None
     net.load_state_dict(state, strict=True)
-    from .style import calibration_images
-    net.calibrate(calibration_images(CALIBRATION_SIZE))
     return net.eval()
 
 

@@ -17,6 +17,7 @@ ground truth (`downscale`).
 """
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from .. import data, quality
 from ..errors import InputError
 
 SCALES = (2, 4)
@@ -223,7 +225,6 @@ def upscale(model, image, tile=TILE, overlap=OVERLAP):
 # metrics ---------------------------------------------------------------------------------------------
 def y_metrics(sr, hr, scale):
     """{"psnr", "ssim"} on the luminance Y with `scale` border pixels cropped (the standard protocol)."""
-    from .. import quality
     sr, hr = _rgb(sr), _rgb(hr)
     if sr.shape != hr.shape:
         raise InputError(f"The upscaled image {sr.shape} and the ground truth {hr.shape} differ in size.")
@@ -234,11 +235,10 @@ def y_metrics(sr, hr, scale):
 
 def held_out_images():
     """name -> uint8 RGB ground truth: the HELD_OUT images (scikit-image and scikit-learn's)."""
-    from .. import data
     images = {}
     for name in HELD_OUT:
         if name == "flower":
-            from sklearn.datasets import load_sample_image
+            from sklearn.datasets import load_sample_image  # lazy: slow to import, and only this needs it
             images[name] = np.asarray(load_sample_image("flower.jpg"))
         else:
             images[name] = np.asarray(data.load_natural(name))
@@ -291,7 +291,6 @@ def evaluate(model, card=None, quick=False):
 
 def default_action(model, seed):
     """Upscale a seeded random 24x24 crop of the first held-out image (the registry's smoke test)."""
-    from .. import data
     image = np.asarray(data.load_natural(HELD_OUT[0]))
     rng = np.random.default_rng(seed)
     y, x = rng.integers(0, image.shape[0] - 24), rng.integers(0, image.shape[1] - 24)
@@ -301,7 +300,6 @@ def default_action(model, seed):
 def report(model, card, metrics, folder):
     """comparison.png (a held-out crop: bicubic, the model, the ground truth) in the weights folder,
     and the card's Measured section: a table of every method on the held-out images."""
-    from pathlib import Path
     s = model.scale
     hr = held_out_images()[HELD_OUT[0]][96:352, 128:384]
     lr = downscale(hr, s)

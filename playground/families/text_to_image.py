@@ -10,6 +10,7 @@ the `transformers` package for the text encoder. Offline it shows as needing the
 import json
 import logging
 import math
+import time
 
 import numpy as np
 import torch
@@ -45,6 +46,7 @@ class TextToImage(nn.Module):
 
 def load(folder):
     try:
+        # lazy: diffusers and transformers take seconds to import, and only this hub model needs them
         from diffusers import AutoencoderKL, UNet2DConditionModel
         from transformers import CLIPTextModel, CLIPTokenizer
     except ImportError as e:
@@ -80,7 +82,7 @@ def check_prompt(prompt):
 def generate(model, prompt, seed, steps=1, size=512):
     """One uint8 (size, size, 3) picture for the prompt, without classifier-free guidance (as sd-turbo
     is meant to be run), seeded."""
-    import diffusers
+    import diffusers  # lazy: diffusers takes seconds to import; only diffusion models need it
     from diffusers import StableDiffusionPipeline
     prompt = check_prompt(prompt)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
@@ -107,7 +109,6 @@ def default_action(model, seed):
 
 def evaluate(model, card=None, quick=False):
     """Seconds per 512x512 picture at one step (the first run warms up and is not counted)."""
-    import time
     generate(model, "a lighthouse at dusk", 0, 1, 256)
     runs = 1 if quick else 3
     start = time.perf_counter()

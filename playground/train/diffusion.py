@@ -23,6 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import data
+from ..families import diffusion
+from ..images import make_grid
 from . import loop
 
 FASHION = dict(sample_size=32, block_out_channels=(32, 64, 64), layers_per_block=1, num_classes=10,
@@ -41,7 +44,7 @@ SAMPLE_SEED = 1234
 
 
 def build_unet(config):
-    from diffusers import UNet2DModel
+    from diffusers import UNet2DModel  # lazy: diffusers takes seconds to import; only diffusion models need it
     levels = len(config["block_out_channels"])
     classes = config["num_classes"]
     return UNet2DModel(sample_size=config["sample_size"], in_channels=1, out_channels=1,
@@ -52,20 +55,18 @@ def build_unet(config):
 
 
 def make_scheduler():
-    from diffusers import DDPMScheduler
+    from diffusers import DDPMScheduler  # lazy: diffusers takes seconds to import; only diffusion models need it
     return DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", prediction_type="epsilon",
                          clip_sample=True)
 
 
 def training_images(config, dataset=None):
     """uint8 images (N,S,S) and int64 labels: Fashion-MNIST's training set padded with black to 32x32;
-    the 400 ORL faces cropped exactly as gan-faces saw them (gan.prepare_faces), so the two compare."""
-    from .. import data
+    the 400 ORL faces cropped exactly as gan-faces saw them (data.prepare_faces), so the two compare."""
     name = dataset or config["dataset"]
     if name == "orl-faces":
-        from ..families.gan import prepare_faces
         images, labels = data.orl_faces()
-        images = prepare_faces(images, config["sample_size"])
+        images = data.prepare_faces(images, config["sample_size"])
     else:
         size = None if name == "fashion-mnist" else config["sample_size"]
         images, labels = data.load(name, split="train" if name == "fashion-mnist" else "all", size=size, mode="L")
@@ -79,7 +80,6 @@ def training_images(config, dataset=None):
 def quick_samples(unet, scheduler_config, config, n=64, guidance=2.0, seed=SAMPLE_SEED):
     """n images (uint8 (n,S,S)) with the model's default sampler from fixed noise, exactly as the tab
     draws them (families.diffusion.generate); classes in turn for a conditional model."""
-    from ..families import diffusion
     model = diffusion.Diffusion(unet, scheduler_config, config)
     classes = config["num_classes"]
     labels = [i % classes for i in range(n)] if classes else None
@@ -231,7 +231,6 @@ def main(argv=None):
         return {"loss": loss.detach()}
 
     def sample_fn(step):
-        from ..images import make_grid
         return make_grid(quick_samples(trainer.ema["unet"], scheduler.config, config), nrow=8)
 
     start = time.perf_counter()

@@ -16,8 +16,10 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from ..families import features
+from ..images import make_grid
 from . import loop
 
 PRESETS = {
@@ -203,7 +205,6 @@ def main(argv=None):
         return {"loss": loss.detach(), "train_acc": (logits.argmax(1) == y).float().mean()}
 
     def sample_fn(step):  # the augmented batch the model is seeing, to check the augmentation by eye
-        from ..images import make_grid
         x, _ = augment((batches.data[0][:32], batches.data[1][:32]), torch.Generator().manual_seed(step))
         return make_grid(x.float().round().clamp(0, 255).to(torch.uint8).numpy(), nrow=8)
 
@@ -214,7 +215,6 @@ def main(argv=None):
         metrics = features.evaluate(model, None)
         test_x, test_y = features.test_set(config["dataset"], config["image_size"])
         matrix = confusion(test_y, features.classify(model, test_x).argmax(1), config["num_classes"])
-        from PIL import Image
         Image.fromarray(confusion_image(matrix)).save(run_dir / "confusion.png")
         np.savetxt(run_dir / "confusion.txt", matrix, fmt="%d")
         print(f"{preset['model_id']}: {metrics} {loop.trained_for(trainer, start)}", flush=True)

@@ -20,8 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
+from .. import data
 from ..families import gan
+from ..images import make_grid
 from . import loop
 
 FASHION_STEPS, FASHION_G_WIDTH, FASHION_D_WIDTH = 9000, 48, 48  # sized for ~35 min on one busy CPU thread
@@ -48,13 +51,11 @@ SAMPLE_SEED = 1234
 
 def grid(images):
     """uint8 [N, H, W, 1] -> one grey grid image (8 per row)."""
-    from ..images import make_grid
     return make_grid(images, nrow=8)
 
 
 def real_fashion(split="train", size=32):
     """Fashion-MNIST padded with black from 28x28 to size x size: (uint8 [N, size, size], int64 [N])."""
-    from .. import data
     images, labels = data.fashion_mnist(split)
     p = (size - images.shape[1]) // 2
     return np.pad(images, ((0, 0), (p, p), (p, p))), np.array(labels)
@@ -405,7 +406,6 @@ def main(argv=None):
         shipped = export(trainer.ema["generator"], d, config)
         final_z = gan.latents(SAMPLE_SEED + 1, rows * 8, config["latent_dim"]).to(device)
         final = gan.to_uint8(gan.crop(shipped, shipped.generator(final_z, fixed_y)))
-        from PIL import Image
         Image.fromarray(grid(final).squeeze()).save(run_dir / "final_grid.png")
         params = loop.count_params(shipped)
         template = card_template(params, loop.count_params(shipped.generator), loop.count_params(shipped.discriminator),

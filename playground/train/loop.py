@@ -34,8 +34,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from PIL import Image
+from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm.auto import tqdm
 
-from .. import devices
+from .. import data, devices
 from ..cards import MEASURED_END, MEASURED_START, REPO_ROOT, write_metrics
 from ..errors import InputError, PlaygroundError
 from ..registry import save_weights
@@ -190,7 +192,6 @@ class Loop:
             self._trim_log()
         self.modules = dict(self.raw)
         if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel as DDP
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.modules = {k: DDP(m, device_ids=ids, **(ddp_kwargs or {}))
                             if any(p.requires_grad for p in m.parameters()) else m for k, m in self.raw.items()}
@@ -304,7 +305,6 @@ class Loop:
             batches.load_state_dict(self._batches_state)
         bar = None
         if self.progress and self.rank == 0:
-            from tqdm.auto import tqdm
             bar = tqdm(total=self.steps, initial=self.step, dynamic_ncols=True)
         sums, counts, start, first = {}, {}, time.perf_counter() - self.elapsed, (self.step, self.elapsed)
         while self.step < self.steps:
@@ -353,7 +353,6 @@ class Loop:
 # shared helpers for training commands -------------------------------------------
 def dataset_arg(text):
     """A data set name (canonical: fashion -> fashion-mnist), an existing folder, or hub:<org>/<name>."""
-    from .. import data
     name = ALIASES.get(text.lower(), text.lower())
     if name in data.DATASETS:
         return name
@@ -392,7 +391,6 @@ def setup(args):
 
 def load_dataset(name, split="train", size=None, mode=None):
     """(uint8 images, int64 labels) of the --dataset argument, through playground.data.load."""
-    from .. import data
     return data.load(name, split=split, size=size, mode=mode)
 
 

@@ -18,8 +18,10 @@ import time
 import numpy as np
 import torch
 
+from .. import data
 from ..families import pixelcnn
 from ..families.vae import log_likelihood
+from ..images import make_grid
 from . import loop
 
 PRESETS = {
@@ -105,7 +107,6 @@ def card_template(preset, config, params, minutes, **training):
 
 def training_data(config, dataset=None):
     """uint8 (N,S,S) images and int64 labels (zeros for an unlabelled --dataset)."""
-    from .. import data
     images, labels = data.load(dataset or config["dataset"], split="train", size=config["image_size"], mode="L")
     images = np.asarray(images)
     labels = np.zeros(len(images), np.int64) if labels is None else np.asarray(labels, np.int64)
@@ -150,7 +151,6 @@ def main(argv=None):
         return {"loss": loss.detach(), "bpd": loss.detach() / math.log(2)}
 
     def sample_fn(step):
-        from ..images import make_grid
         model.eval()
         out = pixelcnn.sample(model, SAMPLE_SEED, 16, list(range(10)) if conditional else None)
         model.train()

@@ -11,14 +11,20 @@ random 128x128 crops of natural photos, against one style image, with the same l
 Resumable; samples of the held-out photos go to runs/<id>/samples/.
 """
 import argparse
+import importlib.util
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
+from safetensors.torch import load_file
 
 from ..errors import PlaygroundError
 from ..families import style
+from ..images import make_grid
+from ..registry import weights_file
 from . import loop
 
 LOSS_ID = "style-loss-random"
@@ -391,7 +397,6 @@ EXTRA = [Path("/usr/share/doc/opencv-doc/examples/data") / f for f in (
 
 def _package_images():
     """scikit-learn's and gradio's sample pictures, found without importing either package."""
-    import importlib.util
     out = []
     for package, names in (("sklearn", ("datasets/images/china.jpg", "datasets/images/flower.jpg")),
                            ("gradio", ("media_assets/images/bus.png", "media_assets/images/cheetah.jpg",
@@ -404,7 +409,6 @@ def _package_images():
 
 def training_photos(scale):
     """uint8 photos (longer side `scale`), the held-out evaluation photos excluded, and their names."""
-    from PIL import Image
     photos, names = [], []
     for name, image in style.content_images().items():
         if name not in style.HELD_OUT:
@@ -439,7 +443,6 @@ def crops(photos, crop, seed, targets=None):
 def optimised_targets(loss_net, photos, names, style_image, folder):
     """The optimisation (the tab's DEFAULTS) of every training photo against the style: what the fast network
     learns to reproduce in one pass. Cached as PNG in `folder`, so that a resumed run does not redo them."""
-    from PIL import Image
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for i, (photo, name) in enumerate(zip(photos, names)):
@@ -498,9 +501,6 @@ def score(preset, checkpoint):
 def warm_weights(path, config):
     """The state dict in `path` (a model.safetensors or a folder holding one) for a network of `config`;
     a folder's config.json must agree, and the tensors must fit the network exactly."""
-    import json
-    from safetensors.torch import load_file
-    from ..registry import weights_file
     path = Path(path)
     folder, weights = (path, weights_file(path)) if path.is_dir() else (path.parent, path)
     if not weights.is_file():
@@ -621,7 +621,6 @@ def main(argv=None):
         return trainer.ema["net"] if preset["ema"] else net
 
     def sample_fn(step):
-        from ..images import make_grid
         follow(step - 1)  # the network as trained up to `step`
         return make_grid([style.stylise(shipped(), h) for h in held], nrow=len(held))
 

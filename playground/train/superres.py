@@ -20,9 +20,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
+from safetensors.torch import load_file
 
+from .. import data
 from ..families import superres
 from . import loop
+from .superres_card import card_template
 
 FAST = dict(arch="fast", features=64, mid=32)
 EDSR = dict(arch="edsr", channels=64, blocks=10)
@@ -44,7 +47,6 @@ MIN_SIDE = 128
 
 def _sources():
     """(name, path) of every training photograph installed here (not the held-out ones)."""
-    from .. import data
     found = [(f"natural:{n}", im.path) for n, im in sorted(data.natural_images().items())
              if n not in superres.HELD_OUT and n not in SKIMAGE_SKIP]
     sklearn = data._package_dir("sklearn")
@@ -107,7 +109,6 @@ class Pairs:
 
 def init_from(model, model_id):
     """Copy every tensor of weights/<model_id> whose name and shape match (EDSR's head and body)."""
-    from safetensors.torch import load_file
     path = loop.REPO_ROOT / "weights" / model_id / "model.safetensors"
     if not path.is_file():
         print(f"no {path}: starting from random weights", flush=True)
@@ -163,7 +164,6 @@ def main(argv=None):
     start = time.perf_counter()
     trainer.run(step_fn, batches, sample_fn)
     if loop.is_main() and not args.no_finish:
-        from .superres_card import card_template
         model.eval()
         metrics = superres.evaluate(model, None)
         print(f"{preset['model_id']}: {metrics} {loop.trained_for(trainer, start)}", flush=True)

@@ -20,7 +20,9 @@ import time
 import numpy as np
 import torch
 
+from .. import data
 from ..families import vae
+from ..images import make_grid
 from . import loop
 
 FASHION = dict(latent_dim=32, width=32, image_size=28, mixtures=5, dataset="fashion-mnist", blocks=1)
@@ -40,7 +42,6 @@ SAMPLE_SEED = 1234
 def training_images(config, dataset=None):
     """uint8 (N,S,S) training images for a config: Fashion-MNIST's 60,000 (minus the held-out class),
     the 320 ORL training faces (images 1-8 of each person), or --dataset's images fitted to size."""
-    from .. import data
     name = dataset or config["dataset"]
     images, labels = data.load(name, split="train", size=config["image_size"], mode="L")
     images, labels = np.asarray(images), np.asarray(labels)
@@ -189,7 +190,6 @@ def main(argv=None):
     test = vae.test_images(config["dataset"], config["image_size"])[:8]
 
     def sample_fn(step):
-        from ..images import make_grid
         prior = vae.sample_prior(model, SAMPLE_SEED, 24, decode="mean")
         recon = vae.reconstruct(model, test, decode="mean")
         return make_grid(np.concatenate([prior, test, recon]), nrow=8)
