@@ -163,15 +163,15 @@ def main(argv=None):
     start = time.perf_counter()
     trainer.run(step_fn, batches, sample_fn)
     if loop.is_main() and not args.no_finish:
-        from .superres_card import card_template
+        from .superres_card import card_template, run_text
         model.eval()
         metrics = superres.evaluate(model, None)
         print(f"{preset['model_id']}: {metrics} {loop.trained_for(trainer, start)}", flush=True)
-        template = card_template(preset["model_id"], args.preset, preset, config, loop.count_params(model),
-                                 trainer.elapsed / 60, sorted(images), command=COMMAND.format(preset=args.preset),
-                                 lr=lr, batch_size=batch_size, steps=steps, seed=args.seed,
-                                 threads=torch.get_num_threads())
-        card = loop.finish(model, config, preset["model_id"], metrics, template)
+        draft = card_template(preset["model_id"], preset, config, loop.count_params(model),
+                              COMMAND.format(preset=args.preset))
+        run = run_text(trainer.elapsed / 60, torch.get_num_threads(), sorted(images), lr=lr, batch_size=batch_size,
+                       steps=steps, seed=args.seed)
+        card = loop.finish(model, config, preset["model_id"], metrics, draft, run=run)
         print(f"wrote weights/{preset['model_id']}/ and {card}", flush=True)
     trainer.close()
 
