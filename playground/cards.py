@@ -121,17 +121,103 @@ def list_cards(cards_dir=None):
     return [parse_card(p) for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md"]
 
 
-MEASURED_START, MEASURED_END = "<!-- measured:start -->", "<!-- measured:end -->"  # a card's evaluate --write section
+# The parts of a card that commands write; everything else in a card is authored and no command rewrites it.
+MEASURED_START, MEASURED_END = "<!-- measured:start -->", "<!-- measured:end -->"  # evaluate --write
+RUN_START, RUN_END = "<!-- training-run:start -->", "<!-- training-run:end -->"  # the training command
+SECTIONS = {"measured": (MEASURED_START, MEASURED_END, "Measured"),
+            "training_run": (RUN_START, RUN_END, "Training run")}  # update()'s keyword -> markers, heading
+
+
+@dataclass(frozen=True)
+class Written:
+    """What update() did to a card: `drafted` (it did not exist and was written from the draft), the
+    sections whose markers were missing and were `appended` at the end, and whether the file `changed`."""
+    path: Path
+    drafted: bool = False
+    appended: tuple = ()
+    changed: bool = False
+
+    def notes(self):
+        """Sentences for a command to print: what a person may want to look at."""
+        out = [f"drafted {self.path.name} from its template: the prose is a first draft, edit it"] if self.drafted else []
+        out += [f"{self.path.name} had no {SECTIONS[k][0]} ... {SECTIONS[k][1]} markers: added a '## {SECTIONS[k][2]}' "
+                "section at its end (move the section with its markers wherever it reads best)"
+                for k in self.appended if not self.drafted]
+        return out
+
+
+def update(path, *, metrics=None, params=None, measured=None, training_run=None, draft=None):
+    """The one way a command writes a card. A card that exists is never rewritten as a whole: only
+    - the front matter's `metrics` (replaced by `metrics`, floats rounded to 6 digits) and `params`;
+    - the text between a section's markers: `measured` between MEASURED_START and MEASURED_END (what
+      `python -m playground.evaluate ID --write` measures), `training_run` between RUN_START and RUN_END
+      (what a training run measured: steps, minutes, ...). A card without a section's markers gets them,
+      under a heading, at its end.
+    Everything else (the prose, the other front-matter keys, their layout and comments) is left byte for byte.
+    Arguments left None are not touched. When no card exists, `draft` (a template's text) starts one and
+    is then updated like any card; without a draft a missing card is an error. Returns a Written."""
+    path = Path(path)
+    drafted = not path.is_file()
+    if drafted and draft is None:
+        raise CardError(f"{path}: no such card, and no draft to start one from")
+    old = draft if drafted else path.read_text(encoding="utf-8")
+    meta, _ = split_front_matter(old, str(path))
+    lines = old.splitlines(keepends=True)
+    close = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    front, body = lines[1:close], "".join(lines[close + 1:])
+    expected = dict(meta)
+    if metrics is not None:
+        expected["metrics"] = {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in metrics.items()}
+        front = _set_key(front, "metrics", expected["metrics"], path)
+    if params is not None:
+        expected["params"] = int(params)
+        front = _set_key(front, "params", expected["params"], path)
+    appended = []
+    for key, text in (("measured", measured), ("training_run", training_run)):
+        if text is not None:
+            body, added = _set_section(body, key, text, path)
+            appended += [key] if added else []
+    new = "".join(lines[:1] + front + lines[close:close + 1]) + body
+    if split_front_matter(new, str(path))[0] != expected:  # a layout _set_key does not understand: write nothing
+        raise CardError(f"{path}: could not replace only metrics/params in the front matter; nothing written")
+    _check(expected, str(path))
+    changed = drafted or new != old
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(new, encoding="utf-8")
+    return Written(path, drafted, tuple(appended), changed)
+
+
+def _set_key(front, key, value, path):
+    """The front matter's lines with the top-level `key` (its line and any indented lines under it)
+    replaced by `key: value` as YAML; added at the end when the key is missing."""
+    dumped = yaml.safe_dump({key: value}, sort_keys=False, allow_unicode=True, width=1000).splitlines(keepends=True)
+    starts = [i for i, line in enumerate(front) if re.match(rf"{re.escape(key)}\s*:", line)]
+    if len(starts) > 1:
+        raise CardError(f"{path}: key {key!r} appears {len(starts)} times in the front matter")
+    if not starts:
+        return front + dumped
+    end = starts[0] + 1
+    while end < len(front) and front[end][:1] in (" ", "\t", "-") and front[end].strip():
+        end += 1
+    return front[:starts[0]] + dumped + front[end:]
+
+
+def _set_section(body, key, text, path):
+    """(body with `text` between the section's markers, whether the markers had to be added at the end)."""
+    start, end, heading = SECTIONS[key]
+    text = text.strip("\n")
+    if start in body or end in body:
+        head, sep, rest = body.partition(start)
+        if not sep or end not in rest or body.count(start) > 1 or body.count(end) > 1:
+            raise CardError(f"{path}: the {start} ... {end} markers must appear once each, in that order")
+        return head + start + "\n" + text + "\n" + end + rest.split(end, 1)[1], False
+    return body.rstrip("\n") + f"\n\n## {heading}\n\n{start}\n{text}\n{end}\n", True
 
 
 def write_metrics(path, metrics):
-    """Replace the metrics in a card's front matter, keeping the other keys and the prose."""
-    path = Path(path)
-    meta, body = split_front_matter(path.read_text(encoding="utf-8"), str(path))
-    meta["metrics"] = {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in metrics.items()}
-    _check(meta, str(path))
-    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    path.write_text(f"---\n{front}---\n\n{body}", encoding="utf-8")
+    """Replace the metrics in a card's front matter, keeping everything else (update(path, metrics=...))."""
+    return update(path, metrics=metrics)
 
 
 def write_section(path, start, end, text):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .cards import REPO_ROOT
+from .cards import REPO_ROOT, update
 from .families import superres
 from .registry import save_weights
 from .train.superres_card import port_template
@@ -105,11 +105,9 @@ def convert(tgz, scale, root=REPO_ROOT):
                 "modelTopology": model_json["modelTopology"]}
     (folder / "keras_model.json").write_text(json.dumps(topology, indent=1) + "\n")
     params = sum(p.numel() for p in net.parameters())
-    card = Path(root) / "model_cards" / f"esrgan-slim-x{scale}.md"
-    if not card.is_file():
-        card.parent.mkdir(parents=True, exist_ok=True)
-        card.write_text(port_template(scale, params, version, sha), encoding="utf-8")
-    return folder, config, {"version": version, "sha256": sha, "params": params}
+    card = Path(root) / "model_cards" / f"esrgan-slim-x{scale}.md"  # its prose is people's once it exists
+    written = update(card, params=params, draft=port_template(scale, params, version, sha))
+    return folder, config, {"version": version, "sha256": sha, "params": params, "notes": written.notes()}
 
 
 def main(argv=None):
@@ -119,7 +117,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     folder, config, details = convert(args.tarball, args.scale)
     print(f"wrote {folder} ({details['params']:,} parameters, {config}) from {PACKAGE}@{details['version']} "
-          f"(sha256 {details['sha256']})", flush=True)
+          f"(sha256 {details['sha256']})", *details["notes"], sep="; ", flush=True)
     return 0
 
 

@@ -5,7 +5,8 @@
     python -m playground.evaluate --readme README.md   # the README's models table, from the cards
 
 Each family's evaluate(model, card, quick) does the measuring; --write puts the numbers into the
-card's front matter, so no metric in a card is ever typed by hand.
+card's front matter and its report between the card's measured markers (`cards.update`), so no metric
+in a card is ever typed by hand and the card's prose, which people write, is never touched.
 """
 import argparse
 import json
@@ -15,9 +16,7 @@ import time
 import torch
 
 from . import registry
-from .cards import MEASURED_END as REPORT_END
-from .cards import MEASURED_START as REPORT_START
-from .cards import list_cards, write_metrics, write_section
+from .cards import list_cards, update, write_section
 
 START, END = "<!-- models:start -->", "<!-- models:end -->"
 
@@ -34,21 +33,33 @@ def evaluate(model_id, quick=False, reg=None):
     return metrics, time.perf_counter() - start
 
 
-def write_report(model_id, metrics, reg=None):
-    """The card's measured section: family.report(model, card, metrics, folder) writes its figures
-    into the weights folder and returns markdown, put between the card's measured markers (added at
-    the end of the card the first time)."""
+def report(model_id, metrics, reg=None):
+    """The card's measured section: family.report(model, card, metrics, folder) writes its figures into the
+    weights folder and returns markdown; None for a family without report()."""
     reg = reg or registry.default()
     card = reg.card(model_id)
     family = registry.family_module(card.family)
     if not hasattr(family, "report"):
-        return
+        return None
     with reg.using(model_id) as model:
-        text = family.report(model, card, metrics, reg.folder(model_id))
-    if REPORT_START not in card.path.read_text():
-        with open(card.path, "a", encoding="utf-8") as f:
-            f.write(f"\n## Measured\n\n{REPORT_START}\n{REPORT_END}\n")
-    write_section(card.path, REPORT_START, REPORT_END, text)
+        return family.report(model, card, metrics, reg.folder(model_id))
+
+
+def write_card(model_id, metrics=None, reg=None):
+    """Write what evaluate measured into the card with cards.update: `metrics` (None: keep the card's own and
+    redraw from them) in the front matter and the report between the measured markers (added at the end of a
+    card without them). -> cards.Written"""
+    reg = reg or registry.default()
+    card = reg.card(model_id)
+    text = report(model_id, dict(card.metrics) if metrics is None else metrics, reg)
+    return update(card.path, metrics=metrics, measured=text)
+
+
+def write_report(model_id, metrics, reg=None):
+    """Only the card's measured section, from `metrics`."""
+    reg = reg or registry.default()
+    text = report(model_id, metrics, reg)
+    return update(reg.card(model_id).path, measured=text) if text is not None else None
 
 
 def models_markdown(cards):
@@ -94,15 +105,15 @@ def main(argv=None):
         ap.error("--quick numbers are not written into cards")
     if args.report_only:
         for model_id in ids:
-            write_report(model_id, dict(reg.card(model_id).metrics), reg)
-            print(f"redrew the measured section of {model_id}", flush=True)
+            written = write_card(model_id, None, reg)
+            print(f"redrew the measured section of {model_id}", *written.notes(), sep="; ", flush=True)
         return 0
     for model_id in ids:
         metrics, seconds = evaluate(model_id, args.quick, reg)
         print(json.dumps({"id": model_id, "metrics": metrics, "seconds": round(seconds, 1)}), flush=True)
         if args.write:
-            write_metrics(reg.card(model_id).path, metrics)
-            write_report(model_id, metrics, reg)
+            written = write_card(model_id, metrics, reg)
+            print(f"wrote what was measured into {written.path.name}", *written.notes(), sep="; ", flush=True)
     return 0
 
 

@@ -2,7 +2,7 @@
 import gradio as gr
 
 from playground.actions import superres as actions
-from tabs.common import guarded, image_input, image_output, intro, launch_alone, model_event, model_queue, raw
+from tabs.common import guarded, image_input, intro, launch_alone, model_event, model_queue, raw
 
 HEADERS = ["method", "PSNR (dB)", "gain over bicubic (dB)", "SSIM", "ms"]
 NOTE = ("PSNR and SSIM are measured on the luminance Y with `scale` pixels cropped from each border, as "

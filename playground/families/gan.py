@@ -36,7 +36,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from .. import data, devices, ladder, registry
 from ..data import FASHION_CLASSES, prepare_faces
-from ..errors import InputError, ModelUnavailable
+from ..errors import InputError
 from ..images import make_grid
 from ..metrics import precision_recall
 from . import features

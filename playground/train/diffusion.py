@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import data
+from .. import cards, data
 from ..families import diffusion
 from ..images import make_grid
 from . import loop
@@ -103,8 +103,8 @@ metrics_command: python -m playground.evaluate {model_id} --write
 
 # {title}
 
-A denoising diffusion model (Ho et al. 2020): a diffusers UNet2DModel with {params:,} parameters (channels \
-{channels}, one residual layer per block, no attention) predicts the noise in x_t at each of 1,000 steps of a \
+A denoising diffusion model (Ho et al. 2020): a diffusers UNet2DModel (channels {channels}, one residual layer \
+per block, no attention) predicts the noise in x_t at each of 1,000 steps of a \
 linear schedule (beta from 1e-4 to 0.02). {conditioning} The shipped weights are an exponential moving \
 average (decay 0.999) of the trained ones, saved as a diffusers folder (unet/, scheduler/, model_index.json) \
 with the playground's settings in playground.json. Any diffusers sampler runs on it; the tab offers DDPM, DDIM, \
@@ -116,11 +116,12 @@ DPM-Solver++, Euler, Euler ancestral and Heun. {sampler_text}
 
 ## Training
 
-`python -m playground.train.diffusion --preset {preset} --threads 1`: mean squared error on the noise, AdamW, \
-learning rate {lr} with a short warm-up, batch {batch_size}, {steps} steps, gradient clipping at 1, seed {seed}, \
-on the shared training loop. Training took {minutes:.0f} minutes of wall-clock time on one CPU thread of a \
-shared 2-core machine (including any time the run was paused). The metrics are written by \
+`python -m playground.train.diffusion --preset {preset} --threads 1`: mean squared error on the noise, AdamW \
+with a short warm-up, gradient clipping at 1, on the shared training loop. The metrics are written by \
 `python -m playground.evaluate {model_id} --write`, never by hand.
+
+{run_start}
+{run_end}
 
 ## Limits and ethics
 
@@ -155,7 +156,19 @@ TEXT = {
 }
 
 
-def card_template(preset, config, params, minutes, **training):
+RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}. Training "
+       "took {minutes:.0f} minutes of wall-clock time on {threads_text} of a shared 2-core machine (including any time "
+       "the run was paused).")
+
+
+def run_text(minutes, threads, **training):
+    """The card's training-run section: what this run was (training: lr, batch_size, steps, seed)."""
+    threads_text = "one CPU thread" if threads == 1 else f"{threads} CPU threads"
+    return RUN.format(minutes=minutes, threads_text=threads_text, **training)
+
+
+def card_template(preset, config, params):
+    """A new card's first draft (a card that exists keeps its prose; the run goes to run_text)."""
     text = TEXT[preset]
     sampler, steps = config.get("sampler", "DPM-Solver++"), config.get("steps", 20)
     sampler_text = f"Its default sampler, in the tab and for the card's main numbers, is {sampler} with {steps} steps."
@@ -166,8 +179,9 @@ def card_template(preset, config, params, minutes, **training):
                          "samplers with one seed. The sampler table below hardly shows it: FD-ORL, on the features of "
                          "an identity classifier, barely registers brightness and speckle.")
     return CARD.format(model_id=PRESETS[preset]["model_id"], preset=preset, dataset=config["dataset"], params=params,
-                       size=config["sample_size"] - 2 * config["pad"], minutes=minutes, sampler_text=sampler_text,
-                       channels=", ".join(str(c) for c in config["block_out_channels"]), **text, **training)
+                       size=config["sample_size"] - 2 * config["pad"], sampler_text=sampler_text,
+                       channels=", ".join(str(c) for c in config["block_out_channels"]), run_start=cards.RUN_START,
+                       run_end=cards.RUN_END, **text)
 
 
 def save_folder(folder, unet, scheduler, config):
@@ -236,9 +250,10 @@ def main(argv=None):
     start = time.perf_counter()
     trainer.run(step_fn, batches, sample_fn)
     if loop.is_main() and not args.no_finish:
-        template = card_template(args.preset, config, loop.count_params(unet), trainer.elapsed / 60, lr=lr,
-                                 batch_size=batch_size, steps=steps, seed=args.seed)
-        card = loop.finish(trainer.ema["unet"], config, preset["model_id"], {}, template,
+        run = run_text(trainer.elapsed / 60, torch.get_num_threads(), lr=lr, batch_size=batch_size, steps=steps,
+                       seed=args.seed)
+        card = loop.finish(trainer.ema["unet"], config, preset["model_id"], {},
+                           card_template(args.preset, config, loop.count_params(unet)), run=run,
                            save=lambda folder, net, settings: save_folder(folder, net, scheduler, settings))
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "
               f"python -m playground.evaluate {preset['model_id']} --write", flush=True)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .. import cards
 from ..families import features
 from ..images import make_grid
 from . import loop
@@ -128,8 +129,8 @@ metrics_command: python -m playground.evaluate {model_id} --write
 
 # {title}
 
-A small convolutional network, {what}, that the playground uses in place of Inception-v3. It has {params:,} \
-parameters: conv-BatchNorm-ReLU stages with max pooling, global average pooling, a 128-d feature layer \
+A small convolutional network, {what}, that the playground uses in place of Inception-v3. It is made of \
+conv-BatchNorm-ReLU stages with max pooling, global average pooling, a 128-d feature layer \
 (Linear-BatchNorm-ReLU) and a linear head. It takes uint8 grey images and normalises them itself \
 (x / 127.5 - 1). `playground.families.features.features(model, images)` returns the 128-d features, \
 fitting images of another size to {resolution} first, and `classify(model, images)` the class probabilities.
@@ -147,11 +148,12 @@ only: they are NOT comparable with published FID values and must never be report
 
 ## Training
 
-`{command}`: AdamW (weight decay 5e-4), learning rate {lr} with a short warm-up and cosine decay, batch \
-{batch_size}, {steps} steps, label smoothing 0.1, seed {seed}, on the shared training loop \
-(`playground/train/loop.py`). Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared \
-2-core machine. The test accuracy in the front matter is written by \
+`{command}`: AdamW (weight decay 5e-4) with a short warm-up and cosine decay, label smoothing 0.1, on the \
+shared training loop (`playground/train/loop.py`). The test accuracy in the front matter is written by \
 `python -m playground.evaluate {model_id} --write`, never by hand.
+
+{run_start}
+{run_end}
 
 ## Limits and ethics
 
@@ -166,10 +168,21 @@ ETHICS = {
 }
 
 
-def card_template(dataset, params, minutes, **training):
+RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}. Training "
+       "took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine.")
+
+
+def run_text(minutes, threads, **training):
+    """The card's training-run section: what this run was (training: lr, batch_size, steps, seed)."""
+    return RUN.format(minutes=minutes, threads=threads, **training)
+
+
+def card_template(dataset, params):
+    """A new card's first draft (a card that exists keeps its prose; the run goes to run_text)."""
     preset, text = PRESETS[dataset], CARDS[dataset]
-    card = CARD.format(model_id=preset["model_id"], dataset=dataset, params=params, minutes=minutes,
-                       command=COMMAND.format(dataset=dataset), **text, **training)
+    card = CARD.format(model_id=preset["model_id"], dataset=dataset, params=params,
+                       command=COMMAND.format(dataset=dataset), run_start=cards.RUN_START, run_end=cards.RUN_END,
+                       **text)
     return card.rstrip("\n") + ETHICS[dataset] + "\n"
 
 
@@ -218,10 +231,10 @@ def main(argv=None):
         Image.fromarray(confusion_image(matrix)).save(run_dir / "confusion.png")
         np.savetxt(run_dir / "confusion.txt", matrix, fmt="%d")
         print(f"{preset['model_id']}: {metrics} {loop.trained_for(trainer, start)}", flush=True)
-        template = card_template(args.dataset, loop.count_params(model), trainer.elapsed / 60, lr=lr,
-                                 batch_size=batch_size, steps=steps, seed=args.seed,
-                                 threads=torch.get_num_threads())
-        card = loop.finish(model, config, preset["model_id"], metrics, template)
+        run = run_text(trainer.elapsed / 60, torch.get_num_threads(), lr=lr, batch_size=batch_size, steps=steps,
+                       seed=args.seed)
+        card = loop.finish(model, config, preset["model_id"], metrics,
+                           card_template(args.dataset, loop.count_params(model)), run=run)
         print(f"wrote weights/{preset['model_id']}/ and {card}")
     trainer.close()
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .. import data
+from .. import cards, data
 from ..families import gan
 from ..images import make_grid
 from . import loop
@@ -100,9 +100,9 @@ metrics_command: python -m playground.evaluate gan-faces --write
 # Data-efficient GAN on ORL faces
 
 A small generative adversarial network that draws 64x64 grey faces from a 128-d latent vector,
-trained from scratch on just 400 photographs. The weights (code: MIT) hold both networks,
-{g_params:,} generator parameters (the exponential moving average of the trained generator) and
-{d_params:,} discriminator parameters, {params:,} in all.
+trained from scratch on just 400 photographs. The weights (code: MIT) hold both networks: the
+generator (the exponential moving average of the trained one) and the discriminator; their sizes are
+under Training.
 
 ## How it works
 
@@ -133,10 +133,12 @@ the hinge loss and the EMA are what make it work at this size.
 
 ## Training
 
-`{command}`: Adam (lr {lr}, betas {betas}) for both networks, batch {batch_size}, {steps} steps
-(one discriminator and one generator update each; about {epochs:.0f} passes over the 400 faces),
-seed {seed}, {minutes:.0f} minutes on {threads} CPU thread(s). Fixed-noise sample grids along the way
-are in weights/gan-faces/timeline/ and the run folder, the losses in timeline/losses.json.
+`{command}`: Adam (betas {betas}) for both networks, one discriminator and one generator update per
+step. Fixed-noise sample grids along the way are in weights/gan-faces/timeline/ and the run folder, the
+losses in timeline/losses.json.
+
+{run_start}
+{run_end}
 
 {metrics}## Limits
 
@@ -182,9 +184,8 @@ metrics_command: python -m playground.evaluate gan-fashion --write
 
 A small generative adversarial network that draws 28x28 grey pictures of clothing of a class you
 choose (T-shirt/top, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle boot) from a
-128-d latent vector. The weights (code: MIT) hold both networks, {g_params:,} generator parameters
-(the exponential moving average of the trained generator) and {d_params:,} discriminator parameters,
-{params:,} in all.
+128-d latent vector. The weights (code: MIT) hold both networks: the generator (the exponential
+moving average of the trained one) and the discriminator; their sizes are under Training.
 
 ## How it works
 
@@ -219,11 +220,12 @@ for testing (used only by the metrics).
 
 ## Training
 
-`{command}`: Adam (lr {lr}, betas {betas}) for both networks, batch {batch_size}, {steps} steps
-(one discriminator and one generator update each; about {epochs:.1f} passes over the training set),
-seed {seed}, {minutes:.0f} minutes on {threads} CPU thread(s). Fixed-noise sample grids (one row of
-8 per class, top to bottom in the order above) along the way are in weights/gan-fashion/timeline/
-and the run folder, the losses in timeline/losses.json.
+`{command}`: Adam (betas {betas}) for both networks, one discriminator and one generator update per
+step. Fixed-noise sample grids (one row of 8 per class, top to bottom in the order above) along the way
+are in weights/gan-fashion/timeline/ and the run folder, the losses in timeline/losses.json.
+
+{run_start}
+{run_end}
 
 {metrics}## Limits
 
@@ -280,11 +282,25 @@ Written by `python -m playground.evaluate {model_id} --write`, never by hand, on
 """
 
 
-def card_template(params, g_params, d_params, c0, dataset="orl-faces", betas=BETAS, **training):
-    """The new card's text for the data set's model (CARD for gan-faces, CARD_FASHION for gan-fashion)."""
+def card_template(params, c0, dataset="orl-faces", betas=BETAS, command=None):
+    """A new card's first draft for the data set's model (CARD for gan-faces, CARD_FASHION for gan-fashion);
+    a card that exists keeps its prose, and the run goes to run_text."""
     template = CARD_FASHION if dataset == "fashion-mnist" else CARD
-    return template.format(params=params, g_params=g_params, d_params=d_params, c0=c0, ema=EMA_DECAY,
-                           betas=tuple(betas), metrics=metrics_section(dataset), **training)
+    return template.format(params=params, c0=c0, ema=EMA_DECAY, betas=tuple(betas), metrics=metrics_section(dataset),
+                           command=command or COMMANDS.get(dataset, COMMAND.format(dataset=dataset)),
+                           run_start=cards.RUN_START, run_end=cards.RUN_END)
+
+
+PASSES = {"orl-faces": "{:.0f} passes over the 400 faces", "fashion-mnist": "{:.1f} passes over the training set"}
+RUN = ("The run that wrote these weights: lr {lr}, batch {batch_size}, {steps} steps (about {passes}), seed {seed}, "
+       "{minutes:.0f} minutes on {threads} CPU thread(s); {g_params:,} generator parameters and {d_params:,} "
+       "discriminator parameters, {params:,} in all.")
+
+
+def run_text(dataset, epochs, **run):
+    """The card's training-run section (run: lr, batch_size, steps, seed, minutes, threads, g_params, d_params,
+    params)."""
+    return RUN.format(passes=PASSES.get(dataset, "{:.1f} passes over the data").format(epochs), **run)
 
 
 def _evenly(items, k):
@@ -408,17 +424,16 @@ def main(argv=None):
         final = gan.to_uint8(gan.crop(shipped, shipped.generator(final_z, fixed_y)))
         Image.fromarray(grid(final).squeeze()).save(run_dir / "final_grid.png")
         params = loop.count_params(shipped)
-        template = card_template(params, loop.count_params(shipped.generator), loop.count_params(shipped.discriminator),
-                                 shipped.generator.c0, dataset=args.dataset, betas=betas,
-                                 command=COMMANDS.get(args.dataset, COMMAND.format(dataset=args.dataset)), lr=lr,
-                                 batch_size=batch_size, steps=steps, seed=args.seed, minutes=trainer.elapsed / 60,
-                                 epochs=steps * batch_size / len(data[0] if conditional else data),
-                                 threads=torch.get_num_threads())
-        card = loop.finish(shipped, config, model_id, {}, template)
+        draft = card_template(params, shipped.generator.c0, dataset=args.dataset, betas=betas)
+        run = run_text(args.dataset, steps * batch_size / len(data[0] if conditional else data), lr=lr,
+                       batch_size=batch_size, steps=steps, seed=args.seed, minutes=trainer.elapsed / 60,
+                       threads=torch.get_num_threads(), g_params=loop.count_params(shipped.generator),
+                       d_params=loop.count_params(shipped.discriminator), params=params)
+        card = loop.finish(shipped, config, model_id, {}, draft, run=run)
         export_timeline(run_dir, loop.REPO_ROOT / "weights" / model_id)
         try:
             metrics = gan.evaluate(shipped, None)
-            loop.finish(shipped, config, model_id, metrics, template)
+            loop.finish(shipped, config, model_id, metrics, draft, run=run)
         except Exception as e:  # noqa: BLE001 - weights are written; metrics can be recomputed
             print(f"metrics not written ({e}); run: python -m playground.evaluate {model_id} --write", flush=True)
             metrics = {}

@@ -12,7 +12,7 @@
         return {"loss": loss}
     trainer.run(step_fn, loop.Batches(loop.load_dataset(args.dataset), 128, seed=args.seed), sample_fn=None)
     if loop.is_main():
-        loop.finish(net, config, "my-model", evaluate(net), card_template)
+        loop.finish(net, config, "my-model", evaluate(net), draft=card_template(), run=run_text(...))
     trainer.close()
 
 A GAN passes {"generator": g, "discriminator": d} and two optimizers, asks for ema={"generator": 0.999}
@@ -37,8 +37,8 @@ from PIL import Image
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
-from .. import data, devices
-from ..cards import MEASURED_END, MEASURED_START, REPO_ROOT, write_metrics
+from .. import cards, data, devices
+from ..cards import REPO_ROOT
 from ..errors import InputError, PlaygroundError
 from ..registry import save_weights
 
@@ -409,30 +409,23 @@ def trained_for(trainer, start):
     return f"after {trainer.elapsed:.0f}s of training ({time.perf_counter() - start:.0f}s this session)"
 
 
-def finish(model, config, model_id, metrics, card_template=None, root=REPO_ROOT, save=None):
-    """Write weights/<id>/ (with `save(folder, model, config)`, default registry.save_weights) and the
-    card's metrics; rank 0 only. With a template the card's text is (re)written from it, so that its
-    prose (steps, minutes) describes this run; an existing card's measured section (written by
-    `python -m playground.evaluate <id> --write`) is carried over until that command rewrites it.
-    Without a template an existing card keeps its text."""
+def finish(model, config, model_id, metrics, draft=None, root=REPO_ROOT, save=None, run=None, params=None):
+    """Write weights/<id>/ (with `save(folder, model, config)`, default registry.save_weights) and, with
+    cards.update, the card's parts a training run owns: the front matter's `metrics` (the training's own, {}
+    when it measures none: `python -m playground.evaluate <id> --write` follows) and `params` (default: the
+    model's), and `run`, the markdown of what this run was (steps, minutes, ...), between the card's
+    training-run markers. The card's prose is people's: an existing card keeps it. `draft` (the family's
+    template) is used only when the model has no card yet, as its first draft. Rank 0 only; -> the card's path."""
     if not is_main():
         return None
     root = Path(root)
-    (save or save_weights)(root / "weights" / model_id, getattr(model, "module", model), config)
+    model = getattr(model, "module", model)
+    (save or save_weights)(root / "weights" / model_id, model, config)
     card = root / "model_cards" / f"{model_id}.md"
-    if card_template is not None:
-        card.parent.mkdir(parents=True, exist_ok=True)
-        card.write_text(_keep_measured(card, card_template), encoding="utf-8")
-    elif not card.is_file():
-        raise PlaygroundError(f"No card {card} and no template to create it from.")
-    write_metrics(card, metrics)
+    if draft is None and not card.is_file():
+        raise PlaygroundError(f"No card {card} and no template to draft it from.")
+    written = cards.update(card, metrics=metrics, params=count_params(model) if params is None else params,
+                           training_run=run, draft=draft)
+    for note in written.notes():
+        print(note, flush=True)
     return card
-
-
-def _keep_measured(card, text):
-    """text, with the measured section of the existing card (if any) appended."""
-    start, end = MEASURED_START, MEASURED_END
-    old = card.read_text(encoding="utf-8") if card.is_file() else ""
-    if start not in old or end not in old or start in text:
-        return text
-    return text.rstrip("\n") + "\n\n## Measured\n\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"

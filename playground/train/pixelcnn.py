@@ -18,7 +18,7 @@ import time
 import numpy as np
 import torch
 
-from .. import data
+from .. import cards, data
 from ..families import pixelcnn
 from ..families.vae import log_likelihood
 from ..images import make_grid
@@ -64,7 +64,7 @@ metrics_command: python -m playground.evaluate {model_id} --write
 
 # {title}
 
-{what_cap}. It has {params:,} parameters and gives every pixel a mixture of {mixtures} discretised logistics over its \
+{what_cap}. It gives every pixel a mixture of {mixtures} discretised logistics over its \
 256 values (Salimans et al. 2017) given all the pixels before it in raster order{given}, so -log2 p(x) / 784 is an exact code length in bits per dimension, \
 comparable with the VAEs' bounds.{marginal}
 
@@ -76,10 +76,12 @@ under MIT, like the data.
 
 ## Training
 
-`{command}`: -log p(x{given_y}) in bits/dim, Adam, learning rate {lr} with a short warm-up and cosine \
-decay, batch {batch_size}, {steps} steps, seed {seed}, on the shared training loop (`playground/train/loop.py`). \
-Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine. The metrics are written \
-by `python -m playground.evaluate {model_id} --write`, never by hand.
+`{command}`: -log p(x{given_y}) in bits/dim, Adam with a short warm-up and cosine decay, on the shared training \
+loop (`playground/train/loop.py`). The metrics are written by `python -m playground.evaluate {model_id} --write`, \
+never by hand.
+
+{run_start}
+{run_end}
 
 ## Limits and ethics
 
@@ -91,7 +93,17 @@ diffusion model's.
 """
 
 
-def card_template(preset, config, params, minutes, **training):
+RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}. Training "
+       "took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine.")
+
+
+def run_text(minutes, threads, **training):
+    """The card's training-run section: what this run was (training: lr, batch_size, steps, seed)."""
+    return RUN.format(minutes=minutes, threads=threads, **training)
+
+
+def card_template(preset, config, params, command):
+    """A new card's first draft (a card that exists keeps its prose; the run goes to run_text)."""
     what = WHAT[preset].format(**config)
     conditional = bool(config.get("num_classes"))
     return CARD.format(
@@ -102,7 +114,7 @@ def card_template(preset, config, params, minutes, **training):
                  "its unconditional p(x) in one pass: the Likelihood and out-of-distribution views use it. The card's "
                  "test bits/dim is the exact marginal over the ten classes, p(x) = (1/10) sum_y p(x | y), with the "
                  "no-class and true-class numbers beside it." if conditional else "",
-        minutes=minutes, **training)
+        command=command, run_start=cards.RUN_START, run_end=cards.RUN_END)
 
 
 def training_data(config, dataset=None):
@@ -160,10 +172,10 @@ def main(argv=None):
     trainer.run(step_fn, batches, sample_fn)
     if loop.is_main() and not args.no_finish:
         model.eval()
-        template = card_template(args.preset, config, loop.count_params(model), trainer.elapsed / 60,
-                                 command=COMMAND.format(preset=args.preset), lr=lr, batch_size=batch_size,
-                                 steps=steps, seed=args.seed, threads=torch.get_num_threads())
-        card = loop.finish(model, config, preset["model_id"], {}, template)
+        draft = card_template(args.preset, config, loop.count_params(model), COMMAND.format(preset=args.preset))
+        run = run_text(trainer.elapsed / 60, torch.get_num_threads(), lr=lr, batch_size=batch_size, steps=steps,
+                       seed=args.seed)
+        card = loop.finish(model, config, preset["model_id"], {}, draft, run=run)
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "
               f"python -m playground.evaluate {preset['model_id']} --write", flush=True)
     trainer.close()

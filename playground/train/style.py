@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from .. import cards
 from ..errors import PlaygroundError
 from ..families import style
 from ..images import make_grid
@@ -130,7 +131,7 @@ metrics_command: python -m playground.evaluate {model_id} --write
 
 {intro} It is one layer of random convolutions (uniform weights from seed
 {seed}, no bias, ReLU), {filters} filters of each size {kernels_text} on each level of an image pyramid
-(average pooling by {scales_text}): {branches} branches of {filters} channels, {params:,} weights. Each
+(average pooling by {scales_text}): {branches} branches of {filters} channels. Each
 channel is divided by its root-mean-square response on crops of the bundled photos that are not held out
 (the `rms` buffer), so that all channels weigh alike.
 
@@ -226,12 +227,12 @@ A feed-forward network (Johnson et al. 2016, *Perceptual Losses for Real-Time St
 repaints any photo in the style of {style_title} in one pass: a {edge}x{edge} convolution, two stride-2
 convolutions, {res_blocks} residual blocks, two nearest-neighbour upsamplings each followed by a
 convolution, and a {edge}x{edge} convolution, with instance normalisation (Ulyanov et al. 2016) and a sigmoid;
-channels {channels_text}; {params:,} parameters.{detail_text} The tab's strength
+channels {channels_text}.{detail_text} The tab's strength
 slider blends photo and result.
 
 ## Training
 
-`{command}`: Adam, learning rate {lr} (x0.3 from step {lr_drop}), batch {batch_size}, {steps} steps, seed 0,
+`{command}`: Adam (the learning rate x0.3 from step {lr_drop}) on
 random {crop}x{crop} crops (with flips) of photos scaled to {scale} px on the longer side. The loss has
 the optimisation's terms on the same loss network (style-loss-random), {style_weight:g} x
 style (Gram) + {content_weight:g} x content + {tv_weight:g} x total variation{ramp_text}, and {n_terms} terms of
@@ -249,11 +250,12 @@ above. Short trials
 chose the terms (scratch runs, not shipped; docs/NOTES.md at commit 8b51576, sessions 5 and 6): the luminance term lowered both
 the style loss and the loss of SSIM against the structure term alone; adding the photo's detail raised SSIM
 by about 0.2 at the same style loss after 400 steps, and the distillation term lowered the style loss further. A first version computed sigmoid(logit(photo) + network output), so that it started as the
-identity; it learned about ten times more slowly and was dropped.{note_text}{warm_text}
-{time_text} took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine{targets_time}.{ema_text}
+identity; it learned about ten times more slowly and was dropped.{note_text}{ema_text}
 
-Training photos (not shipped; absent ones are skipped): {photos}. The evaluation photos ({held_out}) are
-never trained on.
+{run_start}
+{run_end}
+
+The evaluation photos ({held_out}) are never trained on.
 
 ## Data and licence
 
@@ -264,8 +266,8 @@ training crops only. The weights are released as {license}.
 ## Limits
 
 A fast network learns one style, at the stroke scale of its training (photos of about 256-300 px): at
-512 px the strokes are relatively finer. It is trained for {steps:,} steps of batch {batch_size} on a CPU, far less
-than Johnson et al.'s 40,000 steps of batch 4 on a GPU, from only {n_photos} photos. Measured below against the
+512 px the strokes are relatively finer. It is trained on a CPU for far fewer steps than Johnson et al.'s
+40,000 steps of batch 4 on a GPU, from only the few photos listed under Training. Measured below against the
 optimisation of the same held-out photos: style_loss_vs_optimisation (target at most 1.5) and
 ssim_minus_optimisation (target 0 or more).{detail_limit}
 """
@@ -282,7 +284,26 @@ EVALUATION = {
 FRACTION = {1: "the full", 2: "half", 4: "a quarter", 8: "an eighth"}
 
 
-def card_template(preset, config, params, minutes, **kw):
+FAST_RUN = """The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}.{warm_text}
+{time_text} took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine{targets_time}.
+
+The {n_photos} training photos (not shipped; absent ones are skipped): {photos}."""
+
+
+def run_text(minutes, threads, photos, warm_starts, config, distilled, **training):
+    """A fast card's training-run section: what this run was (training: lr, batch_size, steps, seed), the
+    warm starts it was trained in, its minutes and the photos it found installed."""
+    return FAST_RUN.format(
+        warm_text=warm_text(warm_starts, config), minutes=minutes, threads=threads, photos=", ".join(photos),
+        n_photos=len(photos),
+        time_text=f"Training from step {warm_starts[-1]['step']}" if warm_starts else "Training",
+        targets_time=" (the optimisation of the training photos not included)" if distilled else "", **training)
+
+
+def card_template(preset, config, params, **kw):
+    """A new card's first draft (a card that exists keeps its prose; a fast network's run goes to run_text).
+    kw: the command and, for a fast network, its recipe (lr_drop, crop, scale, ramps, ema, ema_from, starts,
+    note and the loss weights)."""
     held_out = ", ".join(style.HELD_OUT)
     if preset in DESIGN:
         reach = max(config["kernels"]) * max(config["scales"])
@@ -301,8 +322,8 @@ def card_template(preset, config, params, minutes, **kw):
         model_id=style.fast_id(name), style_title=name.replace("_", " ").title(),
         license=style_license, style_license=style_license, style_credit=credit, params=params,
         edge=config["edge_kernel"], res_blocks=config["res_blocks"],
-        channels_text=", ".join(str(c) for c in config["channels"]), detail=config.get("detail", 0.0), minutes=minutes,
-        held_out=held_out, **kw)
+        channels_text=", ".join(str(c) for c in config["channels"]), detail=config.get("detail", 0.0),
+        held_out=held_out, run_start=cards.RUN_START, run_end=cards.RUN_END, **kw)
 
 
 DISTIL_TERM = """- {distil_weight:g} x a distillation term: the mean absolute difference from the same crop of the
@@ -379,12 +400,9 @@ def _recipe_text(config, kw):
                     "strokes but need not\nredraw every edge of the photo." if detail else "",
         ramp_text=ramp_text(kw.get("ramps", [])),
         note_text=f" {kw['note']}" if kw.get("note") else "",  # a fast preset's own paragraph
-        warm_text=warm_text(kw.get("warm_starts", []), config),
-        time_text=f"Training from step {kw['warm_starts'][-1]['step']}" if kw.get("warm_starts") else "Training",
         ema_text=f" The shipped weights are an exponential moving average (decay {kw['ema']:g}) of the trained ones"
                  + (f" from step {kw['ema_from']}" if kw.get("ema_from") else "") + "." if kw.get("ema") else "",
         n_terms=["two", "three", "four"][bool(distil) + bool(kw.get("ssim_weight"))], terms_text="\n".join(terms),
-        targets_time=" (the optimisation of the training photos not included)" if distil else "",
         detail_limit=" The photo's detail is added back at full strength, so fine edges stay photographic rather\n"
                      "than painted." if detail else "")
 
@@ -548,9 +566,8 @@ def main(argv=None):
     if args.preset in DESIGN:
         model_id, config = preset["model_id"], preset["config"]
         net = make_loss_network(config)
-        template = card_template(args.preset, config, loop.count_params(net), 0.0,
-                                 command=COMMAND.format(preset=args.preset))
-        card = loop.finish(net, config, model_id, {}, template)
+        draft = card_template(args.preset, config, loop.count_params(net), command=COMMAND.format(preset=args.preset))
+        card = loop.finish(net, config, model_id, {}, draft)
         print(f"wrote weights/{model_id}/ and {card}; now run python -m playground.evaluate {model_id} --write")
         return
     steps, batch_size, lr, run_dir = loop.run_settings(args, preset, preset["model_id"])
@@ -629,13 +646,14 @@ def main(argv=None):
     if loop.is_main() and not args.no_finish:
         trained = follow(trainer.step - 1)
         final = shipped().eval()
-        template = card_template(args.preset, trained, loop.count_params(net), trainer.elapsed / 60,
-                                 command=COMMAND.format(preset=args.preset), steps=steps, batch_size=batch_size,
-                                 lr=lr, lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"], photos=", ".join(names),
-                                 n_photos=len(names), ramps=preset["ramps"], ema=preset["ema"], ema_from=preset["ema_from"],
-                                 starts=preset["starts"], note=preset["note"], threads=torch.get_num_threads(),
-                                 warm_starts=pieces(preset, trainer.started_at), **w)
-        card = loop.finish(final, trained, preset["model_id"], {}, template)
+        draft = card_template(args.preset, trained, loop.count_params(net), command=COMMAND.format(preset=args.preset),
+                              lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"],
+                              ramps=preset["ramps"], ema=preset["ema"], ema_from=preset["ema_from"],
+                              starts=preset["starts"], note=preset["note"], **w)
+        run = run_text(trainer.elapsed / 60, torch.get_num_threads(), names,
+                       pieces(preset, trainer.started_at), trained, bool(w["distil_weight"]), lr=lr,
+                       batch_size=batch_size, steps=steps, seed=args.seed)
+        card = loop.finish(final, trained, preset["model_id"], {}, draft, run=run)
         print(f"wrote weights/{preset['model_id']}/ and {card} {loop.trained_for(trainer, start)}; now run "
               f"python -m playground.evaluate {preset['model_id']} --write", flush=True)
     trainer.close()

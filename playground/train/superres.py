@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 from .. import data
 from ..families import superres
 from . import loop
-from .superres_card import card_template
+from .superres_card import card_template, run_text
 
 FAST = dict(arch="fast", features=64, mid=32)
 EDSR = dict(arch="edsr", channels=64, blocks=10)
@@ -167,11 +167,11 @@ def main(argv=None):
         model.eval()
         metrics = superres.evaluate(model, None)
         print(f"{preset['model_id']}: {metrics} {loop.trained_for(trainer, start)}", flush=True)
-        template = card_template(preset["model_id"], args.preset, preset, config, loop.count_params(model),
-                                 trainer.elapsed / 60, sorted(images), command=COMMAND.format(preset=args.preset),
-                                 lr=lr, batch_size=batch_size, steps=steps, seed=args.seed,
-                                 threads=torch.get_num_threads())
-        card = loop.finish(model, config, preset["model_id"], metrics, template)
+        draft = card_template(preset["model_id"], preset, config, loop.count_params(model),
+                              COMMAND.format(preset=args.preset))
+        run = run_text(trainer.elapsed / 60, torch.get_num_threads(), sorted(images), lr=lr, batch_size=batch_size,
+                       steps=steps, seed=args.seed)
+        card = loop.finish(model, config, preset["model_id"], metrics, draft, run=run)
         print(f"wrote weights/{preset['model_id']}/ and {card}", flush=True)
     trainer.close()
 

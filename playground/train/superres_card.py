@@ -1,4 +1,7 @@
-"""Card templates for the super-resolution models (trained here, and the ESRGAN-slim port)."""
+"""Card templates for the super-resolution models (trained here, and the ESRGAN-slim port): first drafts of
+a new card only (a card that exists keeps its prose), and the training-run section a run writes."""
+from .. import cards
+
 HEAD = """---
 id: {model_id}
 family: superres
@@ -37,18 +40,20 @@ and the Super-resolution tab runs it in overlapping tiles so that memory stays b
 
 ## Data
 
-Training pairs are random {patch}x{patch} crops of the natural images installed offline, flipped and
-rotated by multiples of 90 degrees, each paired with its bicubic (antialiased, PIL) downscale by
-{scale}: {images}. The scikit-image files are CC0 or public domain, scikit-learn's china.jpg is from its
+Training pairs are random {patch}x{patch} crops of the natural images installed offline (the run's list
+is under Training), flipped and rotated by multiples of 90 degrees, each paired with its bicubic
+(antialiased, PIL) downscale by {scale}. The scikit-image files are CC0 or public domain, scikit-learn's china.jpg is from its
 sample images, the opencv-doc files are OpenCV's sample data (used only for training; the app never
 reads them), and gradio's are its bundled media. {held}
 
 ## Training
 
-`{command}`: L1 loss, Adam, learning rate {lr} with cosine decay to a tenth, batch {batch_size}, {steps}
-steps, seed {seed}{init}. Training took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared
-2-core machine. Compare: EDSR trains for 300,000 steps on DIV2K's 800 2K images; this is a classroom
-model trained for minutes on {count} pictures, and its card says how far that gets.
+`{command}`: L1 loss, Adam with cosine decay of the learning rate to a tenth{init}. Compare: EDSR
+trains for 300,000 steps on DIV2K's 800 2K images; this is a classroom model trained for minutes on the
+few pictures listed below, and its card says how far that gets.
+
+{run_start}
+{run_end}
 
 ## Limits and ethics
 
@@ -90,15 +95,28 @@ invents plausible detail: never treat an upscaled face, number plate or text as 
 TITLES = {"fast": "Fast learned upscaler (ESPCN class)", "edsr": "Residual learned upscaler (EDSR-baseline class)"}
 
 
-def card_template(model_id, preset_name, preset, config, params, minutes, image_names, **training):
+RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}. Training "
+       "took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine, on {count} pictures: "
+       "{images}.")
+
+
+def run_text(minutes, threads, image_names, **training):
+    """The card's training-run section: what this run was (training: lr, batch_size, steps, seed) and the
+    pictures it found installed."""
+    return RUN.format(minutes=minutes, threads=threads, count=len(image_names), images=", ".join(image_names),
+                      **training)
+
+
+def card_template(model_id, preset, config, params, command):
+    """A new card's first draft."""
     arch = ARCH[config["arch"]].format(**config)
     init = (f", starting from {preset['init_from']}'s head and residual body (EDSR's trick, here from the x4 "
             "model to the x2 one)") if preset.get("init_from") else ""
     return TRAINED.format(model_id=model_id, title=f"{TITLES[config['arch']]} x{config['scale']}",
                           dataset="natural-images (scikit-image, scikit-learn, opencv-doc, gradio media)",
-                          license="MIT", params=params, scale=config["scale"], train_command=training["command"],
-                          arch=arch, patch=preset["patch"], images=", ".join(image_names), held=HELD,
-                          init=init, minutes=minutes, count=len(image_names), **training)
+                          license="MIT", params=params, scale=config["scale"], train_command=command, command=command,
+                          arch=arch, patch=preset["patch"], held=HELD, init=init, run_start=cards.RUN_START,
+                          run_end=cards.RUN_END)
 
 
 def port_template(scale, params, version, sha256):

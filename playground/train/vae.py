@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from .. import data
+from .. import cards, data
 from ..families import vae
 from ..images import make_grid
 from . import loop
@@ -106,7 +106,7 @@ metrics_command: python -m playground.evaluate {model_id} --write
 
 # {title}
 
-{what_cap}. A convolutional VAE with {params:,} parameters: an encoder of stride-2 convolutions and residual blocks \
+{what_cap}. A convolutional VAE: an encoder of stride-2 convolutions and residual blocks \
 (GroupNorm, SiLU) to the mean and log-variance of a {latent}-d Gaussian q(z|x), and a mirror-image decoder whose \
 output gives every pixel a mixture of {mixtures} discretised logistics over its 256 values (Salimans et al. 2017). \
 Because p(x|z) is a proper distribution over 8-bit pixels, the negative ELBO and the importance-weighted bound \
@@ -118,11 +118,12 @@ Because p(x|z) is a proper distribution over 8-bit pixels, the negative ELBO and
 
 ## Training
 
-`{command}`: the negative ELBO with a KL weight rising from 0 to 1 over the first fifth of training, Adamax, \
-learning rate {lr} with a short warm-up and cosine decay, batch {batch_size}, {steps} steps, seed {seed}, on the \
-shared training loop (`playground/train/loop.py`). Training took {minutes:.1f} minutes on {threads} CPU thread(s) \
-of a shared 2-core machine. The metrics are written by `python -m playground.evaluate {model_id} --write`, never \
-by hand.
+`{command}`: the negative ELBO with a KL weight rising from 0 to 1 over the first fifth of training, Adamax \
+with a short warm-up and cosine decay, on the shared training loop (`playground/train/loop.py`). The metrics are \
+written by `python -m playground.evaluate {model_id} --write`, never by hand.
+
+{run_start}
+{run_end}
 
 ## Limits and ethics
 
@@ -132,7 +133,17 @@ TITLES = {"fashion": "Fashion-MNIST VAE", "fashion-2d": "Fashion-MNIST VAE with 
           "fashion-holdout": "Fashion-MNIST VAE without the Bag class", "faces": "ORL faces VAE"}
 
 
-def card_template(model_id, preset, config, params, minutes, **training):
+RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}. Training "
+       "took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine.")
+
+
+def run_text(minutes, threads, **training):
+    """The card's training-run section: what this run was (training: lr, batch_size, steps, seed)."""
+    return RUN.format(minutes=minutes, threads=threads, **training)
+
+
+def card_template(model_id, preset, config, params, command):
+    """A new card's first draft (a card that exists keeps its prose; the run goes to run_text)."""
     held = config.get("holdout_class") is not None
     data = DATA[config["dataset"]].format(
         holdout=" except the 6,000 of the held-out class (Bag)" if held else "",
@@ -144,7 +155,8 @@ def card_template(model_id, preset, config, params, minutes, **training):
                        "ORL Database of Faces terms: research use, credit AT&T Laboratories Cambridge",
                        params=params, size=config["image_size"], what_cap=what[0].upper() + what[1:],
                        latent=config["latent_dim"], mixtures=config["mixtures"], data=data,
-                       limits=LIMITS[config["dataset"]] + LIMITS.get(preset, ""), minutes=minutes, **training)
+                       limits=LIMITS[config["dataset"]] + LIMITS.get(preset, ""), command=command,
+                       run_start=cards.RUN_START, run_end=cards.RUN_END)
 
 
 def flip_batch(batch, gen):
@@ -200,11 +212,11 @@ def main(argv=None):
         model.eval()
         metrics = vae.evaluate(model, None, quick=True, iw=False)
         print(f"{preset['model_id']}: {metrics} {loop.trained_for(trainer, start)}", flush=True)
-        template = card_template(preset["model_id"], args.preset, config, loop.count_params(model),
-                                     trainer.elapsed / 60, command=COMMAND.format(preset=args.preset), lr=lr,
-                                     batch_size=batch_size, steps=steps, seed=args.seed,
-                                     threads=torch.get_num_threads())
-        card = loop.finish(model, config, preset["model_id"], metrics, template)
+        draft = card_template(preset["model_id"], args.preset, config, loop.count_params(model),
+                              COMMAND.format(preset=args.preset))
+        run = run_text(trainer.elapsed / 60, torch.get_num_threads(), lr=lr, batch_size=batch_size, steps=steps,
+                       seed=args.seed)
+        card = loop.finish(model, config, preset["model_id"], metrics, draft, run=run)
         print(f"wrote weights/{preset['model_id']}/ and {card}")
     trainer.close()
 

@@ -87,6 +87,8 @@ def test_card_templates_parse_as_cards(tmp_path, preset):
     from playground.cards import parse_card
     config = train.PRESETS[preset]["config"]
     path = tmp_path / f"{train.PRESETS[preset]['model_id']}.md"
-    path.write_text(train.card_template(preset, config, 1234, 5.0, lr=1e-3, batch_size=8, steps=10, seed=0))
+    path.write_text(train.card_template(preset, config, 1234))
     card = parse_card(path)
     assert card.family == "diffusion" and card.params == 1234 and card.metrics_command.endswith("--write")
+    run = train.run_text(5.0, 1, lr=1e-3, batch_size=8, steps=10, seed=0)
+    assert "10 steps" in run and "5 minutes" in run and "one CPU thread" in run and "10 steps" not in card.body

@@ -84,8 +84,7 @@ def test_card_template_is_a_valid_card(tmp_path):
     from playground.cards import parse_card, write_metrics
     for dataset, preset in train_features.PRESETS.items():
         path = tmp_path / f"{preset['model_id']}.md"
-        path.write_text(train_features.card_template(dataset, 1234, 6.5, lr=0.003, batch_size=128, steps=10,
-                                                     seed=0, threads=1))
+        path.write_text(train_features.card_template(dataset, 1234))
         write_metrics(path, {"test_accuracy": 0.5})
         card = parse_card(path)
         assert card.family == "features" and card.metrics == {"test_accuracy": 0.5} and card.params == 1234

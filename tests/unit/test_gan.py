@@ -262,12 +262,14 @@ def test_fashion_preset_and_card_follow_the_data_set():
     assert train_gan.MODEL_IDS == {"orl-faces": "gan-faces", "fashion-mnist": "gan-fashion"}
     config = train_gan.PRESETS["fashion-mnist"]["config"]
     assert config["num_classes"] == 10 and config["image_size"] == 32 and config["output_size"] == 28
-    kw = dict(command="cmd", lr=2e-4, batch_size=64, steps=10, seed=0, minutes=1.0, threads=1, epochs=0.1)
-    fashion = train_gan.card_template(3, 1, 2, 4, dataset="fashion-mnist", betas=(0.0, 0.9), **kw)
-    faces = train_gan.card_template(3, 1, 2, 4, **kw)
+    fashion = train_gan.card_template(3, 4, dataset="fashion-mnist", betas=(0.0, 0.9), command="cmd")
+    faces = train_gan.card_template(3, 4)
     assert "id: gan-fashion" in fashion and "Zalando" in fashion and "fd_fashion_floor" in fashion
     assert "fd_orl_blur2" in faces and "memorisation_rate" in faces
     assert "id: gan-faces" in faces and "(0.0, 0.99)" in faces
+    run = dict(lr=2e-4, batch_size=64, steps=10, seed=0, minutes=1.0, threads=1, g_params=1, d_params=2, params=3)
+    assert "about 0.1 passes over the training set" in train_gan.run_text("fashion-mnist", 0.1, **run)
+    assert "about 1280 passes over the 400 faces" in train_gan.run_text("orl-faces", 1280, **run)
 
 
 def test_export_timeline_copies_evenly_spaced_grids_and_subsampled_losses(tmp_path):

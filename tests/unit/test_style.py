@@ -159,18 +159,17 @@ def test_luminance_content_loss_ignores_hue_but_not_edges():
 
 @pytest.mark.parametrize("preset", ["loss-random", "loss-random-wide"])
 def test_loss_presets_make_the_shipped_cards_and_weights(tmp_path, preset):
-    from playground.cards import parse_card, split_front_matter
+    from playground.cards import parse_card
     from playground.train import style as train
     p = train.PRESETS[preset]
     net = train.make_loss_network(p["config"])
-    text = train.card_template(preset, p["config"], sum(x.numel() for x in net.parameters()), 0.0,
+    text = train.card_template(preset, p["config"], sum(x.numel() for x in net.parameters()),
                                command=train.COMMAND.format(preset=preset))
     (tmp_path / f"{p['model_id']}.md").write_text(text)
     card = parse_card(tmp_path / f"{p['model_id']}.md")
     shipped = registry.Registry().card(p["model_id"])
     assert (card.params, card.train_command, card.metrics_command) == (shipped.params, shipped.train_command,
                                                                        shipped.metrics_command)
-    assert split_front_matter(shipped.path.read_text())[1].split("## Measured")[0].rstrip() == card.body.rstrip()
     weights = registry.Registry().get_model(p["model_id"])
     assert style.loss_config(weights) == p["config"]
     assert all(torch.allclose(a, b) for a, b in zip(net.state_dict().values(), weights.state_dict().values()))
@@ -268,15 +267,17 @@ def test_every_fast_presets_card_renders_with_its_whole_recipe(preset):
     from playground.train import style as train
     p = train.PRESETS[preset]
     config = dict(p["config"], style=p["style"])
-    kw = dict(steps=p["steps"], batch_size=p["batch_size"], lr=p["lr"], lr_drop=p["lr_drop"], crop=p["crop"],
-              scale=p["scale"], photos="a, b", n_photos=2, ramps=p["ramps"], ema=p["ema"], ema_from=p["ema_from"],
-              starts=p["starts"], note=p["note"], threads=1, warm_starts=p["warm_starts"], **p["weights"])
-    card = train.card_template(preset, config, 1000, 12.5, command="cmd", **kw)
-    for name, first, last, *_ in p["ramps"]:  # every ramp is in the card's words
+    kw = dict(lr_drop=p["lr_drop"], crop=p["crop"], scale=p["scale"], ramps=p["ramps"], ema=p["ema"],
+              ema_from=p["ema_from"], starts=p["starts"], note=p["note"], **p["weights"])
+    card = train.card_template(preset, config, 1000, command="cmd", **kw)
+    run = train.run_text(12.5, 1, ["a", "b"], p["warm_starts"], config, bool(p["weights"]["distil_weight"]),
+                         lr=p["lr"], batch_size=p["batch_size"], steps=p["steps"], seed=0)
+    for name, first, last, *_ in p["ramps"]:  # every ramp is in the draft's words
         assert f"from step {first}" in card and train.RAMP_NAMES[name] in card
-    for w in p["warm_starts"]:
-        assert f"at step {w['step']} from {w['source']}" in card
-    assert "{" not in card.split("---", 2)[2]  # no field left unformatted
+    for w in p["warm_starts"]:  # and every warm start in the run's
+        assert f"at step {w['step']} from {w['source']}" in run
+    assert f"{p['steps']} steps" in run and "The 2 training photos" in run and f"{p['steps']} steps" not in card
+    assert "{" not in card.split("---", 2)[2] + run  # no field left unformatted
 
 
 def test_a_term_switched_off_is_off_after_its_step_and_is_not_prepared_for():
@@ -334,7 +335,8 @@ def test_training_command_resumes_and_ships_the_ema_with_a_card_that_says_so(tmp
     card = (tmp_path / "model_cards" / "style-fast-starry-night.md").read_text()
     assert "moving average (decay 0.999) of the trained ones from step 2" in card
     assert "4 steps" in card and "rises linearly to 2 times its value from step 1 to step 3" in card
-    assert "was dropped. Why this recipe.\nTraining took" in card  # the preset's note, in the Training section
+    assert "was dropped. Why this recipe. The shipped weights" in card  # the preset's note, in the Training section
+    assert "\nTraining took" in card.split("<!-- training-run:start -->")[1]  # the run's minutes, in its section
     assert "and three terms of\nits own" in card and "- 10 x an SSIM term from step 3: 1 minus the SSIM" in card
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["ssim"] > 0 for r in log if "ssim" in r][-1]  # the term is on after its start step

@@ -141,15 +141,16 @@ def test_card_templates_make_valid_cards(tmp_path, preset):
     from playground.train import superres as train
     from playground.train.superres_card import card_template, port_template
     p = train.PRESETS[preset]
-    text = card_template(p["model_id"], preset, p, p["config"], 1234, 2.5, ["natural:brick", "sklearn:china"],
-                         command=train.COMMAND.format(preset=preset), lr=p["lr"], batch_size=16, steps=p["steps"],
-                         seed=0, threads=1)
+    from playground.train.superres_card import run_text
+    text = card_template(p["model_id"], p, p["config"], 1234, train.COMMAND.format(preset=preset))
     path = tmp_path / f"{p['model_id']}.md"
     path.write_text(text)
     write_metrics(path, {"x2_model_psnr": 30.0})
     card = parse_card(path)
     assert card.family == "superres" and card.resolution == f"x{p['config']['scale']}" and card.params == 1234
-    assert "astronaut" in card.body and "natural:brick" in card.body
+    assert "astronaut" in card.body
+    run = run_text(2.5, 1, ["natural:brick", "sklearn:china"], lr=p["lr"], batch_size=16, steps=p["steps"], seed=0)
+    assert "on 2 pictures: natural:brick, sklearn:china." in run and f"{p['steps']} steps" in run
     port = tmp_path / "esrgan-slim-x4.md"
     port.write_text(port_template(4, 99, "1.0.0", "ab" * 32))
     assert "Kevin Scott" in parse_card(port).body

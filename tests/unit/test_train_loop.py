@@ -204,24 +204,29 @@ def test_finish_writes_weights_and_card_metrics(tmp_path):
     assert parse_card(card).metrics == {"acc": 0.5}  # an existing card keeps its prose, gets new metrics
 
 
-def test_finish_rewrites_the_prose_from_a_template_and_keeps_the_measured_section(tmp_path):
-    from playground.cards import parse_card
+def test_finish_drafts_a_new_card_and_then_writes_only_its_run_and_metrics(tmp_path, capsys):
+    """A template is a new card's first draft; after that the prose is people's (issue 24): a run writes its
+    training-run section, the metrics and params, and an existing measured section is left as it is."""
+    from playground.cards import RUN_END, RUN_START, parse_card
     net = torch.nn.Linear(3, 2)
 
     def template(prose):
         return "\n".join([
             "---", "id: tiny-model", "family: tinytest", "title: Tiny", "source: weights/tiny-model",
-            "revision: null", "dataset: digits", "license: MIT", f"params: {loop.count_params(net)}",
+            "revision: null", "dataset: digits", "license: MIT", "params: 0",
             "resolution: 8x8", "train_command: python -m playground.train.tiny", "metrics: {}",
-            "metrics_command: python -m playground.evaluate tiny-model --write", "---", "", prose, ""])
-    card = loop.finish(net, {"in_features": 3, "out_features": 2}, "tiny-model", {}, template("100 steps."), root=tmp_path)
-    card.write_text(card.read_text() + "\n## Measured\n\n<!-- measured:start -->\nacc 0.75\n<!-- measured:end -->\n")
-    loop.finish(net, {"in_features": 3, "out_features": 2}, "tiny-model", {"acc": 0.5}, template("800 steps."),
-                root=tmp_path)
+            "metrics_command: python -m playground.evaluate tiny-model --write", "---", "", prose, "", RUN_START,
+            RUN_END, ""])
+    config = {"in_features": 3, "out_features": 2}
+    card = loop.finish(net, config, "tiny-model", {}, template("Drafted prose."), root=tmp_path, run="100 steps.")
+    assert "drafted tiny-model.md" in capsys.readouterr().out and parse_card(card).params == loop.count_params(net)
+    card.write_text(card.read_text().replace("Drafted prose.", "Edited prose.") +
+                    "\n## Measured\n\n<!-- measured:start -->\nacc 0.75\n<!-- measured:end -->\n")
+    loop.finish(net, config, "tiny-model", {"acc": 0.5}, template("Drafted prose."), root=tmp_path, run="800 steps.")
     body = parse_card(card).body
-    assert "800 steps." in body and "100 steps." not in body
+    assert body.startswith("Edited prose.") and f"{RUN_START}\n800 steps.\n{RUN_END}" in body and "100 steps" not in body
     assert body.count("<!-- measured:start -->\nacc 0.75\n<!-- measured:end -->") == 1 and body.count("## Measured") == 1
-    assert parse_card(card).metrics == {"acc": 0.5}
+    assert parse_card(card).metrics == {"acc": 0.5} and "drafted" not in capsys.readouterr().out
 
 
 def test_a_run_without_an_ema_can_go_on_with_one(tmp_path):
