@@ -11,7 +11,8 @@ COLUMNS = ["setting", "FD", "precision", "recall", "density", "coverage", "memor
 
 def build(family, api_name, first=None):
     """The panel for one family's knob, with its own Model dropdown (first: the model it shows first)."""
-    name, low, high, step, a_default, b_default = compare.KNOBS[family]
+    k = compare.knob(family)
+    name, low, high, step, a_default, b_default = k.name, k.minimum, k.maximum, k.step, k.a, k.b
     ids = family_ids(family)
     first = first if first in ids else (ids[0] if ids else None)
     gr.Markdown(f"The same seed at two values of **{name.lower()}**: {compare.TWO_N} images each, scored against "

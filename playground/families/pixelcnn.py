@@ -36,6 +36,7 @@ from torch import nn
 
 from .. import devices
 from ..errors import InputError
+from . import protocol
 
 LN2 = math.log(2)
 NULL = -1  # the "no class" label of a class-conditional model
@@ -429,3 +430,13 @@ def report(model, card, metrics, folder):
     return "\n".join([f"Measured by `{card.metrics_command}` (seed 0) on the test images described above.", "",
                       "| metric | value | what it is |", "|---|---|---|", *rows, "",
                       f"![64 samples, temperature 1, seed 0](../weights/{card.id}/samples.png)"])
+
+
+def draw_for_views(model, n, seed, knob=None, sampler=None):
+    """n samples (fast sampler) for the shared views (protocol.Generator): knob is the temperature (1.0 as trained)."""
+    return protocol.in_batches(model, n, seed, MAX_IMAGES,
+                               lambda s, m, y: sample(model, s, m, y, 1.0 if knob is None else knob))
+
+
+GENERATOR = protocol.Generator(draw=draw_for_views, knob=protocol.Knob("Temperature", 0.1, 2.0, 0.05, 1.0, 0.8), rank=3,
+                               bits=(("test_bpd", "exact"),))
