@@ -143,7 +143,8 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
         held = heldout[:n]
         rows, grids = [], {}
         for name, images in zip(REFERENCES, (held, ladder.blur(held, 1), ladder.add_noise(held, 0.1, seed + 1))):
-            rows.append({"model": name, "family": "real", **scoring.table_scores(features.features(net, images), ref_feats),
+            rows.append({"model": name, "family": "real",
+                         **scoring.table_scores(features.features(net, images), ref_feats),
                          "memorisation rate": round(ladder.memorisation_rate(images, reference).rate, 4),
                          "bits/dim (card)": "", "seconds per image": "", "parameters": ""})
         grids["real held-out"] = _grid(held)
@@ -156,7 +157,8 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
                 start = time.perf_counter()
                 images = draw(model, card.family, n, seed, _sampler(sampler, steps))
                 seconds = (time.perf_counter() - start) / n
-            rows.append({"model": model_id, "family": card.family, **scoring.table_scores(features.features(net, images), ref_feats),
+            rows.append({"model": model_id, "family": card.family,
+                         **scoring.table_scores(features.features(net, images), ref_feats),
                          "memorisation rate": _memorisation(images, seen, card),
                          "bits/dim (card)": generator(card.family).bits_text(card),
                          "seconds per image": round(seconds, 4), "parameters": card.params})

@@ -39,7 +39,8 @@ class DataSet:
 DATASETS = {d.key: d for d in (
     DataSet("fashion-mnist", "Fashion-MNIST", 28, 1, "features-fashion", "fd_fashion",
             "FD-Fashion", "FD-Fashion (our features, not FID)", 1000, 100, True, "Zalando Research (MIT)",
-            classes=data.FASHION_CLASSES, gallery=lambda: data.fashion_gallery(), training=lambda: data.fashion_mnist("train"),
+            classes=data.FASHION_CLASSES, gallery=lambda: data.fashion_gallery(),
+            training=lambda: data.fashion_mnist("train"),
             training_installed=lambda: data.fashion_mnist_installed(), training_missing=data.FASHION_TRAIN_MISSING),
     DataSet("orl-faces", "ORL faces", 64, 1, "features-orl", "fd_orl", "FD-ORL",
             "FD-ORL (our features, not FID)",

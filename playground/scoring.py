@@ -67,7 +67,8 @@ class CardScorer:
 
     def all(self, fake, labels=None):
         """Every card metric of N generated images (uint8 (N,S,S); labels for a conditional model)."""
-        metrics = {self.data.fd_metric: self.fd(fake), **self.ladder(), **self.fidelity(fake), **self.memorisation(fake)}
+        metrics = {self.data.fd_metric: self.fd(fake), **self.ladder(), **self.fidelity(fake),
+                   **self.memorisation(fake)}
         if labels is not None:
             metrics.update(self.label_accuracy(fake, labels))
         return metrics

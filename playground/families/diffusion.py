@@ -278,5 +278,5 @@ def draw_for_views(model, n, seed, knob=None, sampler=None):
     return generate_balanced(model, n, seed, name, steps if knob is None else int(knob))[0]
 
 
-GENERATOR = protocol.Generator(draw=draw_for_views, knob=protocol.Knob("Steps", 1, 200, 1, 20, 5, integer=True), rank=2,
-                      samplers=tuple(SAMPLERS), max_steps=MAX_STEPS)
+GENERATOR = protocol.Generator(draw=draw_for_views, rank=2, knob=protocol.Knob("Steps", 1, 200, 1, 20, 5, integer=True),
+                               samplers=tuple(SAMPLERS), max_steps=MAX_STEPS)

@@ -436,7 +436,8 @@ def draw_for_views(model, n, seed, knob=None, sampler=None):
                       lambda s, m, y: generate(model, s, m, 1.0 if knob is None else knob, y)[..., 0])
 
 
-GENERATOR = protocol.Generator(draw=draw_for_views, knob=protocol.Knob("Truncation", 0.0, 1.5, 0.05, 1.0, 0.6), rank=0)
+GENERATOR = protocol.Generator(draw=draw_for_views, rank=0,
+                               knob=protocol.Knob("Truncation", 0.0, 1.5, 0.05, 1.0, 0.6))
 
 
 def report(model, card, metrics, folder):

@@ -438,5 +438,6 @@ def draw_for_views(model, n, seed, knob=None, sampler=None):
                                lambda s, m, y: sample(model, s, m, y, 1.0 if knob is None else knob))
 
 
-GENERATOR = protocol.Generator(draw=draw_for_views, knob=protocol.Knob("Temperature", 0.1, 2.0, 0.05, 1.0, 0.8), rank=3,
+GENERATOR = protocol.Generator(draw=draw_for_views, rank=3,
+                               knob=protocol.Knob("Temperature", 0.1, 2.0, 0.05, 1.0, 0.8),
                                bits=(("test_bpd", "exact"),))

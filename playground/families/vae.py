@@ -419,5 +419,6 @@ def draw_for_views(model, n, seed, knob=None, sampler=None):
                                lambda s, m, y: sample_prior(model, s, m, 1.0 if knob is None else knob))
 
 
-GENERATOR = protocol.Generator(draw=draw_for_views, knob=protocol.Knob("Temperature", 0.1, 2.0, 0.05, 1.0, 0.6), rank=1,
+GENERATOR = protocol.Generator(draw=draw_for_views, rank=1,
+                               knob=protocol.Knob("Temperature", 0.1, 2.0, 0.05, 1.0, 0.6),
                                bits=(("test_iw_bpd", "bound"), ("test_elbo_bpd", "bound")))
