@@ -17,6 +17,7 @@ import argparse
 import importlib
 import json
 import os
+import pkgutil
 import platform
 import resource
 import statistics
@@ -28,8 +29,7 @@ from pathlib import Path
 
 import torch
 
-from . import compare, registry
-from .actions import gan as gan_actions
+from . import compare, datasets, registry
 from .cards import REPO_ROOT, write_section
 from .devices import versions
 from .load import free_port, measure_load, percentile, wait_until_serving
@@ -61,7 +61,6 @@ def measure_one(model_id, runs, reg=None):
             "peak_rss_mb": round(peak_rss_mb(), 1), "runs": runs}
 
 
-ACTION_MODULES = ("gan", "vae", "diffusion", "pixelcnn", "style", "superres")  # playground/actions/<name>.py: bench_cases() -> {label: fn(i)}
 
 
 def measure_cases(module_name, runs):
@@ -98,13 +97,19 @@ def api_call(url, api_name, data=()):
     return json.loads(payloads[-1])
 
 
+def action_modules():
+    """The modules of playground/actions, by name: a tab's actions may offer bench_cases() and round_trip()."""
+    from . import actions
+    return [importlib.import_module(f"playground.actions.{m.name}") for m in pkgutil.iter_modules(actions.__path__)]
+
+
 def app_call(reg):
-    """(api name, arguments, direct callable) for the round-trip comparison: a GAN grid when a
-    GAN is here (a real model call), else the models table."""
-    gans = sorted(i for i, c in reg.cards().items() if c.family == "gan" and reg.availability(i) == "local")
-    if gans:
-        return ("generate", [gans[0], gan_actions.ALL, 0, 4, 1.0],
-                lambda: gan_actions.generate(gans[0], 0, 4, 1.0, gan_actions.ALL))
+    """(api name, arguments, direct callable) for the round-trip comparison: the first tab's action that
+    offers a round trip (a real model call, e.g. a GAN grid), else the models table."""
+    for module in action_modules():
+        call = getattr(module, "round_trip", lambda _reg: None)(reg)
+        if call:
+            return call
     return "models_status", [], reg.status
 
 
@@ -166,7 +171,8 @@ def _family_tables(models, cards):
 def _cross_tables(cross):
     lines = []
     for dataset, c in cross.items():
-        net, label = compare.FEATURES.get(compare.DATASETS.get(dataset), (None, "FD"))
+        record = next((d for d in datasets.DATASETS.values() if d.label == dataset), None)
+        net, label = (record.features_id, record.fd_label) if record else (None, "FD")
         fd = f" FD is {label}: the Frechet distance on {net}'s features." if net else ""
         lines += ["", f"**Every family on {dataset}**: {c['n']} images per model, seed {c['seed']}, each diffusion model "
                   f"at its default sampler, against the same real images (the first rows; see the Compare tab).{fd}", "",
@@ -237,7 +243,7 @@ def markdown(result, cards=None):
     return "\n".join(lines)
 
 
-CROSS_N = {"quick": {"Fashion-MNIST": 100, "ORL faces": 100}, "full": {"Fashion-MNIST": 1000, "ORL faces": 200}}
+QUICK_CROSS_N = 100  # images per model in --quick's cross-family tables; the full run takes each data set's compare_max
 
 
 def measure_cross(dataset_name, n, seed=0):
@@ -304,13 +310,13 @@ def main(argv=None):
         rows.append(_subprocess_json(["--one", model_id, "--runs", str(runs)], args.threads,
                                      lambda e: {"id": model_id, "family": card.family, "error": "failed: " + e}))
     cases = []
-    for name in ACTION_MODULES:
-        if hasattr(importlib.import_module(f"playground.actions.{name}"), "bench_cases"):
-            cases += _subprocess_json(["--cases", name, "--runs", str(runs)], args.threads,
-                                      lambda e: [{"case": f"{name} tab", "error": "failed: " + e}])
+    for name in (m.__name__.rsplit(".", 1)[1] for m in action_modules() if hasattr(m, "bench_cases")):
+        cases += _subprocess_json(["--cases", name, "--runs", str(runs)], args.threads,
+                                  lambda e: [{"case": f"{name} tab", "error": "failed: " + e}])
     cross = {name: _subprocess_json(["--cross", name, "--n", str(n)], args.threads, lambda e: {"n": n, "seed": 0,
                                                                                                 "error": e})
-             for name, n in CROSS_N["quick" if args.quick else "full"].items()}
+             for name, n in ((d.label, QUICK_CROSS_N if args.quick else d.compare_max)
+                             for d in datasets.DATASETS.values())}
     result = {"quick": args.quick, "machine": machine(args.threads), "models": rows, "cases": cases, "cross": cross,
               "app": measure_app(runs, args.threads), "load": measure_load(args.clients, args.seconds, args.threads)}
     if args.against:

@@ -15,7 +15,6 @@ Bits/dim come from the cards: exact for a PixelCNN, an upper bound for a VAE.
 """
 import csv
 import hashlib
-import importlib
 import json
 import platform
 import time
@@ -25,39 +24,33 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import data, devices, ladder, registry, validate
+from . import datasets, devices, ladder, registry, validate
 from .errors import DataMissing, InputError
+from .families import features, scoring
+from .families.protocol import generator
 from .images import make_grid, zoom
-from .metrics import density_coverage, frechet_distance, precision_recall
 
-DATASETS = {"Fashion-MNIST": "fashion-mnist", "ORL faces": "orl-faces"}
-FAMILIES = ("gan", "vae", "diffusion", "pixelcnn")
+DATASETS = {d.label: d.key for d in datasets.DATASETS.values()}  # the UI's names -> the cards' keys
 MAIN = ("gan-fashion", "vae-fashion", "ddpm-fashion", "pixelcnn-fashion", "gan-faces", "vae-faces", "ddpm-faces")
-FEATURES = {"fashion-mnist": ("features-fashion", "FD-Fashion (our features, not FID)"),
-            "orl-faces": ("features-orl", "FD-ORL (our features, not FID)")}
-MAX_N = {"fashion-mnist": 1000, "orl-faces": 200}
 MIN_N, N_STEP = 20, 10
 MODEL_DEFAULT = "each model's default"
 REFERENCES = ("real held-out", "blurred sigma=1", "noisy sigma=0.1")
 COLUMNS = ("model", "family", "FD", "precision", "recall", "density", "coverage", "memorisation rate",
            "bits/dim (card)", "seconds per image", "parameters")
 SHOWN = 36          # images per grid
-CARD_MEMORISATION = ("Memorisation rates of the models come from their cards (marked \"card\"): "
-                     + data.FASHION_TRAIN_MISSING + ".")
-K = 3               # neighbours for precision/recall and density/coverage (Naeem et al. use 5; the ORL faces
-                    # have 5 per person, so a 5th neighbour is another person and every ball swallows the rest)
+CARD_MEMORISATION = "Memorisation rates of the models come from their cards (marked \"card\"): {}."
 
 
 def dataset_key(name):
-    return DATASETS[validate.choice(name, list(DATASETS), name="Data set")]
+    return datasets.by_label(name).key
 
 
 def candidates(dataset):
-    """Installed generators of this data set (ids), in family order."""
+    """Installed generators of this data set (ids): models whose family declares a GENERATOR, in its rank."""
     reg = registry.default()
-    cards = [c for c in reg.cards().values() if c.family in FAMILIES and c.dataset == dataset
+    cards = [c for c in reg.cards().values() if c.dataset == dataset and generator(c.family)
              and reg.availability(c.id) == "local"]
-    return [c.id for c in sorted(cards, key=lambda c: (FAMILIES.index(c.family), c.id))]
+    return [c.id for c in sorted(cards, key=lambda c: (generator(c.family).rank, c.family, c.id))]
 
 
 def defaults(dataset):
@@ -68,63 +61,55 @@ def defaults(dataset):
 
 def real_images(dataset, seed=0):
     """(reference, held-out, what the models trained on or None), uint8 (N,S,S)."""
-    if dataset == "orl-faces":
+    record = datasets.get(dataset)
+    if record.gallery is None:
         sets = ladder.real_sets(dataset, seed)
         return sets.train, sets.heldout, sets.seen
-    images = np.asarray(data.fashion_gallery()[0])
+    images = np.asarray(record.gallery()[0])
     order = np.random.default_rng(seed).permutation(len(images))
     half = len(images) // 2
     try:
-        seen = np.asarray(data.fashion_mnist("train")[0])
+        seen = np.asarray(record.training()[0])
     except DataMissing:
         seen = None
     return images[np.sort(order[:half])], images[np.sort(order[half:])], seen
 
 
-def draw(model, family, n, seed, sampler="DPM-Solver++", steps=20, knob=None):
-    """n images (uint8 (n,S,S)) from a model, cycling through its classes if it has any (a diffusion
-    model with `sampler` and `steps`). knob: the family's KNOBS setting (default: as trained)."""
-    module = importlib.import_module(f"playground.families.{family}")
-    classes = int(getattr(model, "num_classes", 0) or 0)
-    labels = [i % classes for i in range(n)] if classes else None
-    chunks = range(0, n, getattr(module, "MAX_IMAGES", 64))
-
-    def chunked(fn):
-        size = chunks.step
-        return np.concatenate([fn(seed + i, min(size, n - i), labels[i:i + size] if labels else None) for i in chunks])
-    if family == "gan":
-        return chunked(lambda s, m, y: module.generate(model, s, m, 1.0 if knob is None else knob, y)[..., 0])
-    if family == "vae":
-        return chunked(lambda s, m, y: module.sample_prior(model, s, m, 1.0 if knob is None else knob))
-    if family == "diffusion":
-        return module.generate_balanced(model, n, seed, sampler, steps if knob is None else int(knob))[0]
-    if family == "pixelcnn":
-        return chunked(lambda s, m, y: module.sample(model, s, m, y, 1.0 if knob is None else knob))
-    raise InputError(f"Compare draws from {', '.join(FAMILIES)} models, not {family!r}.")
+def draw(model, family, n, seed, sampler=None, knob=None):
+    """n images (uint8 (n,S,S)) from a model through its family's GENERATOR (playground.families.protocol):
+    sampler (name, steps) or None for the model's default; knob: the family's Knob setting (None: as trained)."""
+    gen = generator(family)
+    if gen is None:
+        raise InputError(f"Compare draws from generator families, and {family!r} is not one.")
+    return gen.draw(model, n, seed, knob=knob, sampler=sampler)
 
 
-def _sampler(model, card, sampler, steps):
-    """(sampler, steps) to draw with: a diffusion model's own default (the one its playground.json names,
-    read by the family when the model loaded) when MODEL_DEFAULT is asked."""
-    if card.family == "diffusion" and sampler == MODEL_DEFAULT:
-        return model.sampler
-    return sampler, steps
+def _sampler(sampler, steps):
+    """(sampler, steps) to draw with, or None for each model's own default (MODEL_DEFAULT)."""
+    return None if sampler == MODEL_DEFAULT else (sampler, steps)
 
 
-def _bits(card):
-    m = card.metrics or {}
-    if card.family == "pixelcnn" and "test_bpd" in m:
-        return f"{m['test_bpd']:.3f} (exact)"
-    for key in ("test_iw_bpd", "test_elbo_bpd"):
-        if card.family == "vae" and key in m:
-            return f"{m[key]:.3f} (bound)"
-    return "none"
+def sampler_choices():
+    """What Compare's sampler may name: each model's default, then every sampler a generator family offers."""
+    names = {}
+    for family in {c.family for c in registry.default().cards().values()}:
+        gen = generator(family)
+        names.update(dict.fromkeys(gen.samplers if gen else ()))
+    return [MODEL_DEFAULT, *names]
+
+
+def _max_steps():
+    """The most steps a sampler of any generator family takes (0 when no family has samplers)."""
+    return max([g.max_steps for g in map(generator, {c.family for c in registry.default().cards().values()}) if g]
+               + [0])
 
 
 def memorisation_note(dataset):
     """The sentence saying that the memorisation rates come from the cards ("" where the training
     images are installed, so the rates are measured)."""
-    return CARD_MEMORISATION if dataset == "fashion-mnist" and not data.fashion_mnist_installed() else ""
+    record = datasets.get(dataset)
+    return CARD_MEMORISATION.format(record.training_missing) if record.gallery and not record.training_installed() \
+        else ""
 
 
 def _memorisation(images, seen, card=None):
@@ -134,11 +119,6 @@ def _memorisation(images, seen, card=None):
     return round(ladder.memorisation_rate(images[:500], seen).rate, 4)
 
 
-def _scores(feats, ref_feats):
-    pr, dc = precision_recall(ref_feats, feats, K), density_coverage(ref_feats, feats, K)
-    return {"FD": round(frechet_distance(feats, ref_feats), 4), **{k: round(v, 4) for k, v in {**pr, **dc}.items()}}
-
-
 def check(dataset_name, model_ids, n, seed, sampler, steps):
     """Validated (dataset, ids, n, seed, sampler, steps)."""
     dataset = dataset_key(dataset_name)
@@ -146,12 +126,11 @@ def check(dataset_name, model_ids, n, seed, sampler, steps):
     model_ids = list(dict.fromkeys(validate.choice(m, ids, name="Model") for m in (model_ids or [])))  # once each
     if not model_ids:
         raise InputError("Tick at least one model to compare.")
-    n = validate.number(n, name="Images per model", minimum=MIN_N, maximum=MAX_N[dataset], step=N_STEP, integer=True)
+    n = validate.number(n, name="Images per model", minimum=MIN_N, maximum=datasets.get(dataset).compare_max,
+                        step=N_STEP, integer=True)
     seed = validate.seed(seed)
-    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    from .families.diffusion import MAX_STEPS, SAMPLERS
-    sampler = validate.choice(sampler, [MODEL_DEFAULT, *SAMPLERS], name="Sampler")
-    steps = validate.number(steps, name="Steps", minimum=1, maximum=MAX_STEPS, step=1, integer=True)
+    sampler = validate.choice(sampler, sampler_choices(), name="Sampler")
+    steps = validate.number(steps, name="Steps", minimum=1, maximum=_max_steps() or None, step=1, integer=True)
     return dataset, model_ids, n, seed, sampler, steps
 
 
@@ -159,15 +138,15 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
     """Yield (rows, grids, status) after the reference rows and after every model. rows are dicts
     keyed by COLUMNS (the first REFERENCES rows are real images); grids map a name to a uint8 grid."""
     dataset, model_ids, n, seed, sampler, steps = check(dataset_name, model_ids, n, seed, sampler, steps)
-    from .families import features  # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    net_id, _ = FEATURES[dataset]
+    net_id = datasets.get(dataset).features_id
     reference, heldout, seen = real_images(dataset)
     with registry.using(net_id) as net:
         ref_feats = features.features(net, reference[:n])
         held = heldout[:n]
         rows, grids = [], {}
         for name, images in zip(REFERENCES, (held, ladder.blur(held, 1), ladder.add_noise(held, 0.1, seed + 1))):
-            rows.append({"model": name, "family": "real", **_scores(features.features(net, images), ref_feats),
+            rows.append({"model": name, "family": "real",
+                         **scoring.table_scores(features.features(net, images), ref_feats),
                          "memorisation rate": round(ladder.memorisation_rate(images, reference).rate, 4),
                          "bits/dim (card)": "", "seconds per image": "", "parameters": ""})
         grids["real held-out"] = _grid(held)
@@ -177,12 +156,13 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
         for i, model_id in enumerate(model_ids):
             card = reg.card(model_id)
             with registry.using(model_id) as model:
-                settings = _sampler(model, card, sampler, steps)
                 start = time.perf_counter()
-                images = draw(model, card.family, n, seed, *settings)
+                images = draw(model, card.family, n, seed, _sampler(sampler, steps))
                 seconds = (time.perf_counter() - start) / n
-            rows.append({"model": model_id, "family": card.family, **_scores(features.features(net, images), ref_feats),
-                         "memorisation rate": _memorisation(images, seen, card), "bits/dim (card)": _bits(card),
+            rows.append({"model": model_id, "family": card.family,
+                         **scoring.table_scores(features.features(net, images), ref_feats),
+                         "memorisation rate": _memorisation(images, seen, card),
+                         "bits/dim (card)": generator(card.family).bits_text(card),
                          "seconds per image": round(seconds, 4), "parameters": card.params})
             grids[model_id] = _grid(images)
             yield rows, grids, f"{i + 1} of {len(model_ids)} models done ({model_id}).{note}"
@@ -199,7 +179,7 @@ def record(dataset_name, model_ids, n, seed, sampler, steps):
     dataset, model_ids, n, seed, sampler, steps = check(dataset_name, model_ids, n, seed, sampler, steps)
     reg = registry.default()
     models = {}
-    for model_id in model_ids + [FEATURES[dataset][0]]:
+    for model_id in model_ids + [datasets.get(dataset).features_id]:
         card = reg.card(model_id)
         weights = reg.folder(model_id)
         digest = hashlib.sha256()
@@ -209,7 +189,7 @@ def record(dataset_name, model_ids, n, seed, sampler, steps):
     return {"data_set": dataset, "images_per_model": n, "seed": seed, "sampler": sampler, "steps": steps,
             "models": models, "versions": devices.versions(), "python": platform.python_version(),
             "device": str(devices.pick_device()), "reference": "seeded halves of the shipped test images"
-            if dataset == "fashion-mnist" else "ladder.real_sets('orl-faces') halves"}
+            if datasets.get(dataset).gallery else f"ladder.real_sets('{dataset}') halves"}
 
 
 def write_export(rows, grids, rec, folder):
@@ -233,37 +213,36 @@ def write_export(rows, grids, rec, folder):
 
 
 # two settings of one model ------------------------------------------------------------------------
-KNOBS = {  # family: (name, minimum, maximum, step, default a, default b)
-    "gan": ("Truncation", 0.0, 1.5, 0.05, 1.0, 0.6),
-    "vae": ("Temperature", 0.1, 2.0, 0.05, 1.0, 0.6),
-    "pixelcnn": ("Temperature", 0.1, 2.0, 0.05, 1.0, 0.8),
-    "diffusion": ("Steps", 1, 200, 1, 20, 5),
-}
 TWO_N = 100
 
 
+def knob(family):
+    """The setting the two-settings panel varies for a family (protocol.Knob), or None."""
+    gen = generator(family)
+    return gen.knob if gen else None
+
+
 def two_settings(model_id, a, b, n=TWO_N, seed=0):
-    """The same seed at two settings of the family's knob (KNOBS): (rows for a, b and b - a, grid a,
-    grid b). The rows are scored as in run(), against the same real images."""
+    """The same seed at two settings of the family's knob (its GENERATOR's Knob): (rows for a, b and
+    b - a, grid a, grid b). The rows are scored as in run(), against the same real images."""
     ids = [i for dataset in DATASETS.values() for i in candidates(dataset)]
     card = registry.default().card(validate.choice(model_id, sorted(ids), name="Model"))
-    name, low, high, step, _, _ = KNOBS[card.family]
-    a, b = (validate.number(v, name=name, minimum=low, maximum=high, step=step, integer=card.family == "diffusion")
+    k = knob(card.family)
+    a, b = (validate.number(v, name=k.name, minimum=k.minimum, maximum=k.maximum, step=k.step, integer=k.integer)
             for v in (a, b))
-    n = validate.number(n, name="Images per setting", minimum=MIN_N, maximum=MAX_N[card.dataset], step=N_STEP,
-                        integer=True)
+    n = validate.number(n, name="Images per setting", minimum=MIN_N, maximum=datasets.get(card.dataset).compare_max,
+                        step=N_STEP, integer=True)
     seed = validate.seed(seed)
-    from .families import features  # lazy: families import torch, which building the UI must not (tests/test_layout.py)
     reference, _, seen = real_images(card.dataset)
     rows, shown = [], []
-    with registry.using(FEATURES[card.dataset][0]) as net, registry.using(card.id) as model:
-        sampler = _sampler(model, card, MODEL_DEFAULT, 20)[0]
+    with registry.using(datasets.get(card.dataset).features_id) as net, registry.using(card.id) as model:
         ref_feats = features.features(net, reference[:n])
         for value in (a, b):
             start = time.perf_counter()
-            images = draw(model, card.family, n, seed, sampler, 20, knob=value)
+            images = draw(model, card.family, n, seed, knob=value)
             seconds = (time.perf_counter() - start) / n
-            rows.append({"setting": f"{name.lower()} {value:g}", **_scores(features.features(net, images), ref_feats),
+            rows.append({"setting": f"{k.name.lower()} {value:g}",
+                         **scoring.table_scores(features.features(net, images), ref_feats),
                          "memorisation rate": _memorisation(images, seen), "seconds per image": round(seconds, 4)})
             shown.append(_grid(images))
     diff = {k: round(rows[1][k] - rows[0][k], 4) for k in rows[0]

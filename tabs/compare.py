@@ -24,8 +24,7 @@ def build():
             n = raw(gr.Slider(actions.MIN_N, 500, value=100, step=actions.N_STEP,
                               label="Images per model (ORL faces: at most 200)", elem_id="compare-n"))
             seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
-            sampler = raw(gr.Dropdown([actions.MODEL_DEFAULT, "DDPM", "DDIM", "DPM-Solver++", "Euler",
-                                       "Euler ancestral", "Heun"], value=actions.MODEL_DEFAULT,
+            sampler = raw(gr.Dropdown(actions.sampler_choices(), value=actions.MODEL_DEFAULT,
                                       label="Diffusion sampler"))
             steps = raw(gr.Slider(1, 1000, value=20, step=1, label="Diffusion steps (with a chosen sampler)"))
         with gr.Row():

@@ -96,7 +96,7 @@ def test_compare_tab_says_where_memorisation_comes_from(space):
                                                  api_name="/compare")
     row = {r[0]: r for r in table["data"]}["gan-fashion"]
     assert str(row[compare.COLUMNS.index("memorisation rate")]).endswith("(card)")
-    assert compare.CARD_MEMORISATION in status and export.endswith(".zip")
+    assert compare.CARD_MEMORISATION.format(data.FASHION_TRAIN_MISSING) in status and export.endswith(".zip")
 
 
 def test_data_and_models_tabs(space):

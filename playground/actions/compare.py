@@ -50,8 +50,14 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
 
 # two settings of one model ------------------------------------------------------------------------
 def knob(family):
-    """(name, minimum, maximum, step, first default, second default) of the family's knob."""
-    return compare.KNOBS[family]
+    """(name, minimum, maximum, step, first default, second default) of the family's knob (its GENERATOR's)."""
+    k = compare.knob(family)
+    return k.name, k.minimum, k.maximum, k.step, k.a, k.b
+
+
+def sampler_choices():
+    """Compare's sampler menu: each model's default, then every sampler a generator family offers."""
+    return compare.sampler_choices()
 
 
 def two_settings(model_id, first, second, seed=0):

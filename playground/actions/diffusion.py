@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data, registry, validate
+from .. import data, datasets, registry, validate
 from ..errors import InputError
 from ..images import make_grid, save_gif, zoom
 from .common import family_ids, fit_upload, pick_model
@@ -44,11 +44,17 @@ def settings(model_id):
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def _light_on_dark(model_id):
+    record = datasets.DATASETS.get(settings(model_id).get("dataset"))
+    return bool(record and record.light_on_dark)
+
+
 def classes(model_id):
     s = settings(model_id)
     if not s.get("num_classes"):
         return []
-    return list(data.FASHION_CLASSES) if s.get("dataset") == "fashion-mnist" else \
+    named = datasets.DATASETS[s["dataset"]].classes if s.get("dataset") in datasets.DATASETS else ()
+    return list(named) if named else \
         [f"class {i}" for i in range(s["num_classes"])]
 
 
@@ -170,7 +176,7 @@ def edit(model_id, image, strength, label, guidance, seed, steps=50):
     import torch  # lazy: torch loads on first use, not when the UI is built
     family = _family()
     with registry.using(model_id) as model:
-        small = fit_upload(image, model.output_size, invert_light=settings(model_id).get("dataset") == "fashion-mnist")
+        small = fit_upload(image, model.output_size, invert_light=_light_on_dark(model_id))
         p = model.pad
         x0 = torch.from_numpy(np.pad(small, p)).float().div(127.5).sub(1)[None, None]
         device = next(model.unet.parameters()).device
@@ -214,11 +220,11 @@ def default_sampler(model_id):
 def against_gan(model_id):
     """One line: this model's card FD beside the GAN card's of the same data, if both are measured."""
     card = registry.default().card(_model_id(model_id))
-    name = {"fashion-mnist": "fd_fashion", "orl-faces": "fd_orl"}.get(card.dataset)
+    record = datasets.DATASETS.get(card.dataset)
+    name, label = (record.fd_metric, record.fd_short) if record else (None, "FD")
     value = (card.metrics or {}).get(name)
     if value is None:
         return f"{card.id} has no measured FD yet (`{card.metrics_command}`)."
-    label = "FD-ORL" if name == "fd_orl" else "FD-Fashion"
     sampler, steps = default_sampler(model_id)
     text = f"From the cards, on the same protocol: **{card.id}** with {sampler} {steps}, {label} {value:.3f}"
     gan = registry.default().measured("gan", card.dataset, name)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import data, memorisation, registry, validate
+from .. import data, datasets, memorisation, registry, validate
 from ..errors import InputError, ModelUnavailable
 from ..images import make_grid, normalize_image, save_gif
 from ..images import zoom as images_zoom
@@ -26,7 +26,6 @@ GALLERY_NOTE = ("Compared with the 2,000 shipped Fashion-MNIST test images, not 
                 + data.FASHION_TRAIN_MISSING + ". The model never trained on test images, so a close match "
                 "means close to real clothes, not a copy of a training image.")
 ALL = "all classes, in turn"
-FEATURES = {"orl-faces": "features-orl", "fashion-mnist": "features-fashion"}
 
 
 def _families():
@@ -55,12 +54,14 @@ def classes(model_id):
     num = json.loads(config_path.read_text()).get("num_classes", 0) if config_path.is_file() else 0
     if not num:
         return []
-    return list(data.FASHION_CLASSES) if card.dataset == "fashion-mnist" else [f"class {i}" for i in range(num)]
+    named = datasets.get(card.dataset).classes
+    return list(named) if named else [f"class {i}" for i in range(num)]
 
 
 def _gallery_instead(dataset):
     """Whether the comparisons use the shipped gallery (the full Fashion-MNIST is not installed)."""
-    return dataset == "fashion-mnist" and not data.fashion_mnist_installed()
+    record = datasets.get(dataset)
+    return bool(record.gallery) and not record.training_installed()
 
 
 def training_size(model_id):
@@ -131,7 +132,7 @@ def _training_set(model_id):
     out = {"images": np.array(real), "labels": np.array(labels), "pixels": memorisation.pixels(real),
            "note": note}
     out["pixel_nn"] = memorisation.reference(out["pixels"])
-    out["feature_id"] = FEATURES.get(card.dataset)
+    out["feature_id"] = datasets.get(card.dataset).features_id
     try:
         with registry.using(out["feature_id"]) as net:
             out["features"] = features.features(net, real)
@@ -253,3 +254,11 @@ def timeline(model_id):
     losses_path = folder / "losses.json"
     losses = json.loads(losses_path.read_text()) if losses_path.is_file() else []
     return grids, losses
+
+
+def round_trip(reg):
+    """For bench's API round trip: a 4x4 grid of the first local GAN, by the HTTP API and directly."""
+    ids = sorted(i for i, c in reg.cards().items() if c.family == "gan" and reg.availability(i) == "local")
+    if not ids:
+        return None
+    return "generate", [ids[0], ALL, 0, 4, 1.0], lambda: generate(ids[0], 0, 4, 1.0, ALL)

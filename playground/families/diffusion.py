@@ -21,13 +21,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .. import devices, ladder, registry
+from .. import datasets, devices, ladder, registry
 from ..cards import where
 from ..errors import InputError, ModelUnavailable
 from ..images import make_grid
-from ..metrics import precision_recall
-from . import features
-from .gan import FD_NAMES, RUNGS
+from . import protocol, scoring
 
 SAMPLERS = {
     "DDPM": ("DDPMScheduler", {}),
@@ -181,11 +179,10 @@ SETTINGS = {"ddpm1000": ("DDPM", 1000), "ddim50": ("DDIM", 50), "dpm20": ("DPM-S
             "ddim10": ("DDIM", 10), "eulera20": ("Euler ancestral", 20)}
 # Every sampler is also measured on this many images, the same ones for each: DDPM with 1,000 steps
 # on the ladder's full N would take many hours on a CPU.
-SAMPLER_N = {"fashion-mnist": 100, "orl-faces": 100}
-# DDPM-1000 on 100 faces at 64x64 takes about 1.5 hours on one shared core: measured for Fashion-MNIST only.
-SKIPPED = {"orl-faces": {"ddpm1000"}}
+# (datasets.DataSet.sampler_n.) DDPM-1000 on 100 faces at 64x64 takes about 1.5 hours on one shared core:
+# settings in SLOW are measured only for images of at most SLOW_ABOVE pixels a side (Fashion-MNIST).
+SLOW, SLOW_ABOVE = {"ddpm1000"}, 32
 GUIDANCE = 2.0
-MEMO_QUERIES = 2_000
 
 
 def generate_balanced(model, n, seed, sampler, steps, guidance=GUIDANCE):
@@ -209,40 +206,27 @@ def evaluate(model, card=None, quick=False, seed=0, log=lambda text: print(text,
       same N, precision / recall, memorisation and label accuracy: comparable with the GAN cards.
     - <fd>_<setting>_n<M>, precision_<setting>_n<M>, recall_<setting>_n<M> and
       seconds_per_image_<setting> for every entry of SETTINGS (DDPM 1000, DDIM 50, DPM-Solver++ 20,
-      DDIM 10, Euler ancestral 20; not those in SKIPPED for the data set), each on the
-      same M = SAMPLER_N images (seeds and classes), with <fd>_floor_n<M> (held-out real images at
+      DDIM 10, Euler ancestral 20; not those in SLOW above SLOW_ABOVE pixels), each on the
+      same M = datasets.DataSet.sampler_n images (seeds and classes), with <fd>_floor_n<M> (held-out real images at
       that M) beside them: FD at small M is biased upward, so compare these with each other only.
     quick: N / 5 and M / 5, for a smoke run; such numbers are not for cards.
     """
     dataset = getattr(card, "dataset", None) or model.dataset
-    fd_name, net_id = FD_NAMES[dataset]
-    sets = ladder.real_sets(dataset, seed, model.output_size)
-    n = sets.n // 5 if quick else sets.n
-    net = registry.get_model(net_id)
-    fn = lambda images: features.features(net, images)  # noqa: E731
-    ref = ladder.reference_features(fn, sets.train, n, seed)
-    metrics = {}
-    fake, labels, seconds = generate_balanced(model, n, seed, *model.sampler)
-    log(f"{model.sampler} on {n} images: {seconds:.0f}s")
-    metrics[fd_name] = float(ladder.model_fd(fn, fake, sets.train, n, seed, reference=ref))
-    metrics.update(precision_recall(ref, fn(fake), k=3))
-    memo = ladder.memorisation_rate(fake[:MEMO_QUERIES], sets.seen, seed=seed)
-    metrics["memorisation_rate"], metrics["nn_ratio_median"] = memo.rate, memo.median_ratio
-    if model.num_classes:
-        metrics["label_accuracy"] = float((features.classify(net, fake).argmax(1) == labels).mean())
-    for name, value in ladder.fd_ladder(fn, sets.train, sets.heldout, n, seed, reference=ref).items():
-        metrics[f"{fd_name}_{RUNGS[name]}"] = float(value)
-    m = min(SAMPLER_N[dataset] // 5 if quick else SAMPLER_N[dataset], n)
-    ref_m = ladder.reference_features(fn, sets.train, m, seed)
-    floor = ladder.fd_ladder(fn, sets.train, sets.heldout, m, seed, reference=ref_m)["real held-out vs train"]
-    metrics[f"{fd_name}_floor_n{m}"] = float(floor)
+    scorer = scoring.CardScorer(dataset, seed, model.output_size, quick)
+    fake, labels, seconds = generate_balanced(model, scorer.n, seed, *model.sampler)
+    log(f"{model.sampler} on {scorer.n} images: {seconds:.0f}s")
+    metrics = scorer.all(fake, labels if model.num_classes else None)
+    fd_name, sampler_images = scorer.data.fd_metric, scorer.data.sampler_n
+    m = min(sampler_images // 5 if quick else sampler_images, scorer.n)
+    ref_m = scorer.reference(m)
+    metrics[f"{fd_name}_floor_n{m}"] = scorer.ladder(m, ref_m)[f"{fd_name}_floor"]
     for key, (sampler, steps) in SETTINGS.items():
-        if key in SKIPPED.get(dataset, ()):
+        if key in SLOW and model.output_size > SLOW_ABOVE:
             continue
         fake, _, seconds = generate_balanced(model, m, seed, sampler, steps)
         log(f"{key} on {m} images: {seconds:.0f}s")
-        metrics[f"{fd_name}_{key}_n{m}"] = float(ladder.model_fd(fn, fake, sets.train, m, seed, reference=ref_m))
-        metrics.update({f"{k}_{key}_n{m}": v for k, v in precision_recall(ref_m, fn(fake), k=3).items()})
+        metrics[f"{fd_name}_{key}_n{m}"] = scorer.fd(fake, m, ref_m)
+        metrics.update({f"{k}_{key}_n{m}": v for k, v in scorer.fidelity(fake, ref_m).items()})
         metrics[f"seconds_per_image_{key}"] = seconds / m
     return metrics
 
@@ -259,9 +243,9 @@ def report(model, card, metrics, folder):
     labels = [i // 8 % model.num_classes for i in range(64)] if model.num_classes else None
     images = generate(model, 0, 64, labels, *model.sampler, GUIDANCE if labels else 1.0)
     Image.fromarray(make_grid(images, nrow=8)).save(folder / "samples.png")
-    fd_name, _ = FD_NAMES[getattr(card, "dataset", None) or model.dataset]
-    label = "FD-ORL" if fd_name == "fd_orl" else "FD-Fashion"
-    rungs = {name: metrics[f"{fd_name}_{key}"] for name, key in RUNGS.items() if f"{fd_name}_{key}" in metrics}
+    record = datasets.get(getattr(card, "dataset", None) or model.dataset)
+    fd_name, label = record.fd_metric, record.fd_short
+    rungs = {name: metrics[f"{fd_name}_{key}"] for name, key in scoring.RUNGS.items() if f"{fd_name}_{key}" in metrics}
     default = f"{model.sampler[0]} {model.sampler[1]}"
     lines = [f"![64 samples, {default} steps, seed 0](../weights/{card.id}/samples.png)", "",
              ladder.ladder_markdown(metrics[fd_name], rungs, model=f"{card.id} ({default})", metric=label)]
@@ -282,3 +266,14 @@ def report(model, card, metrics, folder):
                   for key, (sampler, steps) in SETTINGS.items() if f"{fd_name}_{key}_n{m}" in metrics]
     lines.append(f"\nWritten by `{card.metrics_command}`.")
     return "\n".join(lines)
+
+
+def draw_for_views(model, n, seed, knob=None, sampler=None):
+    """n images for the shared views (protocol.Generator), cycling through the classes: sampler (name, steps)
+    or None for the model's default; knob, when given, is the number of steps."""
+    name, steps = sampler or model.sampler
+    return generate_balanced(model, n, seed, name, steps if knob is None else int(knob))[0]
+
+
+GENERATOR = protocol.Generator(draw=draw_for_views, rank=2, knob=protocol.Knob("Steps", 1, 200, 1, 20, 5, integer=True),
+                               samplers=tuple(SAMPLERS), max_steps=MAX_STEPS)

@@ -34,12 +34,11 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .. import data, devices, ladder, registry
+from .. import data, datasets, devices, ladder
 from ..data import FASHION_CLASSES, prepare_faces
 from ..errors import InputError
 from ..images import make_grid
-from ..metrics import precision_recall
-from . import features
+from . import protocol, scoring
 from .features import fit
 
 log = logging.getLogger(__name__)
@@ -411,29 +410,19 @@ def evaluate(model, card=None, quick=False, seed=0):
     quick: N / 5, for a smoke run; such numbers are not for cards.
     """
     dataset = getattr(card, "dataset", None) or getattr(model, "dataset", None) or "orl-faces"
-    fd_name, net_id = FD_NAMES[dataset]
-    sets = ladder.real_sets(dataset, seed, getattr(model, "output_size", model.image_size))
-    n = sets.n // 5 if quick else sets.n
-    fake, labels = generate_balanced(model, n, seed)
-    net = registry.get_model(net_id)
-    fn = lambda images: features.features(net, images)  # noqa: E731
-    ref = ladder.reference_features(fn, sets.train, n, seed)
-    metrics = {fd_name: float(ladder.model_fd(fn, fake, sets.train, n, seed, reference=ref))}
-    for name, value in ladder.fd_ladder(fn, sets.train, sets.heldout, n, seed, reference=ref).items():
-        metrics[f"{fd_name}_{RUNGS[name]}"] = float(value)
-    fake_feats = fn(fake)
-    metrics.update(precision_recall(ref, fake_feats, k=3))
-    memo = ladder.memorisation_rate(fake[:MEMO_QUERIES], sets.seen, seed=seed)
-    metrics["memorisation_rate"], metrics["nn_ratio_median"] = memo.rate, memo.median_ratio
-    if getattr(model, "num_classes", 0):
-        metrics["label_accuracy"] = float((features.classify(net, fake).argmax(1) == labels).mean())
-    return metrics
+    scorer = scoring.CardScorer(dataset, seed, getattr(model, "output_size", model.image_size), quick)
+    fake, labels = generate_balanced(model, scorer.n, seed)
+    return scorer.all(fake, labels if getattr(model, "num_classes", 0) else None)
 
 
-FD_NAMES = {"orl-faces": ("fd_orl", "features-orl"), "fashion-mnist": ("fd_fashion", "features-fashion")}
-RUNGS = {"real held-out vs train": "floor", "blurred sigma=1": "blur1", "blurred sigma=2": "blur2",
-         "noisy sigma=0.1": "noise0.1", "noisy sigma=0.2": "noise0.2"}
-MEMO_QUERIES = 2_000
+def draw_for_views(model, n, seed, knob=None, sampler=None):
+    """n images for the shared views (protocol.Generator): knob is the truncation psi (1.0 as trained)."""
+    return protocol.in_batches(model, n, seed, MAX_IMAGES,
+                      lambda s, m, y: generate(model, s, m, 1.0 if knob is None else knob, y)[..., 0])
+
+
+GENERATOR = protocol.Generator(draw=draw_for_views, rank=0,
+                               knob=protocol.Knob("Truncation", 0.0, 1.5, 0.05, 1.0, 0.6))
 
 
 def report(model, card, metrics, folder):
@@ -441,9 +430,9 @@ def report(model, card, metrics, folder):
     classes = getattr(model, "num_classes", 0)
     images = generate(model, 0, 64, labels=[i // 8 % classes for i in range(64)] if classes else None)
     Image.fromarray(make_grid(images[..., 0], nrow=8)).save(folder / "samples.png")
-    fd_name, _ = FD_NAMES[getattr(card, "dataset", None) or model.dataset]
-    rungs = {name: metrics[f"{fd_name}_{key}"] for name, key in RUNGS.items() if f"{fd_name}_{key}" in metrics}
-    label = "FD-ORL" if fd_name == "fd_orl" else "FD-Fashion"
+    record = datasets.get(getattr(card, "dataset", None) or model.dataset)
+    fd_name, label = record.fd_metric, record.fd_short
+    rungs = {name: metrics[f"{fd_name}_{key}"] for name, key in scoring.RUNGS.items() if f"{fd_name}_{key}" in metrics}
     lines = [f"![64 samples, seed 0{', one row per class (the first eight)' if classes else ''}](../weights/{card.id}/samples.png)", "",
              ladder.ladder_markdown(metrics[fd_name], rungs, model=card.id, metric=label), "",
              f"Precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f} (k=3, same features). "

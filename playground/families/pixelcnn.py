@@ -41,6 +41,7 @@ from ..errors import InputError
 from ..images import make_grid
 from . import vae
 from .vae import log_likelihood
+from . import protocol
 
 LN2 = math.log(2)
 NULL = -1  # the "no class" label of a class-conditional model
@@ -424,3 +425,14 @@ def report(model, card, metrics, folder):
     return "\n".join([f"Measured by `{card.metrics_command}` (seed 0) on the test images described above.", "",
                       "| metric | value | what it is |", "|---|---|---|", *rows, "",
                       f"![64 samples, temperature 1, seed 0](../weights/{card.id}/samples.png)"])
+
+
+def draw_for_views(model, n, seed, knob=None, sampler=None):
+    """n samples (fast sampler) for the shared views (protocol.Generator): knob is the temperature (1.0 as trained)."""
+    return protocol.in_batches(model, n, seed, MAX_IMAGES,
+                               lambda s, m, y: sample(model, s, m, y, 1.0 if knob is None else knob))
+
+
+GENERATOR = protocol.Generator(draw=draw_for_views, rank=3,
+                               knob=protocol.Knob("Temperature", 0.1, 2.0, 0.05, 1.0, 0.8),
+                               bits=(("test_bpd", "exact"),))

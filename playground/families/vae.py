@@ -23,6 +23,7 @@ from torch import nn
 from .. import data, devices, ood, quality
 from ..errors import InputError
 from ..images import make_grid
+from . import protocol
 
 LN2 = math.log(2)
 MAX_IMAGES = 256
@@ -406,3 +407,14 @@ def report(model, card, metrics, folder):
             f"![the first 16 test images (rows 1 and 3) and their reconstructions (rows 2 and 4)]"
             f"(../weights/{card.id}/reconstructions.png)"]
     return "\n".join(text)
+
+
+def draw_for_views(model, n, seed, knob=None, sampler=None):
+    """n prior samples for the shared views (protocol.Generator): knob is the temperature (1.0 as trained)."""
+    return protocol.in_batches(model, n, seed, MAX_IMAGES,
+                               lambda s, m, y: sample_prior(model, s, m, 1.0 if knob is None else knob))
+
+
+GENERATOR = protocol.Generator(draw=draw_for_views, rank=1,
+                               knob=protocol.Knob("Temperature", 0.1, 2.0, 0.05, 1.0, 0.6),
+                               bits=(("test_iw_bpd", "bound"), ("test_elbo_bpd", "bound")))

@@ -60,8 +60,12 @@ def test_evaluate_measures_every_setting_on_the_ladder(tiny, monkeypatch, skippe
     monkeypatch.setattr(registry, "get_model", lambda model_id: net)
     monkeypatch.setattr(diffusion, "SETTINGS", {"ddpm1000": ("DDPM", 3), "dpm20": ("DPM-Solver++", 2),
                                                 "ddim10": ("DDIM", 2)})
-    monkeypatch.setattr(diffusion, "SAMPLER_N", {"fashion-mnist": 20})
-    monkeypatch.setattr(diffusion, "SKIPPED", {"fashion-mnist": skipped})
+    import dataclasses
+
+    from playground import datasets
+    monkeypatch.setitem(datasets.DATASETS, "fashion-mnist",
+                        dataclasses.replace(datasets.DATASETS["fashion-mnist"], sampler_n=20))
+    monkeypatch.setattr(diffusion, "SLOW_ABOVE", 0 if skipped else 32)  # the tiny model is 28x28
     m = diffusion.evaluate(tiny, quick=False, log=lambda text: None)
     assert {"fd_fashion", "fd_fashion_ddim10_n20", "fd_fashion_dpm20_n20", "recall_ddim10_n20",
             "fd_fashion_floor_n20", "precision", "recall", "label_accuracy", "fd_fashion_floor"} <= set(m)
