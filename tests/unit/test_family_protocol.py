@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from playground import bench, compare, evaluate, registry, scoring
+from playground import bench, compare, evaluate, registry
 from playground.cards import REPO_ROOT
-from playground.families import protocol
+from playground.families import protocol, scoring
 from tests.conftest import write_tiny_card
 
 
