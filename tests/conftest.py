@@ -1,11 +1,15 @@
-"""Shared fixtures: everything offline, one thread, and a live app on a free loopback port."""
+"""Shared fixtures: everything offline, one thread, a live app on a free loopback port, and a registry of tiny
+models in a temporary folder (tiny_registry)."""
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -93,10 +97,10 @@ family: {family}
 title: tiny {id}
 source: weights/{id}
 revision: null
-dataset: fashion-mnist
+dataset: {dataset}
 license: MIT
 params: {params}
-resolution: 28x28
+resolution: {resolution}
 train_command: null
 metrics: {{}}
 metrics_command: python -m playground.evaluate {id} --write
@@ -105,7 +109,57 @@ Tiny test model.
 """
 
 
-def write_tiny_card(cards_dir, model_id, family, model):
-    """A card for a tiny untrained Fashion-MNIST test model, with its real parameter count."""
+def write_tiny_card(cards_dir, model_id, family, model, dataset="fashion-mnist", resolution="28x28"):
+    """A card for a tiny untrained test model, with its real parameter count."""
     params = sum(p.numel() for p in model.parameters())
-    (Path(cards_dir) / f"{model_id}.md").write_text(TINY_CARD.format(id=model_id, family=family, params=params))
+    (Path(cards_dir) / f"{model_id}.md").write_text(TINY_CARD.format(id=model_id, family=family, params=params,
+                                                                     dataset=dataset, resolution=resolution))
+
+
+@dataclass(frozen=True)
+class TinyModel:
+    """One tiny model of a test registry: built from config (by playground.families.<family>.build unless
+    build is given), saved to weights/<id> (by registry.save_weights unless save(folder, model, config) is
+    given), with a TINY_CARD of this dataset and resolution."""
+    family: str
+    config: dict
+    build: Callable = None
+    save: Callable = None
+    dataset: str = "fashion-mnist"
+    resolution: str = "28x28"
+
+
+SHIPPED = "shipped"  # a TINY_MODELS entry: the repository's own card, and its weights folder when it has one
+
+
+@pytest.fixture(scope="module")
+def tiny_registry(request, tmp_path_factory):
+    """The one test registry: the requesting module's TINY_MODELS ({id: TinyModel(...) or SHIPPED}, written in that
+    order after torch.manual_seed(0)) in a temporary root, installed as the default registry (with the module's
+    TINY_REGISTRY_OPTIONS, e.g. memory_budget, if any) for the module; the functools caches in its TINY_CACHES
+    are cleared when it is installed and when it goes. Yields the root; the previous default comes back after."""
+    import torch
+    from playground import registry
+    module = request.module
+    root = tmp_path_factory.mktemp(module.__name__.rsplit(".", 1)[-1])
+    cards = root / "model_cards"
+    cards.mkdir()
+    torch.manual_seed(0)
+    for model_id, spec in module.TINY_MODELS.items():
+        if spec == SHIPPED:
+            shutil.copy(ROOT / "model_cards" / f"{model_id}.md", cards)
+            if (ROOT / "weights" / model_id).is_dir():
+                shutil.copytree(ROOT / "weights" / model_id, root / "weights" / model_id)
+            continue
+        model = (spec.build or registry.family_module(spec.family).build)(spec.config)
+        (spec.save or registry.save_weights)(root / "weights" / model_id, model, spec.config)
+        write_tiny_card(cards, model_id, spec.family, model, spec.dataset, spec.resolution)
+    caches = getattr(module, "TINY_CACHES", ())
+    before = registry.default()
+    registry.configure(cards_dir=cards, root=root, **getattr(module, "TINY_REGISTRY_OPTIONS", {}))
+    for cached in caches:
+        cached.cache_clear()
+    yield root
+    registry._default = before
+    for cached in caches:
+        cached.cache_clear()

@@ -24,6 +24,7 @@ def test_binds_loopback_and_starts_with_nothing_loaded(app_url, client):
     assert all(r[LOADED] == "no" for r in rows.values())
 
 
+@pytest.mark.slow
 def test_load_and_unload_a_model(client):
     model_id = CARD_IDS[0]
     table, memory, card = client.predict(model_id, api_name="/load_model")
@@ -159,6 +160,7 @@ def test_api_clients_cannot_make_the_server_read_its_own_files(app_url):
 GAN_IDS = sorted(c.id for c in list_cards() if c.family == "gan")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not GAN_IDS, reason="no GAN model card yet")
 def test_gan_generate_and_walk_over_http(client):
     from playground.actions.gan import ALL
@@ -179,6 +181,7 @@ def test_gan_rejects_bad_numbers_over_raw_http(app_url):
     assert event == "error" and "Traceback" not in payload
 
 
+@pytest.mark.slow
 def test_model_cards_link_nothing_the_server_will_not_serve(client):
     for model_id in CARD_IDS:
         text = client.predict(model_id, api_name="/model_card")
@@ -214,6 +217,7 @@ def test_vae_bad_input_gets_clear_messages(app_url, args, words):
     assert event == "error" and words in payload and "Traceback" not in payload, payload
 
 
+@pytest.mark.slow
 @pytest.mark.skipif("vae-fashion-holdout" not in VAE_IDS, reason="no held-out VAE yet")
 def test_vae_anomaly_views_over_http(client):
     text, hist, roc, top = client.predict("likelihood (bits/dim)", 95, api_name="/anomaly")
@@ -226,6 +230,7 @@ DIFFUSION_IDS = sorted(c.id for c in list_cards() if c.family == "diffusion")
 needs_ddpm = pytest.mark.skipif("ddpm-fashion" not in DIFFUSION_IDS, reason="no diffusion model card yet")
 
 
+@pytest.mark.slow
 @needs_ddpm
 def test_diffusion_generate_compare_forward_and_edit_over_http(client, tmp_path):
     from gradio_client import handle_file
@@ -275,6 +280,7 @@ needs_pixelcnn = pytest.mark.skipif(not {"pixelcnn-fashion", "pixelcnn-masked-sm
                                     reason="no PixelCNN model cards yet")
 
 
+@pytest.mark.slow
 @needs_pixelcnn
 def test_pixelcnn_sample_complete_likelihood_and_field_over_http(client):
     grid, text, gif = client.predict("pixelcnn-fashion", "Trouser", 1, 3, 2, True, api_name="/pixelcnn_sample")
@@ -312,6 +318,7 @@ def test_pixelcnn_bad_input_gets_clear_messages(app_url, api, args, words):
     assert event == "error" and words in payload and "Traceback" not in payload, payload
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not {"gan-fashion", "vae-fashion"} <= set(CARD_IDS), reason="no Fashion-MNIST generators yet")
 def test_compare_table_and_export_over_http(client):
     import zipfile
@@ -381,6 +388,7 @@ STYLE_FAST = sorted(c.id for c in list_cards() if c.id.startswith("style-fast-")
 needs_style = pytest.mark.skipif(not STYLE_LOSS, reason="no style loss network card yet")
 
 
+@pytest.mark.slow
 @needs_style
 def test_style_optimise_fast_baseline_grams_and_compare_over_http(client, tmp_path):
     from gradio_client import handle_file

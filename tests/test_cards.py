@@ -15,6 +15,8 @@ CARDS = list_cards()
 LOCAL = [c for c in CARDS if not c.is_hub]
 # cards whose metrics_command has not been run yet (it takes tens of minutes of CPU); once it has, drop the id
 METRICS_PENDING = set()  # card ids whose metrics are still to be measured (evaluate --write)
+SLOW_FAMILIES = {"diffusion", "pixelcnn"}  # iterative samplers: 5 to 30 s a card on a CPU
+LOCAL_PARAMS = [pytest.param(c, id=c.id, marks=pytest.mark.slow if c.family in SLOW_FAMILIES else ()) for c in LOCAL]
 
 
 def _flat(result):
@@ -39,7 +41,7 @@ def test_there_are_cards():
     assert CARDS, "model_cards/ is empty"
 
 
-@pytest.mark.parametrize("card", LOCAL, ids=[c.id for c in LOCAL])
+@pytest.mark.parametrize("card", LOCAL_PARAMS)
 def test_card_loads_and_runs(reg, card):
     assert reg.availability(card.id) == "local"
     model = reg.get_model(card.id)
@@ -54,7 +56,7 @@ def test_card_loads_and_runs(reg, card):
     assert all(np.isfinite(a.astype(float)).all() for a in first)
 
 
-@pytest.mark.parametrize("card", LOCAL, ids=[c.id for c in LOCAL])
+@pytest.mark.parametrize("card", LOCAL_PARAMS)
 def test_concurrent_seeds_match_sequential(reg, card):
     """Two requests with different seeds at once give what they give one after the other."""
     family = registry.family_module(card.family)

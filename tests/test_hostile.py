@@ -16,6 +16,8 @@ import app
 from tests import hostile_cases as hc
 from tests.conftest import ARTIFACTS
 
+pytestmark = pytest.mark.slow  # minutes: every endpoint x every hostile value against a running app
+
 # Settings that keep a call that happens to be valid cheap (the API's defaults are the UI's first click).
 CHEAP = {
     "compare": {"model_ids": ["gan-fashion"], "n": 20},

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,6 +28,7 @@ def test_no_unsafe_loading_anywhere():
             assert "trust_remote_code" + "=True" not in line, f"{path}: {line.strip()}"
 
 
+@pytest.mark.slow
 def test_every_tab_module_builds_alone():
     sys.path.insert(0, str(ROOT))
     import app
@@ -34,6 +37,7 @@ def test_every_tab_module_builds_alone():
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_building_the_app_loads_no_model():
     """Start-up stays light: building every tab reads cards and imports code, but no weights load
     before the first click (docs/decisions.md: start-up imports the generator families)."""

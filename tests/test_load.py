@@ -1,4 +1,6 @@
 """The load test itself, small: a few concurrent clients against a fresh app, nothing but completions."""
+import pytest
+
 from playground import load
 from playground.load import measure_load
 
@@ -15,6 +17,7 @@ def test_calls_whose_model_is_missing_are_skipped_and_uploads_are_data_urls():
     assert normalize_image(payload["url"]).shape == (48, 64, 3)
 
 
+@pytest.mark.slow
 def test_a_short_load_test_completes_every_call_and_the_app_keeps_serving():
     r = measure_load(clients=4, seconds=5)
     assert r["calls"] >= 4 and r["errors"] == 0, r["error_examples"]

@@ -7,10 +7,13 @@ from 345 MB to 1,684 MB.
 import concurrent.futures
 import json
 
+import pytest
 
 import app
 from tests import hostile_cases as hc
 from tests.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.slow  # minutes: thousands of calls to a running app
 
 WARM, CALLS, GROWTH_MB = 2 * app.SESSIONS_KEPT, 2000, 100
 

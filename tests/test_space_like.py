@@ -14,6 +14,8 @@ from playground import compare, data, deploy_space
 from playground.actions import gan, pixelcnn, style, superres
 from tests.conftest import ARTIFACTS, start_app
 
+pytestmark = pytest.mark.slow  # starts the app from a copy of the deploy snapshot
+
 
 @pytest.fixture(scope="module")
 def space(tmp_path_factory):

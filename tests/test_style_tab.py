@@ -1,10 +1,10 @@
 """The Style transfer tab builds around whatever style models are installed (here tiny untrained ones)."""
 import gradio as gr
 
-from tests.unit.test_style_actions import tiny_registry  # noqa: F401  (the fixture)
+from tests.unit.test_style_actions import TINY_MODELS  # noqa: F401  (what tiny_registry installs)
 
 
-def test_the_tab_builds_around_the_installed_models(tiny_registry):  # noqa: F811
+def test_the_tab_builds_around_the_installed_models(tiny_registry):
     import tabs.style
     assert isinstance(tabs.style.build(), gr.Blocks)
 

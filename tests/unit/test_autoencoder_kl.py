@@ -8,31 +8,32 @@ from playground.actions import vae as actions
 from playground.cards import parse_card
 from playground.errors import InputError
 from playground.families import autoencoder_kl
+from tests.conftest import SHIPPED
 from tests.unit.test_registry import hub_cache
 
 CARD = parse_card("model_cards/sd-vae-ft-mse.md")
 
 
-@pytest.fixture
-def hub_registry(tmp_path, monkeypatch):
+TINY_MODELS = {CARD.id: SHIPPED}
+
+
+@pytest.fixture(scope="module")
+def hub_registry(tiny_registry):
     from diffusers import AutoencoderKL
     torch.manual_seed(0)
     tiny = AutoencoderKL(block_out_channels=(8, 8), down_block_types=("DownEncoderBlock2D",) * 2,
                          up_block_types=("UpDecoderBlock2D",) * 2, layers_per_block=1, latent_channels=4,
                          norm_num_groups=4)
-    saved = tmp_path / "saved"
+    saved = tiny_registry / "saved"
     tiny.save_pretrained(saved, safe_serialization=True)
-    cache = tmp_path / "hub"
+    cache = tiny_registry / "hub"
     cache.mkdir()
     hub_cache(cache, CARD.hub_repo, CARD.revision, {p.name: p.read_bytes() for p in saved.iterdir()})
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    (tmp_path / "model_cards").mkdir()
-    (tmp_path / "model_cards" / "sd-vae-ft-mse.md").write_text(open("model_cards/sd-vae-ft-mse.md").read())
-    before = registry.default()
-    registry.configure(cards_dir=tmp_path / "model_cards", root=tmp_path)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HF_HUB_CACHE", str(cache))
+    patch.setenv("HF_HUB_OFFLINE", "1")
     yield registry.default()
-    registry._default = before
+    patch.undo()
 
 
 def test_the_card_pins_a_revision_and_the_real_parameter_count():

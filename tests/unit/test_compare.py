@@ -2,49 +2,27 @@
 import csv
 import io
 import json
-import shutil
 import zipfile
 
 import numpy as np
 import pytest
-import torch
 
-from playground import compare, registry
-from playground.cards import REPO_ROOT
+from playground import compare
 from playground.errors import InputError
-from playground.families import gan, pixelcnn, vae
-from playground.train import diffusion as train_diffusion
-from tests.conftest import write_tiny_card
+from tests.conftest import SHIPPED, TinyModel
+from tests.unit.test_diffusion_actions import tiny_unet
 
 MODELS = ["gan-fashion", "vae-fashion", "ddpm-fashion", "pixelcnn-fashion"]
-
-
-@pytest.fixture(scope="module")
-def tiny_registry(tmp_path_factory):
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("compare")
-    (root / "model_cards").mkdir()
-    torch.manual_seed(0)
-    configs = {
-        "gan-fashion": (gan, {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 32, "channels": 1,
-                              "num_classes": 10, "output_size": 28, "dataset": "fashion-mnist"}),
-        "vae-fashion": (vae, {"latent_dim": 4, "width": 4, "image_size": 28, "mixtures": 2, "dataset": "fashion-mnist"}),
-        "pixelcnn-fashion": (pixelcnn, {"kind": "gated", "channels": 8, "layers": 2, "num_classes": 10, "mixtures": 2}),
-    }
-    shutil.copytree(REPO_ROOT / "weights" / "features-fashion", root / "weights" / "features-fashion")  # the real one
-    shutil.copy(REPO_ROOT / "model_cards" / "features-fashion.md", root / "model_cards")
-    for model_id, (family, config) in configs.items():
-        model = family.build(config)
-        registry.save_weights(root / "weights" / model_id, model, config)
-        write_tiny_card(root / "model_cards", model_id, model_id.split("-")[0], model)
-    config = dict(train_diffusion.FASHION, block_out_channels=(8, 8, 8))
-    unet = train_diffusion.build_unet(config)
-    train_diffusion.save_folder(root / "weights" / "ddpm-fashion", unet, train_diffusion.make_scheduler(), config)
-    write_tiny_card(root / "model_cards", "ddpm-fashion", "diffusion", unet)
-    before = registry.default()
-    registry.configure(cards_dir=root / "model_cards", root=root)
-    yield root
-    registry._default = before
+TINY_MODELS = {
+    "features-fashion": SHIPPED,  # the real one
+    "gan-fashion": TinyModel("gan", {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 32, "channels": 1,
+                                     "num_classes": 10, "output_size": 28, "dataset": "fashion-mnist"}),
+    "vae-fashion": TinyModel("vae", {"latent_dim": 4, "width": 4, "image_size": 28, "mixtures": 2,
+                                     "dataset": "fashion-mnist"}),
+    "pixelcnn-fashion": TinyModel("pixelcnn", {"kind": "gated", "channels": 8, "layers": 2, "num_classes": 10,
+                                               "mixtures": 2}),
+    "ddpm-fashion": tiny_unet(),
+}
 
 
 def _without_time(rows):
@@ -55,6 +33,7 @@ def test_every_family_is_a_candidate_and_the_main_ones_are_ticked(tiny_registry)
     assert compare.candidates("fashion-mnist") == MODELS and compare.defaults("fashion-mnist") == MODELS
 
 
+@pytest.mark.slow
 def test_the_table_streams_is_seeded_and_exports(tiny_registry, tmp_path):
     states = list(compare.run("Fashion-MNIST", MODELS, 20, 3, "DDIM", 2))
     assert len(states) == 1 + len(MODELS)
@@ -79,6 +58,7 @@ def test_the_table_streams_is_seeded_and_exports(tiny_registry, tmp_path):
         assert float(table[3]["FD"]) == rows[3]["FD"] and json.loads(z.read("record.json"))["seed"] == 3
 
 
+@pytest.mark.slow
 def test_the_benchs_cross_family_quality_figures_are_reproducible(tiny_registry):
     """bench.measure_cross (each data set's default models at their default samplers) twice, one seed: every
     quality column the same to the last digit; only the seconds may differ."""
@@ -108,6 +88,7 @@ def test_two_settings_offers_what_compare_offers(tiny_registry, monkeypatch):
         compare.two_settings("gan-fashion", 1.0, 0.5, 20, 1)
 
 
+@pytest.mark.slow
 def test_two_settings_score_both_and_their_difference(tiny_registry):
     rows, grid_a, grid_b = compare.two_settings("gan-fashion", 1.0, 0.5, 20, 1)
     assert [r["setting"] for r in rows] == ["truncation 1", "truncation 0.5", "difference (second - first)"]

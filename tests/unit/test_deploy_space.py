@@ -54,6 +54,7 @@ def test_dry_run_lists_what_the_app_needs_and_nothing_else(capsys, no_network):
     assert summary.startswith(f"{len(rows)} files, {total:,} bytes") and "nothing was uploaded" in summary
 
 
+@pytest.mark.slow
 def test_every_local_card_loads_from_a_copy_of_the_snapshot(tmp_path):
     for rel, path in deploy_space.snapshot():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -1,30 +1,23 @@
 """The diffusion tab's actions on a tiny untrained UNet in a temporary registry."""
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from playground import registry
 from playground.actions import diffusion as actions
 from playground.errors import InputError
 from playground.train import diffusion as train
-from tests.conftest import write_tiny_card
+from tests.conftest import TinyModel
 
 
+def tiny_unet(config=None):
+    """A diffusers UNet with the Fashion-MNIST settings and 8 channels a level, saved as training saves it."""
+    return TinyModel("diffusion", config or dict(train.FASHION, block_out_channels=(8, 8, 8)),
+                     build=train.build_unet,
+                     save=lambda folder, unet, config: train.save_folder(folder, unet, train.make_scheduler(), config))
 
-@pytest.fixture(scope="module")
-def tiny_registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("diffusion-tab")
-    (root / "model_cards").mkdir()
-    torch.manual_seed(0)
-    config = dict(train.FASHION, block_out_channels=(8, 8, 8))
-    unet = train.build_unet(config)
-    train.save_folder(root / "weights" / "ddpm-tiny", unet, train.make_scheduler(), config)
-    write_tiny_card(root / "model_cards", "ddpm-tiny", "diffusion", unet)
-    before = registry.default()
-    registry.configure(cards_dir=root / "model_cards", root=root)
-    yield root
-    registry._default = before
+
+TINY_MODELS = {"ddpm-tiny": tiny_unet()}
 
 
 def test_classes_come_from_the_folder(tiny_registry):

@@ -48,6 +48,7 @@ def toy_registry(tmp_path, monkeypatch):
     return registry.default()
 
 
+@pytest.mark.slow
 def test_a_new_family_appears_in_compare_bench_and_evaluate(toy_registry):
     assert compare.candidates("fashion-mnist") == ["toy-fashion"]
     *_, (rows, grids, status) = compare.run("Fashion-MNIST", ["toy-fashion"], 20, 0)

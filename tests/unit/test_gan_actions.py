@@ -3,60 +3,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from playground import data, registry
+from playground import data
 from playground.actions import gan as actions
 from playground.errors import InputError
-from playground.families import features, gan
+from tests.conftest import TinyModel
 
-CARD = """---
-id: {id}
-family: {family}
-title: tiny {id}
-source: weights/{id}
-revision: null
-dataset: orl-faces
-license: MIT
-params: {params}
-resolution: 64x64
-train_command: null
-metrics: {{}}
-metrics_command: python -m playground.evaluate {id} --write
----
-Tiny test model.
-"""
-
-
-def _add(root, model_id, family, model, config):
-    registry.save_weights(root / "weights" / model_id, model, config)
-    params = sum(p.numel() for p in model.parameters())
-    (root / "model_cards" / f"{model_id}.md").write_text(CARD.format(id=model_id, family=family, params=params))
-
-
-@pytest.fixture(scope="module")
-def tiny_registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gan-tab")
-    (root / "model_cards").mkdir()
-    torch.manual_seed(0)
-    config = {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 64, "channels": 1}
-    _add(root, "gan-tiny", "gan", gan.build(config), config)
-    cconfig = {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 32, "channels": 1, "num_classes": 10,
-               "output_size": 28, "dataset": "fashion-mnist"}
-    _add(root, "gan-tiny-cond", "gan", gan.build(cconfig), cconfig)
-    text = (root / "model_cards" / "gan-tiny-cond.md").read_text().replace("orl-faces", "fashion-mnist")
-    (root / "model_cards" / "gan-tiny-cond.md").write_text(text)
-    fconfig = {"num_classes": 10, "width": 4, "feature_dim": 8, "image_size": 28, "dataset": "fashion-mnist"}
-    _add(root, "features-fashion", "features", features.build(fconfig), fconfig)
-    fconfig = {"num_classes": 40, "width": 4, "feature_dim": 8, "image_size": 64, "dataset": "orl-faces"}
-    _add(root, "features-orl", "features", features.build(fconfig), fconfig)
-    before = registry.default()
-    registry.configure(cards_dir=root / "model_cards", root=root)
-    actions._training_set.cache_clear()
-    yield root
-    registry._default = before
-    actions._training_set.cache_clear()
+FACES = dict(dataset="orl-faces", resolution="64x64")
+TINY_MODELS = {
+    "gan-tiny": TinyModel("gan", {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 64, "channels": 1},
+                          **FACES),
+    "gan-tiny-cond": TinyModel("gan", {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 32, "channels": 1,
+                                       "num_classes": 10, "output_size": 28, "dataset": "fashion-mnist"},
+                               dataset="fashion-mnist", resolution="64x64"),
+    "features-fashion": TinyModel("features", {"num_classes": 10, "width": 4, "feature_dim": 8, "image_size": 28,
+                                               "dataset": "fashion-mnist"}, **FACES),
+    "features-orl": TinyModel("features", {"num_classes": 40, "width": 4, "feature_dim": 8, "image_size": 64,
+                                           "dataset": "orl-faces"}, **FACES),
+}
+TINY_CACHES = (actions._training_set,)
 
 
 def test_generate_is_seeded_and_validated(tiny_registry):

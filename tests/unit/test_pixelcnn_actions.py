@@ -1,34 +1,17 @@
 """The PixelCNN tab's actions on tiny untrained networks in a temporary registry."""
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from playground import registry
 from playground.actions import pixelcnn as actions
 from playground.errors import InputError
-from playground.families import pixelcnn
-from tests.conftest import write_tiny_card
+from tests.conftest import TinyModel
 
 CONFIGS = {actions.MAIN_ID: dict(kind="gated", channels=8, layers=3, num_classes=10, mixtures=2),
            actions.MASKED_ID: dict(kind="masked", channels=8, layers=3, num_classes=0, mixtures=2)}
-
-
-@pytest.fixture(scope="module")
-def tiny_registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pixelcnn-tab")
-    (root / "model_cards").mkdir()
-    torch.manual_seed(0)
-    for model_id, config in CONFIGS.items():
-        model = pixelcnn.build(config)
-        registry.save_weights(root / "weights" / model_id, model, config)
-        write_tiny_card(root / "model_cards", model_id, "pixelcnn", model)
-    before = registry.default()
-    registry.configure(cards_dir=root / "model_cards", root=root)
-    actions._gallery_scores.cache_clear()
-    yield root
-    actions._gallery_scores.cache_clear()
-    registry._default = before
+TINY_MODELS = {model_id: TinyModel("pixelcnn", config) for model_id, config in CONFIGS.items()}
+TINY_CACHES = (actions._gallery_scores,)
 
 
 def test_class_choices_come_from_the_config(tiny_registry):

@@ -8,28 +8,15 @@ from playground import registry
 from playground.actions import style as actions
 from playground.errors import InputError
 from playground.families import style
-from tests.conftest import write_tiny_card
+from tests.conftest import TinyModel
 
 LOSS = dict(kind="loss", seed=0, scales=[1, 2], kernels=[3], filters=4, content_scales=[2])
 WIDE = dict(kind="loss", seed=1, scales=[1, 2, 4], kernels=[3, 5], filters=4, content_scales=[2])
 FAST = dict(kind="transform", channels=[4, 4, 8], res_blocks=1, edge_kernel=3, style="starry_night")
 OPTS = dict(style_weight=1000, content_weight=1, tv_weight=0.01, iterations=4, init="content", preserve_colour=False,
             seed=0)
-
-
-@pytest.fixture(scope="module")
-def tiny_registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("style-tab")
-    (root / "model_cards").mkdir()
-    torch.manual_seed(0)
-    for model_id, config in (("style-loss-tiny", LOSS), ("style-loss-tiny-wide", WIDE), ("style-fast-tiny", FAST)):
-        model = style.build(config)
-        registry.save_weights(root / "weights" / model_id, model, config)
-        write_tiny_card(root / "model_cards", model_id, "style", model)
-    before = registry.default()
-    registry.configure(cards_dir=root / "model_cards", root=root)
-    yield root
-    registry._default = before
+TINY_MODELS = {"style-loss-tiny": TinyModel("style", LOSS), "style-loss-tiny-wide": TinyModel("style", WIDE),
+               "style-fast-tiny": TinyModel("style", FAST)}
 
 
 def _pair(resolution=128):

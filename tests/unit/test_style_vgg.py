@@ -12,6 +12,7 @@ from playground.actions import style as actions
 from playground.cards import parse_card
 from playground.errors import ModelUnavailable
 from playground.families import style, style_vgg
+from tests.conftest import SHIPPED, TinyModel
 from tests.unit.test_registry import Evil, hub_cache
 
 CARD = parse_card("model_cards/style-loss-vgg19.md")
@@ -42,31 +43,24 @@ def safetensors_bytes(tmp_path, state):
     return path.read_bytes()
 
 
+TINY_MODELS = {CARD.id: SHIPPED,
+               "style-loss-tiny": TinyModel("style", dict(kind="loss", seed=0, scales=[1, 2], kernels=[3], filters=4,
+                                                          content_scales=[2]))}
+
+
 @pytest.fixture(scope="module")
-def vgg_registry(tmp_path_factory):
+def vgg_registry(tiny_registry):
     """A registry with the real style-loss-vgg19 card, its snapshot in a hub-layout cache, and a tiny local
     loss network beside it (for the compare mode)."""
-    tmp = tmp_path_factory.mktemp("vgg")
     patch = pytest.MonkeyPatch()
     state = timm_state()
-    cache = tmp / "hub"
+    cache = tiny_registry / "hub"
     snapshot(cache, {"config.json": json.dumps(TIMM_CONFIG).encode(),
-                     "model.safetensors": safetensors_bytes(tmp, state)})
+                     "model.safetensors": safetensors_bytes(tiny_registry, state)})
     patch.setenv("HF_HUB_CACHE", str(cache))
     patch.setenv("HF_HUB_OFFLINE", "1")
     patch.setattr(style_vgg, "CALIBRATION_SIZE", 32)
-    cards = tmp / "model_cards"
-    cards.mkdir()
-    (cards / CARD.path.name).write_text(CARD.path.read_text())
-    from tests.conftest import write_tiny_card
-    tiny = dict(kind="loss", seed=0, scales=[1, 2], kernels=[3], filters=4, content_scales=[2])
-    model = style.build(tiny)
-    registry.save_weights(tmp / "weights" / "style-loss-tiny", model, tiny)
-    write_tiny_card(cards, "style-loss-tiny", "style", model)
-    before = registry.default()
-    registry.configure(cards_dir=cards, root=tmp)
     yield registry.default(), state
-    registry._default = before
     patch.undo()
 
 

@@ -6,32 +6,17 @@ import pytest
 import torch
 from PIL import Image
 
-from playground import registry
 from playground.actions import superres as actions
 from playground.errors import InputError
 from playground.families import superres
-from tests.conftest import write_tiny_card
+from tests.conftest import TinyModel
 
 torch.set_num_threads(1)
 CONFIGS = {"tiny-fast-x4": dict(arch="fast", scale=4, features=8, mid=4),
            "sr-edsr-tiny-x4": dict(arch="edsr", scale=4, channels=8, blocks=1),
            "tiny-fast-x2": dict(arch="fast", scale=2, features=8, mid=4)}
-
-
-@pytest.fixture(scope="module")
-def tiny_registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("superres-tab")
-    (root / "model_cards").mkdir()
-    for model_id, config in CONFIGS.items():
-        model = superres.build(config)
-        registry.save_weights(root / "weights" / model_id, model, config)
-        write_tiny_card(root / "model_cards", model_id, "superres", model)
-        card = root / "model_cards" / f"{model_id}.md"
-        card.write_text(card.read_text().replace("resolution: 28x28", f"resolution: x{config['scale']}"))
-    before = registry.default()
-    registry.configure(cards_dir=root / "model_cards", root=root)
-    yield root
-    registry._default = before
+TINY_MODELS = {model_id: TinyModel("superres", config, resolution=f"x{config['scale']}")
+               for model_id, config in CONFIGS.items()}
 
 
 def _png(h, w):

@@ -12,6 +12,7 @@ from playground import registry
 from playground.cards import parse_card
 from playground.errors import InputError
 from playground.families import text_to_image
+from tests.conftest import SHIPPED
 from tests.unit.test_registry import hub_cache
 
 CARD = parse_card("model_cards/sd-turbo.md")
@@ -49,23 +50,21 @@ def tiny_pipeline(folder):
     (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
 
 
+TINY_MODELS = {CARD.id: SHIPPED}
+
+
 @pytest.fixture(scope="module")
-def hub_registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("t2i")
+def hub_registry(tiny_registry):
+    root = tiny_registry
     tiny_pipeline(root / "saved")
     cache = root / "hub"
     cache.mkdir()
     snap = hub_cache(cache, CARD.hub_repo, CARD.revision, {})
     shutil.copytree(root / "saved", snap, dirs_exist_ok=True)
-    (root / "model_cards").mkdir()
-    shutil.copy("model_cards/sd-turbo.md", root / "model_cards" / "sd-turbo.md")
     patch = pytest.MonkeyPatch()
     patch.setenv("HF_HUB_CACHE", str(cache))
     patch.setenv("HF_HUB_OFFLINE", "1")
-    before = registry.default()
-    registry.configure(cards_dir=root / "model_cards", root=root)
     yield registry.default()
-    registry._default = before
     patch.undo()
 
 

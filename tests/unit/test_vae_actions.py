@@ -3,58 +3,22 @@ import io
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from playground import registry
 from playground.actions import vae as actions
 from playground.errors import InputError
-from playground.families import vae
-
-CARD = """---
-id: {id}
-family: vae
-title: tiny {id}
-source: weights/{id}
-revision: null
-dataset: {dataset}
-license: MIT
-params: {params}
-resolution: {size}x{size}
-train_command: null
-metrics: {{}}
-metrics_command: python -m playground.evaluate {id} --write
----
-Tiny test model.
-"""
+from tests.conftest import TinyModel
 
 
-def _add(root, model_id, **config):
+def _vae(**config):
     config = {"latent_dim": 4, "width": 4, "image_size": 28, "mixtures": 2, "dataset": "fashion-mnist", **config}
-    model = vae.build(config)
-    registry.save_weights(root / "weights" / model_id, model, config)
-    (root / "model_cards" / f"{model_id}.md").write_text(CARD.format(
-        id=model_id, params=sum(p.numel() for p in model.parameters()), dataset=config["dataset"],
-        size=config["image_size"]))
+    size = config["image_size"]
+    return TinyModel("vae", config, dataset=config["dataset"], resolution=f"{size}x{size}")
 
 
-@pytest.fixture(scope="module")
-def tiny_registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("vae-tab")
-    (root / "model_cards").mkdir()
-    torch.manual_seed(0)
-    _add(root, "vae-fashion")
-    _add(root, "vae-fashion-2d", latent_dim=2)
-    _add(root, "vae-fashion-holdout", holdout_class=8)
-    _add(root, "vae-faces", image_size=64, dataset="orl-faces")
-    before = registry.default()
-    registry.configure(cards_dir=root / "model_cards", root=root)
-    for cached in (actions._scores, actions._latent_map, actions._fitted):
-        cached.cache_clear()
-    yield root
-    registry._default = before
-    for cached in (actions._scores, actions._latent_map, actions._fitted):
-        cached.cache_clear()
+TINY_MODELS = {"vae-fashion": _vae(), "vae-fashion-2d": _vae(latent_dim=2),
+               "vae-fashion-holdout": _vae(holdout_class=8), "vae-faces": _vae(image_size=64, dataset="orl-faces")}
+TINY_CACHES = (actions._scores, actions._latent_map, actions._fitted)
 
 
 def _png(array):
