@@ -10,6 +10,9 @@ names a family. Adding a family is one module in playground/families/ (with buil
 evaluate and, for a generator, GENERATOR), its cards, its training command and its tab.
 """
 import importlib
+import importlib.util
+import re
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -51,12 +54,13 @@ class Generator:
 
 
 def generator(family):
-    """The family's Generator, or None when the family draws no images from a seed (or is unknown)."""
-    try:
-        module = importlib.import_module(f"playground.families.{family}")
-    except ImportError:
+    """The family's Generator, or None when the family draws no images from a seed or has no module here.
+    A module that exists but fails to import raises: a broken family is not silently left out."""
+    name = f"playground.families.{family}"
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", str(family)) or (
+            name not in sys.modules and importlib.util.find_spec(name) is None):
         return None
-    return getattr(module, "GENERATOR", None)
+    return getattr(importlib.import_module(name), "GENERATOR", None)
 
 
 def in_batches(model, n, seed, batch, draw_batch):

@@ -74,3 +74,13 @@ def test_table_scores_rank_real_images_above_noise():
     ref = rng.normal(size=(60, 8))
     close, far = scoring.table_scores(ref + 0.01 * rng.normal(size=ref.shape), ref), scoring.table_scores(ref + 5, ref)
     assert close["FD"] < far["FD"] and close["precision"] > far["precision"]
+
+
+def test_an_unknown_family_has_no_generator_and_a_broken_one_is_not_hidden(monkeypatch):
+    assert protocol.generator("no_such_family") is None and protocol.generator("../gan") is None
+    assert protocol.generator("gan").knob.name == "Truncation"
+    monkeypatch.setattr(protocol.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(protocol.importlib, "import_module",
+                        lambda name: (_ for _ in ()).throw(ImportError("a missing dependency")))
+    with pytest.raises(ImportError):
+        protocol.generator("broken")
