@@ -109,6 +109,8 @@ def _fmt(x):
     """3 for 3 and 3.0, 0.1 for 0.1: numbers as a person would write them."""
     if isinstance(x, (float, np.floating)) and math.isfinite(x) and float(x).is_integer() and abs(x) < 1e15:
         return str(int(x))
+    if isinstance(x, (int, np.integer)) and abs(int(x)) >= 10**21:
+        return f"a number with {len(str(abs(int(x)))) if abs(int(x)) < 10**4000 else 'thousands of'} digits"
     try:
         return str(x)
     except ValueError:  # ints beyond Python's 4300-digit str limit

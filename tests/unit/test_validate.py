@@ -168,3 +168,11 @@ def test_choice_takes_the_written_form_of_a_number_choice():
             validate.choice(bad, (True, False), name="Ground-truth mode")
     with pytest.raises(InputError):
         validate.choice("nan", [float("nan"), 1.0], name="Scale")
+
+
+def test_a_huge_number_is_described_not_echoed():
+    with pytest.raises(InputError) as info:
+        validate.seed(10**400)
+    assert "a number with 401 digits" in str(info.value) and "0000000000" not in str(info.value)
+    with pytest.raises(InputError, match="got 18446744073709551616"):
+        validate.seed(2**64)
