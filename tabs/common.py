@@ -79,7 +79,6 @@ def model_queue():
 
 NOT_UPLOADED = "This image did not come through the app's upload. Please upload the file again."
 DRAWING_PIXELS = 1024 * 1024  # the sketchpads' canvases are 280x280; anything far larger is not a drawing
-_BLOBS_KEPT = 64  # drawings sent to the server but not yet used by an event, across all sessions
 
 
 def upload_folder():
@@ -108,10 +107,6 @@ def _file_or_url(file):
     return real
 
 
-def _raw_file(payload):
-    return _file_or_url(payload)
-
-
 def raw(component):
     """Hand the value to the handler exactly as the client sent it.
 
@@ -120,7 +115,7 @@ def raw(component):
     playground.images.normalize_image the one door for every value, with one kind of message.
     Image payloads are reduced to a data: URL or a path inside the upload cache (_file_or_url).
     """
-    component.preprocess = _raw_file if isinstance(component, gr.Image) else (lambda payload: payload)
+    component.preprocess = _file_or_url if isinstance(component, gr.Image) else (lambda payload: payload)
     return component
 
 
