@@ -1,6 +1,6 @@
 """Generative Playground: `python app.py` serves every tab at http://127.0.0.1:7860.
 
-    python app.py [--host 127.0.0.1] [--port 7860] [--memory-budget 4GB] [--device auto] [--offline]
+    python app.py [--host 127.0.0.1] [--port 7860] [--memory-budget 4GB] [--device auto] [--threads 1] [--offline]
 """
 import argparse
 import importlib
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from starlette.middleware import Middleware
 
-from playground import registry
+from playground import devices, registry
 from tabs.guard import RequestGuard
 
 ROOT = Path(__file__).resolve().parent
@@ -61,6 +61,9 @@ def parse_args(argv=None):
     ap.add_argument("--memory-budget", default=None,
                     help="bytes of model weights kept in memory, e.g. 4GB (default: $PLAYGROUND_MEMORY_BUDGET or 4GB)")
     ap.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("PLAYGROUND_THREADS", 1)),
+                    help="CPU threads per model call (default 1: up to four calls run at once in their lanes, "
+                         "tabs/lanes.py; a lone user on a many-core machine may want more)")
     ap.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
     return ap.parse_args(argv)
 
@@ -84,6 +87,7 @@ def build_app():
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     demo.delete_cache = DELETE_CACHE
     serving.private_events(demo, PUBLIC_API)
+    serving.lanes(demo)
     serving.gpu_events(demo)
     serving.error_boundary(demo, BAD_REQUEST)
     return demo
@@ -107,6 +111,7 @@ def main(argv=None):
     reg = registry.configure(memory_budget=args.memory_budget, device=args.device)
     if args.device:
         reg.device  # a bad --device fails here, not at the first click
+    devices.set_threads(args.threads)
     os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "playground-gradio"))
     demo = build_app()
     demo.launch(prevent_thread_lock=True, **launch_kwargs(args))

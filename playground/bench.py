@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from . import compare, datasets, registry
+from . import classroom, compare, datasets, registry
 from .cards import REPO_ROOT, write_section
 from .devices import versions
 from .load import free_port, measure_load, percentile, wait_until_serving
@@ -238,6 +238,8 @@ def markdown(result, cards=None):
                   f"({a['api_over_direct']}x)."]
     if result.get("load"):
         lines += ["", _load_line(result["load"])]
+    if result.get("classroom"):
+        lines += ["", classroom.markdown(result["classroom"])]
     if result.get("rerun"):
         lines += ["", _rerun_line(result["rerun"])]
     return "\n".join(lines)
@@ -275,6 +277,9 @@ def main(argv=None):
                     "figure against it (a seeded rerun should change none by more than 2%%)")
     ap.add_argument("--from", dest="source", default=None, help="an earlier bench JSON to render again with the "
                     "cards' metrics as they are now, measuring nothing (after `evaluate --write` changed a card)")
+    ap.add_argument("--classroom", action="store_true", help="run only the classroom bench and print its result")
+    ap.add_argument("--students", type=int, default=None, help="simulated students in the classroom bench "
+                    "(default 30; 10 with --quick)")
     ap.add_argument("--clients", type=int, default=30)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
@@ -288,6 +293,13 @@ def main(argv=None):
         return 0
     if args.load:
         print(_load_line(measure_load(args.clients, args.seconds, args.threads)))
+        return 0
+    students, class_seconds = args.students or (10 if args.quick else 30), 60 if args.quick else 120
+    if args.classroom:
+        result = classroom.measure_classroom(students, class_seconds, args.threads)
+        if args.out:
+            Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+        print(classroom.markdown(result))
         return 0
     torch.set_num_threads(args.threads)
     runs = args.runs or (5 if args.quick else 20)
@@ -318,7 +330,8 @@ def main(argv=None):
              for name, n in ((d.label, QUICK_CROSS_N if args.quick else d.compare_max)
                              for d in datasets.DATASETS.values())}
     result = {"quick": args.quick, "machine": machine(args.threads), "models": rows, "cases": cases, "cross": cross,
-              "app": measure_app(runs, args.threads), "load": measure_load(args.clients, args.seconds, args.threads)}
+              "app": measure_app(runs, args.threads), "load": measure_load(args.clients, args.seconds, args.threads),
+              "classroom": classroom.measure_classroom(students, class_seconds, args.threads)}
     if args.against:
         result["rerun"] = dict(rerun_change(json.loads(Path(args.against).read_text()), result),
                                against=Path(args.against).name)

@@ -57,3 +57,11 @@ def versions(packages=("torch", "diffusers", "gradio", "huggingface_hub", "numpy
         except PackageNotFoundError:
             out[name] = "absent"
     return out
+
+
+def set_threads(n):
+    """CPU threads each torch call may use, for every thread of the process (app.py's --threads)."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 256:
+        raise InputError(f"Threads must be a whole number from 1 to 256, not {n!r}.")
+    import torch  # lazy: torch loads on first use, not when the UI is built
+    torch.set_num_threads(n)

@@ -1,4 +1,4 @@
-"""What the whole app gets once its tabs are built: chosen API names, GPU durations, one error boundary.
+"""What the whole app gets once its tabs are built: chosen API names, lanes, GPU durations, one error boundary.
 
 app.build_app calls these; docs/sharing.md says why each is as it is.
 """
@@ -7,6 +7,7 @@ from gradio.exceptions import InvalidPathError
 
 from playground.gpu import gpu_duration
 from tabs.common import GENERIC_ERROR, NOT_UPLOADED, log, on_gpu
+from tabs.lanes import LIMITS, lane_of
 
 
 def gpu_events(demo):
@@ -14,6 +15,14 @@ def gpu_events(demo):
     for fn in demo.fns.values():
         if getattr(fn.fn, "model_event", False):
             fn.fn = on_gpu(fn.fn, gpu_duration(fn.api_name if fn.api_visibility == "public" else None))
+
+
+def lanes(demo):
+    """Each model event joins its lane (tabs.lanes): cheap clicks never wait behind heavy work."""
+    for fn in demo.fns.values():
+        if getattr(fn.fn, "model_event", False):
+            lane = lane_of(fn.api_name, fn.api_visibility == "public")
+            fn.concurrency_id, fn.concurrency_limit = f"lane-{lane}", LIMITS[lane]
 
 
 def private_events(demo, public_api):

@@ -1,0 +1,65 @@
+"""Lanes instead of one queue (tabs/lanes.py): a cheap click never waits behind a heavy view."""
+import json
+import threading
+import time
+import urllib.request
+
+import pytest
+
+import app
+from playground.gpu import GPU_SECONDS
+from tabs.lanes import EVENT_LANE, HEAVY, LIMITS, QUICK, SAMPLING
+
+
+def _events():
+    demo = app.build_app()
+    return {fn.api_name: fn for fn in demo.fns.values() if fn.api_visibility == "public"}, demo
+
+
+def test_every_model_event_is_in_a_lane_and_cheap_ones_never_share_the_heavy_lane():
+    public, demo = _events()
+    assert set(EVENT_LANE) == set(GPU_SECONDS), "EVENT_LANE must name exactly the public model events"
+    for name, lane in EVENT_LANE.items():
+        assert public[name].concurrency_id == f"lane-{lane}" and public[name].concurrency_limit == LIMITS[lane]
+    assert public["generate"].concurrency_id != public["compare"].concurrency_id
+    assert public["reconstruct"].concurrency_id != public["compare_samplers"].concurrency_id
+    assert {EVENT_LANE[n] for n in ("compare", "compare_samplers", "style_optimise", "gan_two_settings")} == {HEAVY}
+    assert {EVENT_LANE[n] for n in ("generate", "reconstruct", "style_fast", "superres_upscale")} == {QUICK}
+    assert EVENT_LANE["diffusion_generate"] == SAMPLING
+    private = [fn for fn in demo.fns.values() if fn.api_visibility == "private" and getattr(fn.fn, "model_event", 0)]
+    assert private and all(fn.concurrency_id == f"lane-{QUICK}" for fn in private)
+    assert sum(LIMITS.values()) <= 4  # on 2 cores: at most four calls at once (the docstring's reasoning)
+
+
+def _post(url, api_name, data):
+    body = json.dumps({"data": data}).encode()
+    request = urllib.request.Request(f"{url}gradio_api/call/{api_name}", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as r:
+        return json.load(r)["event_id"]
+
+
+def _finish(url, api_name, event_id):
+    """Read the event's stream to its end; (last event name, monotonic time it ended)."""
+    event = None
+    with urllib.request.urlopen(f"{url}gradio_api/call/{api_name}/{event_id}", timeout=600) as r:
+        for raw in r:
+            line = raw.decode()
+            if line.startswith("event: "):
+                event = line[7:].strip()
+    return event, time.monotonic()
+
+
+@pytest.mark.slow
+def test_a_gan_grid_answers_while_a_sampler_grid_runs(fresh_app_url):
+    url = fresh_app_url
+    _finish(url, "generate", _post(url, "generate", ["gan-fashion", "all classes, in turn", 0, 2, 1]))  # load it
+    heavy = {}
+    samplers = ["ddpm-fashion", "every class in turn", 2, 0, ["DDPM", "DDIM"], [50, 100]]
+    heavy_id = _post(url, "compare_samplers", samplers)
+    worker = threading.Thread(target=lambda: heavy.update(end=_finish(url, "compare_samplers", heavy_id)))
+    worker.start()
+    time.sleep(2)  # the sampler grid has started
+    event, cheap_end = _finish(url, "generate", _post(url, "generate", ["gan-fashion", "all classes, in turn", 1, 2, 1]))
+    worker.join()
+    assert event == "complete" and heavy["end"][0] == "complete"
+    assert cheap_end < heavy["end"][1], "the GAN grid waited for the sampler grid to end"
