@@ -14,7 +14,6 @@ faces, or Fashion-MNIST's training split when it is installed (else the card's f
 Bits/dim come from the cards: exact for a PixelCNN, an upper bound for a VAE.
 """
 import csv
-import hashlib
 import json
 import platform
 import time
@@ -181,11 +180,8 @@ def record(dataset_name, model_ids, n, seed, sampler, steps):
     models = {}
     for model_id in model_ids + [datasets.get(dataset).features_id]:
         card = reg.card(model_id)
-        weights = reg.folder(model_id)
-        digest = hashlib.sha256()
-        for f in sorted(weights.rglob("*.safetensors")):
-            digest.update(f.read_bytes())
-        models[model_id] = {"source": card.source, "revision": card.revision, "weights_sha256": digest.hexdigest()}
+        models[model_id] = {"source": card.source, "revision": card.revision,
+                            "weights_sha256": reg.weights_sha256(model_id)}
     return {"data_set": dataset, "images_per_model": n, "seed": seed, "sampler": sampler, "steps": steps,
             "models": models, "versions": devices.versions(), "python": platform.python_version(),
             "device": str(devices.pick_device()), "reference": "seeded halves of the shipped test images"

@@ -12,6 +12,7 @@ the least recently used idle models are evicted; a model in use is never evicted
 import contextlib
 import fnmatch
 import gc
+import hashlib
 import importlib
 import json
 import logging
@@ -195,6 +196,7 @@ class Registry:
         self._entries = {}
         self._lock = threading.RLock()
         self._loading = {}
+        self._hashes = {}  # model id -> (the weights files' (path, size, mtime), their SHA-256)
 
     @property
     def device(self):
@@ -248,6 +250,28 @@ class Registry:
             raise ModelUnavailable(f"{card.title} ({card.id}) {NEEDS_NETWORK}: it comes from the "
                                    f"Hugging Face hub ({card.hub_repo}) and is not in the local cache.") from e
         return Path(path)
+
+    def weights_sha256(self, model_id):
+        """The SHA-256 of a model's weights files (every *.safetensors of its folder, in name order), for
+        records and result keys; the files are read again only when one's size or modification time
+        changes. A hub model not on this machine is named by its pinned revision instead."""
+        card = self.card(model_id)
+        if card.is_hub and self.availability(model_id) != "cached":
+            return f"revision:{card.revision}"
+        files = sorted(self.folder(model_id).rglob("*.safetensors"))
+        stamp = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+        with self._lock:
+            known = self._hashes.get(model_id)
+        if known is None or known[0] != stamp:
+            digest = hashlib.sha256()
+            for f in files:
+                with open(f, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        digest.update(block)
+            known = (stamp, digest.hexdigest())
+            with self._lock:
+                self._hashes[model_id] = known
+        return known[1]
 
     def folder(self, model_id):
         card = self.card(model_id)

@@ -2,7 +2,7 @@
 and an export; and the "two settings" panel of the generator tabs (playground.compare does the work)."""
 import tempfile
 
-from .. import compare
+from .. import compare, results
 
 DATASETS = list(compare.DATASETS)  # the data sets' names, as the tab offers them
 COLUMNS, MIN_N, N_STEP, MODEL_DEFAULT = compare.COLUMNS, compare.MIN_N, compare.N_STEP, compare.MODEL_DEFAULT
@@ -34,6 +34,7 @@ def table(rows):
     return [[row[c] for c in COLUMNS] for row in rows]
 
 
+@results.cached("compare.run")
 def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20):
     """Yield (gallery items, table rows, status, None) as each model finishes, then the same with
     the export zip's path."""
@@ -60,6 +61,7 @@ def sampler_choices():
     return compare.sampler_choices()
 
 
+@results.cached("compare.two_settings")
 def two_settings(model_id, first, second, seed=0):
     """TWO_N images from one seed at two settings of the model's knob: (first grid, second grid, the table's
     rows in TWO_COLUMNS: both settings and their difference)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data, datasets, registry, validate
+from .. import data, datasets, registry, results, validate
 from ..errors import InputError
 from ..images import make_grid, save_gif, zoom
 from .common import family_ids, fit_upload, pick_model
@@ -83,6 +83,7 @@ def _grid(model, x, side):
     return make_grid(_zoom(_family().to_uint8(model, x)), nrow=side)
 
 
+@results.cached("diffusion.generate")
 def generate(model_id, label, guidance, sampler, steps, seed, side=4, eta=0.0):
     """Yield (x_t grid, predicted-x0 grid, progress text, None) after each step, then the final
     grid, the last x0 grid, a summary and the path of an animated GIF of the trajectory."""
@@ -231,6 +232,7 @@ def against_gan(model_id):
     return text + (f"; **{gan[0]}**, {label} {gan[1]:.3f} (lower is better)." if gan else ".")
 
 
+@results.cached("diffusion.compare_samplers")
 def compare_samplers(model_id, label, guidance, seed, samplers, step_counts):
     """The same seed and class through every sampler x step count: yields (grid so far, table rows,
     progress text) after each cell. Rows: sampler, steps, seconds per image, and the card's FD where measured."""

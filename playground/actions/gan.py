@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import data, datasets, memorisation, registry, validate
+from .. import data, datasets, memorisation, registry, results, validate
 from ..errors import InputError, ModelUnavailable
 from ..images import make_grid, normalize_image, save_gif
 from ..images import zoom as images_zoom
@@ -92,6 +92,7 @@ def zoom(images):
     return images_zoom(images, TILE)
 
 
+@results.cached("gan.generate")
 def generate(model_id, seed, side, psi, label=ALL):
     """A side x side grid from `seed` at truncation `psi`, and the images with their labels."""
     model_id, seed = _model_id(model_id), validate.seed(seed)
@@ -226,6 +227,7 @@ def is_new(model_id, image, k=3):
     return result, strips
 
 
+@results.cached("gan.novelty")
 def novelty(model_id, images, k=1):
     """For each image: its k nearest training images in pixel (and feature) space, with verdicts,
     and "note": what they are compared with when not the training images ("" when they are)."""

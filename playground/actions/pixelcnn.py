@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data, ood, registry, validate
+from .. import data, ood, registry, results, validate
 from ..errors import InputError
 from ..images import heatmap, make_grid, save_gif, zoom
 from .common import family_ids, fit_upload, pick_model
@@ -96,6 +96,7 @@ def model_input(source, index=0, upload=None, drawing=None):
 
 
 # sample ------------------------------------------------------------------------------------------
+@results.cached("pixelcnn.sample")
 def sample(model_id, label, temperature, seed, side=4, fast=True):
     """Yield (grid so far, progress text, None) after every written row, then (grid, summary, GIF path)."""
     model_id = _model_id(model_id)

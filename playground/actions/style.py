@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from .. import registry, style_images, validate
+from .. import registry, results, style_images, validate
 from ..errors import InputError
 from ..images import heatmap, normalize_image, zoom
 from .common import family_ids, pick_model
@@ -125,6 +125,12 @@ def settings(style_weight, content_weight, tv_weight, iterations, init, preserve
         preserve_colour=_flag(preserve_colour, "Preserve colour"), seed=validate.seed(seed))
 
 
+def _finished(rows, kwargs):
+    """Whether an optimisation ran all its iterations (not cut short by MAX_SECONDS): only then is it cached."""
+    return bool(rows) and rows[-1]["iteration"] >= int(kwargs.get("iterations", 0))
+
+
+@results.cached("style.optimise", keep_if=lambda value, args, kwargs: _finished(value[1], kwargs))
 def optimise(content, style, loss_id, **kwargs):
     """Stream the optimisation: yields (uint8 image, loss rows so far) every few iterations. Each row is
     {iteration, seconds, term, weighted} for the style, content and TV terms (weighted by their weights)."""
@@ -141,6 +147,7 @@ def optimise(content, style, loss_id, **kwargs):
             yield image, rows
 
 
+@results.cached("style.fast")
 def fast(content, model_id, strength=1.0, preserve_colour=False):
     """One pass of a fast network, blended with the content by `strength` (0: the photo, 1: the network's)."""
     model_id = pick_model(model_id, fast_networks(), "fast style network")

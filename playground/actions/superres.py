@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from .. import data, registry, validate
+from .. import data, registry, results, validate
 from ..errors import InputError
 from ..images import normalize_image
 from .common import family_ids
@@ -83,6 +83,7 @@ def _run(method, low, scale):
         return sr.upscale(model, low)
 
 
+@results.cached("superres.upscale_all")
 def upscale_all(src, scale=4, ground_truth=False, chosen=None):
     """Upscale an image by `scale` with every method (or the `chosen` ones).
 

@@ -12,7 +12,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .. import data, ood, quality, registry, validate
+from .. import data, ood, quality, registry, results, validate
 from ..errors import InputError
 from ..images import heatmap, make_grid, normalize_image, resize, save_gif
 from ..images import zoom as images_zoom
@@ -145,6 +145,7 @@ def model_input(model_id, source, index=0, upload=None, drawing=None):
     return fit_upload(src, size, invert_light=dataset == "fashion-mnist"), f"your {source}"
 
 
+@results.cached("vae.reconstruct")
 def reconstruct(model_id, source="test image", index=0, upload=None, drawing=None, decode="mean", seed=0):
     """Input, reconstruction and error heatmap (display-sized), with PSNR, SSIM and bits/dim."""
     model_id = _model_id(model_id)
