@@ -4,14 +4,18 @@
 """
 import argparse
 import importlib
+import json
 import logging
 import os
 import tempfile
+import threading
+import urllib.request
 from pathlib import Path
 
 from starlette.middleware import Middleware
 
 from playground import devices, registry
+from playground.classroom import stream_click
 from tabs.guard import RequestGuard
 
 ROOT = Path(__file__).resolve().parent
@@ -45,6 +49,11 @@ PUBLIC_API = (
     "compare", "data_sample", "inspect_upload",
     "model_card", "load_model", "unload_model", "models_status",
 )
+# The events that also run when the page opens, so that these tabs open with a result (the others open with
+# theirs already: Data's sample, the Models table, Super-resolution's example). The heavy ones show a stored
+# result only (playground.results); warm_results stores them all in the background at start-up.
+OPEN_WITH = ("generate", "reconstruct", "diffusion_generate", "pixelcnn_sample")
+OPEN_FROM_CACHE = ("style_optimise", "compare")
 # Per-session state: Gradio keeps a copy of every component's config per session (about 0.9 MB here) for up
 # to 10,000 sessions, and every sessionless API call is a session. 200 covers a class of 30 with room.
 SESSIONS_KEPT = 200
@@ -64,6 +73,8 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=int(os.environ.get("PLAYGROUND_THREADS", 1)),
                     help="CPU threads per model call (default 1: up to four calls run at once in their lanes, "
                          "tabs/lanes.py; a lone user on a many-core machine may want more)")
+    ap.add_argument("--no-warm", action="store_true", default=os.environ.get("PLAYGROUND_WARM") == "0",
+                    help="do not fill the result cache with the tabs' first results at start-up ($PLAYGROUND_WARM=0)")
     ap.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
     return ap.parse_args(argv)
 
@@ -88,6 +99,7 @@ def build_app():
     demo.delete_cache = DELETE_CACHE
     serving.private_events(demo, PUBLIC_API)
     serving.lanes(demo)
+    serving.open_with_results(demo, OPEN_WITH, OPEN_FROM_CACHE)
     serving.gpu_events(demo)
     serving.error_boundary(demo, BAD_REQUEST)
     return demo
@@ -100,6 +112,22 @@ def launch_kwargs(args):
                 blocked_paths=[str(p) for p in caches], allowed_paths=[], enable_monitoring=False,
                 show_error=False, ssr_mode=False, state_session_capacity=SESSIONS_KEPT,
                 app_kwargs={"middleware": [Middleware(RequestGuard)]})
+
+
+def warm_results(url, api_names=OPEN_WITH + OPEN_FROM_CACHE):
+    """Run each named event once on its controls' defaults, through the app's own API and lanes, so the
+    shared result cache holds what the tabs open with (playground.results). Failures are logged."""
+    log = logging.getLogger("playground.warm")
+    try:
+        with urllib.request.urlopen(f"{url}gradio_api/info", timeout=60) as r:
+            endpoints = json.load(r)["named_endpoints"]
+    except OSError:
+        log.exception("could not read the API to warm the result cache")
+        return
+    for name in api_names:
+        defaults = [p.get("parameter_default") for p in endpoints[f"/{name}"]["parameters"]]
+        outcome, _, seconds = stream_click(url, name, defaults)
+        log.info("warmed %s in %.1f s: %s", name, seconds, outcome)
 
 
 def main(argv=None):
@@ -116,6 +144,8 @@ def main(argv=None):
     demo = build_app()
     demo.launch(prevent_thread_lock=True, **launch_kwargs(args))
     reg.device  # serving already; import torch now rather than at the first click
+    if not args.no_warm:
+        threading.Thread(target=warm_results, args=(demo.local_url,), daemon=True).start()
     demo.block_thread()
 
 

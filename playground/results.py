@@ -15,6 +15,7 @@ anything else, or whose arguments are not plain values, is computed every time.
 
 Generators (views that stream partial results) are cached by their last value: a hit yields it once.
 """
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -43,6 +44,25 @@ class Uncacheable(Exception):
     """A value the cache does not store."""
 
 
+class NotCached(Exception):
+    """Raised, inside cache_only(), by a cached action whose result is not stored."""
+
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def cache_only():
+    """Within this block (in this thread) a cached action answers only from the cache: on a miss it raises
+    NotCached instead of computing. Used to open a tab with a heavy view's result when it is already known."""
+    before = getattr(_local, "only", False)
+    _local.only = True
+    try:
+        yield
+    finally:
+        _local.only = before
+
+
 def folder():
     return Path(os.environ.get(RESULTS_DIR_ENV) or REPO_ROOT / "runs" / "results")
 
@@ -67,6 +87,8 @@ def _plain(value, digest):
         return [_plain(v, digest) for v in value]
     if isinstance(value, dict):
         return {str(k): _plain(v, digest) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # a browser's 1 and an API client's 1.0 are one setting
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise Uncacheable(type(value).__name__)
@@ -220,9 +242,11 @@ def cached(name, keep_if=None):
                 k = key(name, args, kwargs)
             except Uncacheable:
                 stats["uncacheable"] += 1
-                return None, None
-            value = load(k)
+                k = None
+            value = load(k) if k is not None else None
             stats["hits" if value is not None else "misses"] += 1
+            if value is None and getattr(_local, "only", False):
+                raise NotCached(name)
             return k, value
 
         def keep(k, value, args, kwargs):

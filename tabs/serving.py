@@ -2,9 +2,12 @@
 
 app.build_app calls these; docs/sharing.md says why each is as it is.
 """
+import inspect
+
 import gradio as gr
 from gradio.exceptions import InvalidPathError
 
+from playground.actions.common import NotCached, cache_only
 from playground.gpu import gpu_duration
 from tabs.common import GENERIC_ERROR, NOT_UPLOADED, log, on_gpu
 from tabs.lanes import LIMITS, lane_of
@@ -23,6 +26,40 @@ def lanes(demo):
         if getattr(fn.fn, "model_event", False):
             lane = lane_of(fn.api_name, fn.api_visibility == "public")
             fn.concurrency_id, fn.concurrency_limit = f"lane-{lane}", LIMITS[lane]
+
+
+def open_with_results(demo, computed, from_cache):
+    """Each named event also runs when the page opens, on the controls' default values, so a tab opens
+    showing what its first click gives. `computed` events run (cheap, and answered by the shared result
+    cache once warm: playground.results); `from_cache` ones (minutes of work) only show a stored result
+    and leave the view empty otherwise. Each copy is private and runs in its event's lane; call after lanes()."""
+    events = {fn.api_name: fn for fn in demo.fns.values() if fn.api_visibility == "public"}
+    with demo:
+        for name in (*computed, *from_cache):
+            src = events[name]
+            fn = _stored_only(src.fn, len(src.outputs)) if name in from_cache else src.fn
+            demo.load(fn, src.inputs, src.outputs, api_visibility="private", show_progress="minimal",
+                      concurrency_id=src.concurrency_id, concurrency_limit=src.concurrency_limit)
+
+
+def _stored_only(handler, n_outputs):
+    """The handler run inside cache_only(): its last output when every result it needs is stored, else no
+    change to any output. A streaming handler is run to its end in one call (the thread cache_only marks)."""
+    def run(*args):
+        try:
+            with cache_only():
+                out = handler(*args)
+                if inspect.isgenerator(out):
+                    last = None
+                    for last in out:
+                        pass
+                    out = last
+        except Exception as error:  # noqa: BLE001 - a result not stored yet: the view stays as it was
+            if isinstance(error, NotCached) or isinstance(error.__context__, NotCached):
+                return [gr.skip()] * n_outputs if n_outputs > 1 else gr.skip()
+            raise
+        return out
+    return run
 
 
 def private_events(demo, public_api):

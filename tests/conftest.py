@@ -38,7 +38,7 @@ def start_app(*extra, env=None, root=ROOT, timeout=120):
     once it answers HTTP."""
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "1",
-           "PYTHONUNBUFFERED": "1", **(env or {})}
+           "PYTHONUNBUFFERED": "1", "PLAYGROUND_WARM": "0", **(env or {})}  # warm-up: tests/test_open_results.py
     log = open(ARTIFACTS / f"app-{port}.log", "w")
     proc = subprocess.Popen([sys.executable, str(Path(root) / "app.py"), "--port", str(port), *extra],
                             cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)

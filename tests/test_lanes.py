@@ -63,3 +63,42 @@ def test_a_gan_grid_answers_while_a_sampler_grid_runs(fresh_app_url):
     worker.join()
     assert event == "complete" and heavy["end"][0] == "complete"
     assert cheap_end < heavy["end"][1], "the GAN grid waited for the sampler grid to end"
+
+
+def test_heavy_views_open_only_with_a_stored_result(tmp_path, monkeypatch):
+    """A page open must not start minutes of work: the copy shows a stored result or changes nothing."""
+    import gradio as gr
+
+    from playground import results
+    from tabs.common import guarded
+    from tabs.serving import _stored_only
+    monkeypatch.setenv(results.RESULTS_DIR_ENV, str(tmp_path))
+    runs = []
+
+    @results.cached("test.heavy")
+    def heavy(n):
+        runs.append(n)
+        yield "half"
+        yield f"done {n}"
+
+    def handler(n):  # as a tab's streaming handler: a first state, then the action's results
+        yield "starting", None
+        for r in heavy(n):
+            yield "running", r
+    opened = _stored_only(guarded(handler), 2)
+    skipped = opened(3)
+    assert runs == [] and len(skipped) == 2 and all(isinstance(x, type(gr.skip())) for x in skipped)
+    assert list(heavy(3)) == ["half", "done 3"]  # a click computes and stores it
+    assert opened(3) == ("running", "done 3") and runs == [3]  # now the page opens with it, computing nothing
+
+
+@pytest.mark.slow
+def test_the_warm_up_stores_the_first_results(tmp_path):
+    from tests.conftest import start_app
+    proc, url = start_app(env={"PLAYGROUND_RESULTS_DIR": str(tmp_path)})
+    try:
+        app.warm_results(url, ("generate", "reconstruct"))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert len(list(tmp_path.glob("*.npz"))) >= 2  # both first results (the GAN tab stores its novelty check too)

@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import data, registry, validate
 from ..errors import InputError
+from ..results import NotCached, cache_only  # noqa: F401 - for tabs.serving, which reaches the library through actions
 from ..images import normalize_image, zoom
 
 

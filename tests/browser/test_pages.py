@@ -74,13 +74,25 @@ def test_every_tab_renders_without_console_errors(page, label):
     assert not page.errors, page.errors
 
 
+@pytest.mark.parametrize("label", ["GAN", "VAE", "Diffusion", "PixelCNN"])
+def test_tabs_open_with_a_result(page, label):
+    """No click: the tab shows its default first result (app.OPEN_WITH runs when the page opens)."""
+    page.get_by_role("tab", name=label, exact=True).click()
+    _served_images(page, 1, timeout=120000)
+    _shot(page, f"opened-{label.lower()}")
+    _assert_clean(page)
+
+
 def test_models_tab_loads_a_model_from_the_browser(page):
     page.get_by_role("tab", name="Models", exact=True).click()
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    page.wait_for_timeout(1000)
     memory = page.locator("p", has_text="Memory in use").first
-    assert "0 B of a 4 GB budget" in memory.inner_text()
+    before = memory.inner_text()  # the tabs' first results have loaded their models when the page opened
+    assert "of a 4 GB budget" in before
     page.get_by_role("button", name="Load", exact=True).click()
-    page.wait_for_function("() => [...document.querySelectorAll('p')].some("
-                           "p => p.innerText.startsWith('Memory in use') && !p.innerText.includes(' 0 B of'))",
+    page.wait_for_function("([before]) => [...document.querySelectorAll('p')].some("
+                           "p => p.innerText.startsWith('Memory in use') && p.innerText !== before)", arg=[before],
                            timeout=60000)
     page.screenshot(path=str(ARTIFACTS / "screenshots" / "models-loaded.png"), full_page=True)
     assert not page.errors, page.errors
