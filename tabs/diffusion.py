@@ -25,141 +25,152 @@ DPM-Solver++ (Lu et al. 2022) and Euler/Heun (Karras et al. 2022) treat it as an
 to what you drew, high strength gives a realistic image that resembles it less."""
 
 
+def _generate_view(ids, first):
+    choices = actions.class_choices(first) if first else []
+    default_sampler, default_steps = actions.default_sampler(first) if first else ("DPM-Solver++", 20)
+    with gr.Row():
+        model = raw(gr.Dropdown(ids, value=first, label="Model"))
+        label = raw(gr.Dropdown(choices, value=choices[0] if choices else None, label="Class",
+                                visible=bool(choices)))
+        guidance = raw(gr.Slider(0, 10, value=2, step=0.5, label="Guidance scale (1 = none)"))
+    with gr.Row():
+        sampler = raw(gr.Dropdown(list(actions.SAMPLERS), value=default_sampler, label="Sampler"))
+        steps = raw(gr.Slider(1, 1000, value=default_steps, step=1, label="Steps"))
+        seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
+        side = raw(gr.Slider(1, actions.MAX_SIDE, value=4, step=1, label="Grid size (n x n)"))
+    with gr.Row():
+        go = gr.Button("Generate", variant="primary")
+        stop = gr.Button("Stop")
+    status = gr.Markdown()
+    with gr.Row():
+        xt = image_output("x_t: the noisy image at this step")
+        x0 = image_output("Predicted clean image x0 at this step")
+    gif = gr.Image(label="The whole trajectory (left x_t, right x0)", type="filepath", interactive=False)
+
+    def on_model(model_id):
+        choices = actions.class_choices(model_id)
+        name, count = actions.default_sampler(model_id)
+        return (gr.update(choices=choices, visible=bool(choices), value=choices[0] if choices else None),
+                name, count)
+
+    model.change(guarded(on_model), model, [label, sampler, steps])
+    event = go.click(model_event(actions.generate), [model, label, guidance, sampler, steps, seed, side],
+                     [xt, x0, status, gif], api_name="diffusion_generate", show_progress="minimal",
+                     **model_queue())
+    stop.click(None, None, None, cancels=[event])
+    return model, label, guidance, seed
+
+
+def _compare_view(first, model, label, guidance, seed):
+    gr.Markdown("The same seed and class (the Generate tab's; with every class in turn, the first) through "
+                "each sampler at each step count: rows are samplers, columns step counts. Few steps are fast and rough; the "
+                "table gives the seconds per image and the card's FD where `evaluate` measured it.")
+    with gr.Row():
+        chosen = raw(gr.CheckboxGroup(list(actions.SAMPLERS),
+                                      value=["DDPM", "DDIM", "DPM-Solver++", "Euler ancestral"],
+                                      label="Samplers"))
+        counts = raw(gr.CheckboxGroup(list(actions.STEP_CHOICES), value=[5, 10, 20, 50], label="Steps"))
+    versus = gr.Markdown(actions.against_gan(first) if first else "")
+    model.change(guarded(actions.against_gan), model, versus)
+    compare_btn = gr.Button("Compare", variant="primary")
+    compare_status = gr.Markdown()
+    compare_grid = image_output("Rows: samplers; columns: step counts")
+    compare_table = gr.Dataframe(headers=["sampler", "steps", "seconds per image", "FD (the card's, N images)"],
+                                 interactive=False)
+    compare_btn.click(model_event(actions.compare_samplers), [model, label, guidance, seed, chosen, counts],
+                      [compare_grid, compare_table, compare_status], api_name="compare_samplers", show_progress="minimal",
+                      **model_queue())
+
+
+def _forward_view(forward_tab):
+    picks = gr.Gallery(gallery_thumbnails(), label="Click a test image to use it, or upload your own",
+                       columns=12, height=130, allow_preview=False, format="png")
+    with gr.Row():
+        source = image_input("Image (any size; made grey)", height=220)
+        t = raw(gr.Slider(0, 999, value=300, step=1, label="t"))
+        schedule = raw(gr.Radio(["linear", "cosine"], value="linear", label="Schedule"))
+        noise_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Noise seed"))
+    noisy = image_output("x_t ~ q(x_t | x_0)", height=240)
+    numbers = gr.Markdown()
+    with gr.Row():
+        legend = "Blue: linear schedule; orange: cosine; red: the chosen t."
+        abar_plot = gr.LinePlot(x="t", y="value", color="curve", label=f"alpha-bar(t). {legend}", height=300,
+                                color_map=actions.CURVE_COLOURS)
+        snr_plot = gr.LinePlot(x="t", y="value", color="curve", label=f"log10 signal-to-noise ratio. {legend}",
+                               height=300, color_map=actions.CURVE_COLOURS)
+
+    def on_forward(image, t_value, kind, s):  # the API's parameter names
+        shown, text, rows, snr = actions.forward_shown(image, t_value, kind, s)
+        return shown, text, pd.DataFrame(rows), pd.DataFrame(snr)
+
+    def on_pick(evt: gr.SelectData):
+        return actions.gallery_image(evt.index)
+
+    picks.select(guarded(on_pick), None, source)
+    for i, trigger in enumerate((t.release, schedule.change, source.change, forward_tab.select)):
+        trigger(guarded(on_forward), [source, t, schedule, noise_seed], [noisy, numbers, abar_plot, snr_plot],
+                api_name="forward_process" if i == 0 else False)
+    return source
+
+
+def _edit_view(model, label, guidance, source):
+    # The sketchpad has a row of its own: beside other components in a row its canvas was sized to
+    # the whole row when the tab opened after another one, and strokes landed outside the view.
+    sketch = drawing_input("Draw here (or leave it empty to use the Forward process tab's upload)",
+                           height=320, elem_id="sdedit-sketch")
+    with gr.Row():
+        strength = raw(gr.Slider(0.05, 1, value=0.6, step=0.05, label="Strength (0 keep, 1 new)"))
+        edit_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
+    edit_btn = gr.Button("Noise and denoise")
+    with gr.Row():
+        before = image_output("Your image, as the model sees it", height=240)
+        after = image_output("After SDEdit", height=240)
+
+    def on_edit(model_id, composite, upload, s, class_label, w, seed_value):  # the API's parameter names
+        return actions.edit_drawing_or_upload(model_id, composite, upload, s, class_label, w, seed_value)
+
+    edit_btn.click(model_event(on_edit), [model, sketch, source, strength, label, guidance, edit_seed],
+                   [before, after], api_name="diffusion_edit", **model_queue())
+
+
+def _text_to_image_view():
+    t2i_ids = actions.text_to_image_ids()
+    gr.Markdown("A large text-to-image model from the Hugging Face hub, for contrast with the small models "
+                "above: the same denoising idea, trained on billions of captioned web images. It needs the "
+                "network the first time (about 5 GB) and then runs from the cache; offline it says so. "
+                "Read its card (Models tab) for its data, licence and limits.")
+    with gr.Row():
+        t2i_model = raw(gr.Dropdown(t2i_ids, value=t2i_ids[0] if t2i_ids else None, label="Model"))
+        prompt = raw(gr.Textbox(value="a photograph of a red fox in the snow", label="Prompt", max_lines=2))
+    with gr.Row():
+        t2i_steps = raw(gr.Slider(1, 4, value=1, step=1, label="Steps"))
+        t2i_size = raw(gr.Radio([256, 384, 512], value=512, label="Size"))
+        t2i_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
+    t2i_btn = gr.Button("Draw", variant="primary")
+    t2i_md = gr.Markdown()
+    picture = image_output("Picture", height=420)
+    t2i_btn.click(model_event(actions.text_to_image), [t2i_model, prompt, t2i_steps, t2i_size, t2i_seed],
+                  [picture, t2i_md], api_name="text_to_image", **model_queue())
+
+
 def build():
     ids = actions.diffusion_ids()
     first = MAIN_ID if MAIN_ID in ids else (ids[0] if ids else None)
-    choices = actions.class_choices(first) if first else []
-    default_sampler, default_steps = actions.default_sampler(first) if first else ("DPM-Solver++", 20)
     with gr.Blocks() as tab:
         intro("A network learns to remove noise; run backwards from pure noise, it draws. Choose a sampler and "
               "watch each step.", DETAILS)
         with gr.Tab("Generate"):
-            with gr.Row():
-                model = raw(gr.Dropdown(ids, value=first, label="Model"))
-                label = raw(gr.Dropdown(choices, value=choices[0] if choices else None, label="Class",
-                                        visible=bool(choices)))
-                guidance = raw(gr.Slider(0, 10, value=2, step=0.5, label="Guidance scale (1 = none)"))
-            with gr.Row():
-                sampler = raw(gr.Dropdown(list(actions.SAMPLERS), value=default_sampler, label="Sampler"))
-                steps = raw(gr.Slider(1, 1000, value=default_steps, step=1, label="Steps"))
-                seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
-                side = raw(gr.Slider(1, actions.MAX_SIDE, value=4, step=1, label="Grid size (n x n)"))
-            with gr.Row():
-                go = gr.Button("Generate", variant="primary")
-                stop = gr.Button("Stop")
-            status = gr.Markdown()
-            with gr.Row():
-                xt = image_output("x_t: the noisy image at this step")
-                x0 = image_output("Predicted clean image x0 at this step")
-            gif = gr.Image(label="The whole trajectory (left x_t, right x0)", type="filepath", interactive=False)
-
-            def on_model(model_id):
-                choices = actions.class_choices(model_id)
-                name, count = actions.default_sampler(model_id)
-                return (gr.update(choices=choices, visible=bool(choices), value=choices[0] if choices else None),
-                        name, count)
-
-            model.change(guarded(on_model), model, [label, sampler, steps])
-            event = go.click(model_event(actions.generate), [model, label, guidance, sampler, steps, seed, side],
-                             [xt, x0, status, gif], api_name="diffusion_generate", show_progress="minimal",
-                             **model_queue())
-            stop.click(None, None, None, cancels=[event])
-
+            model, label, guidance, seed = _generate_view(ids, first)
         with gr.Tab("Compare samplers"):
-            gr.Markdown("The same seed and class (the Generate tab's; with every class in turn, the first) through "
-                        "each sampler at each step count: rows are samplers, columns step counts. Few steps are fast and rough; the "
-                        "table gives the seconds per image and the card's FD where `evaluate` measured it.")
-            with gr.Row():
-                chosen = raw(gr.CheckboxGroup(list(actions.SAMPLERS),
-                                              value=["DDPM", "DDIM", "DPM-Solver++", "Euler ancestral"],
-                                              label="Samplers"))
-                counts = raw(gr.CheckboxGroup(list(actions.STEP_CHOICES), value=[5, 10, 20, 50], label="Steps"))
-            versus = gr.Markdown(actions.against_gan(first) if first else "")
-            model.change(guarded(actions.against_gan), model, versus)
-            compare_btn = gr.Button("Compare", variant="primary")
-            compare_status = gr.Markdown()
-            compare_grid = image_output("Rows: samplers; columns: step counts")
-            compare_table = gr.Dataframe(headers=["sampler", "steps", "seconds per image", "FD (the card's, N images)"],
-                                         interactive=False)
-            compare_btn.click(model_event(actions.compare_samplers), [model, label, guidance, seed, chosen, counts],
-                              [compare_grid, compare_table, compare_status], api_name="compare_samplers", show_progress="minimal",
-                              **model_queue())
-
+            _compare_view(first, model, label, guidance, seed)
         with gr.Tab("Forward process") as forward_tab:
-            picks = gr.Gallery(gallery_thumbnails(), label="Click a test image to use it, or upload your own",
-                               columns=12, height=130, allow_preview=False, format="png")
-            with gr.Row():
-                source = image_input("Image (any size; made grey)", height=220)
-                t = raw(gr.Slider(0, 999, value=300, step=1, label="t"))
-                schedule = raw(gr.Radio(["linear", "cosine"], value="linear", label="Schedule"))
-                noise_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Noise seed"))
-            noisy = image_output("x_t ~ q(x_t | x_0)", height=240)
-            numbers = gr.Markdown()
-            with gr.Row():
-                legend = "Blue: linear schedule; orange: cosine; red: the chosen t."
-                abar_plot = gr.LinePlot(x="t", y="value", color="curve", label=f"alpha-bar(t). {legend}", height=300,
-                                        color_map=actions.CURVE_COLOURS)
-                snr_plot = gr.LinePlot(x="t", y="value", color="curve", label=f"log10 signal-to-noise ratio. {legend}",
-                                       height=300, color_map=actions.CURVE_COLOURS)
-
-            def on_forward(image, t_value, kind, s):
-                shown, n = actions.forward(image, t_value, kind, s)
-                rows, snr = actions.schedule_rows(int(t_value))
-                text = (f"At t = {int(t_value)} ({kind}): x_t = {n['signal']:.3f} x0 + {n['noise']:.3f} noise "
-                        f"(alpha-bar {n['alpha_bar']:.4f}).")
-                return shown, text, pd.DataFrame(rows), pd.DataFrame(snr)
-
-            def on_pick(evt: gr.SelectData):
-                return actions.gallery_image(evt.index)
-
-            picks.select(guarded(on_pick), None, source)
-            for i, trigger in enumerate((t.release, schedule.change, source.change, forward_tab.select)):
-                trigger(guarded(on_forward), [source, t, schedule, noise_seed], [noisy, numbers, abar_plot, snr_plot],
-                        api_name="forward_process" if i == 0 else False)
-
+            source = _forward_view(forward_tab)
         with gr.Tab("Edit (SDEdit)"):
-            # The sketchpad has a row of its own: beside other components in a row its canvas was sized to
-            # the whole row when the tab opened after another one, and strokes landed outside the view.
-            sketch = drawing_input("Draw here (or leave it empty to use the Forward process tab's upload)",
-                                   height=320, elem_id="sdedit-sketch")
-            with gr.Row():
-                strength = raw(gr.Slider(0.05, 1, value=0.6, step=0.05, label="Strength (0 keep, 1 new)"))
-                edit_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
-            edit_btn = gr.Button("Noise and denoise")
-            with gr.Row():
-                before = image_output("Your image, as the model sees it", height=240)
-                after = image_output("After SDEdit", height=240)
-
-            def on_edit(model_id, composite, upload, s, class_label, w, seed_value):
-                drawn = composite is not None and composite.min() != composite.max()
-                if not drawn and upload is None:
-                    raise gr.Error("Draw something, or upload an image in the Forward process tab.")
-                return actions.edit(model_id, composite if drawn else upload, s, class_label, w, seed_value)
-
-            edit_btn.click(model_event(on_edit), [model, sketch, source, strength, label, guidance, edit_seed],
-                           [before, after], api_name="diffusion_edit", **model_queue())
-
+            _edit_view(model, label, guidance, source)
         with gr.Tab("Two step counts"):
             two_settings.build("diffusion", "diffusion_two_settings", first)
-
         with gr.Tab("Text to image (hub)"):
-            t2i_ids = actions.text_to_image_ids()
-            gr.Markdown("A large text-to-image model from the Hugging Face hub, for contrast with the small models "
-                        "above: the same denoising idea, trained on billions of captioned web images. It needs the "
-                        "network the first time (about 5 GB) and then runs from the cache; offline it says so. "
-                        "Read its card (Models tab) for its data, licence and limits.")
-            with gr.Row():
-                t2i_model = raw(gr.Dropdown(t2i_ids, value=t2i_ids[0] if t2i_ids else None, label="Model"))
-                prompt = raw(gr.Textbox(value="a photograph of a red fox in the snow", label="Prompt", max_lines=2))
-            with gr.Row():
-                t2i_steps = raw(gr.Slider(1, 4, value=1, step=1, label="Steps"))
-                t2i_size = raw(gr.Radio([256, 384, 512], value=512, label="Size"))
-                t2i_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
-            t2i_btn = gr.Button("Draw", variant="primary")
-            t2i_md = gr.Markdown()
-            picture = image_output("Picture", height=420)
-            t2i_btn.click(model_event(actions.text_to_image), [t2i_model, prompt, t2i_steps, t2i_size, t2i_seed],
-                          [picture, t2i_md], api_name="text_to_image", **model_queue())
+            _text_to_image_view()
     return tab
 
 

@@ -50,101 +50,112 @@ def _sources(label):
     return source, index, upload, drawing
 
 
+def _controls(ids, first):
+    """The settings every view shares: model, class, temperature and seed."""
+    choices = actions.class_choices(first) if first else []
+    with gr.Row():
+        model = raw(gr.Dropdown(ids, value=first, label="Model"))
+        label = raw(gr.Dropdown(choices, value=choices[0] if choices else None, label="Class",
+                                visible=bool(choices)))
+        temperature = raw(gr.Slider(0.1, 2, value=1, step=0.05, label="Temperature (below 1: safer pixels)"))
+        seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
+
+    def on_model(model_id):
+        c = actions.class_choices(model_id)
+        return gr.update(choices=c, visible=bool(c), value=c[0] if c else None)
+
+    model.change(guarded(on_model), model, label)
+    return model, label, temperature, seed
+
+
+def _sample_view(model, label, temperature, seed):
+    with gr.Row():
+        side = raw(gr.Slider(1, actions.MAX_SIDE, value=4, step=1, label="Grid size (n x n)"))
+        fast = raw(gr.Checkbox(value=True, label="Fast exact sampler (same pixels, far fewer passes)"))
+    with gr.Row():
+        go = gr.Button("Sample", variant="primary")
+        stop = gr.Button("Stop")
+    status = gr.Markdown()
+    grid = image_output("Written so far, row by row")
+    gif = gr.Image(label="Animated", type="filepath", interactive=False, height=260)
+    event = go.click(model_event(actions.sample), [model, label, temperature, seed, side, fast],
+                     [grid, status, gif], api_name="pixelcnn_sample", show_progress="minimal",
+                     **model_queue())
+    stop.click(None, None, None, cancels=[event])
+
+
+def _complete_view(model, temperature, seed):
+    source, index, upload, drawing = _sources("Image to complete")
+    with gr.Row():
+        hidden = raw(gr.Slider(1, 27, value=14, step=1, label="Rows hidden at the bottom"))
+        k = raw(gr.Slider(1, actions.MAX_COMPLETIONS, value=4, step=1, label="Completions"))
+    complete_btn = gr.Button("Complete", variant="primary")
+    complete_md = gr.Markdown()
+    strip = image_output("Original | what the model sees (grey: hidden) | completions")
+    complete_btn.click(model_event(actions.complete),
+                       [model, source, index, upload, drawing, hidden, k, seed, temperature],
+                       [strip, complete_md], api_name="pixelcnn_complete", show_progress="minimal",
+                       **model_queue())
+
+
+def _likelihood_view(model):
+    l_source, l_index, l_upload, l_drawing = _sources("Image to score")
+    score_btn = gr.Button("Score this image", variant="primary")
+    with gr.Row():
+        l_shown = image_output("Image, as the model sees it", height=220)
+        l_heat = image_output(f"Bits per pixel, -log2 p(pixel | pixels before) (black 0, yellow "
+                              f"{actions.BITS_MAX}+)", height=220)
+        l_md = gr.Markdown()
+
+    def on_score(model_id, src, i, up, draw):  # the API's parameter names
+        return actions.likelihood_shown(model_id, src, i, up, draw)
+
+    score_btn.click(model_event(on_score), [model, l_source, l_index, l_upload, l_drawing],
+                    [l_shown, l_heat, l_md], api_name="pixelcnn_likelihood", **model_queue())
+    gr.Markdown("---")
+    ood_panel.build(actions.out_of_distribution, actions.MAIN_ID, "-log2 p(x) / 784",
+                    api_name="pixelcnn_out_of_distribution")
+
+
+def _receptive_field_view():
+    gr.Markdown(f"Which earlier pixels can the model use to predict one pixel? Green: pixels whose value "
+                f"changes its prediction (the gradient); red: earlier pixels within its reach that it can "
+                f"never see; blue: the pixel. Left **{actions.MASKED_ID}** (masked convolutions), right "
+                f"**{actions.MAIN_ID}** (gated, two stacks).")
+    with gr.Row():
+        row = raw(gr.Slider(0, 27, value=14, step=1, label="Row"))
+        col = raw(gr.Slider(0, 27, value=14, step=1, label="Column"))
+    field_btn = gr.Button("Show the receptive fields", variant="primary")
+    with gr.Row():
+        masked_img = image_output("Masked PixelCNN", height=260)
+        gated_img = image_output("Gated PixelCNN", height=260)
+    field_md = gr.Markdown()
+
+    def on_field(r, c):  # the API's parameter names
+        return actions.receptive_field_shown(r, c)
+
+    for i, trigger in enumerate((field_btn.click, row.release, col.release)):
+        trigger(model_event(on_field), [row, col], [masked_img, gated_img, field_md],
+                api_name="receptive_field" if i == 0 else False, **model_queue())
+
+
 def build():
     ids = actions.pixelcnn_ids()
     first = actions.MAIN_ID if actions.MAIN_ID in ids else (ids[0] if ids else None)
-    choices = actions.class_choices(first) if first else []
     with gr.Blocks() as tab:
         intro("A PixelCNN writes an image one pixel at a time, each from a distribution given the pixels before "
               "it. Watch it write, let it finish half-hidden images, and see where it is surprised.", DETAILS)
-        with gr.Row():
-            model = raw(gr.Dropdown(ids, value=first, label="Model"))
-            label = raw(gr.Dropdown(choices, value=choices[0] if choices else None, label="Class",
-                                    visible=bool(choices)))
-            temperature = raw(gr.Slider(0.1, 2, value=1, step=0.05, label="Temperature (below 1: safer pixels)"))
-            seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
-
-        def on_model(model_id):
-            c = actions.class_choices(model_id)
-            return gr.update(choices=c, visible=bool(c), value=c[0] if c else None)
-
-        model.change(guarded(on_model), model, label)
-
+        model, label, temperature, seed = _controls(ids, first)
         with gr.Tab("Sample"):
-            with gr.Row():
-                side = raw(gr.Slider(1, actions.MAX_SIDE, value=4, step=1, label="Grid size (n x n)"))
-                fast = raw(gr.Checkbox(value=True, label="Fast exact sampler (same pixels, far fewer passes)"))
-            with gr.Row():
-                go = gr.Button("Sample", variant="primary")
-                stop = gr.Button("Stop")
-            status = gr.Markdown()
-            grid = image_output("Written so far, row by row")
-            gif = gr.Image(label="Animated", type="filepath", interactive=False, height=260)
-            event = go.click(model_event(actions.sample), [model, label, temperature, seed, side, fast],
-                             [grid, status, gif], api_name="pixelcnn_sample", show_progress="minimal",
-                             **model_queue())
-            stop.click(None, None, None, cancels=[event])
-
+            _sample_view(model, label, temperature, seed)
         with gr.Tab("Complete"):
-            source, index, upload, drawing = _sources("Image to complete")
-            with gr.Row():
-                hidden = raw(gr.Slider(1, 27, value=14, step=1, label="Rows hidden at the bottom"))
-                k = raw(gr.Slider(1, actions.MAX_COMPLETIONS, value=4, step=1, label="Completions"))
-            complete_btn = gr.Button("Complete", variant="primary")
-            complete_md = gr.Markdown()
-            strip = image_output("Original | what the model sees (grey: hidden) | completions")
-            complete_btn.click(model_event(actions.complete),
-                               [model, source, index, upload, drawing, hidden, k, seed, temperature],
-                               [strip, complete_md], api_name="pixelcnn_complete", show_progress="minimal",
-                               **model_queue())
-
+            _complete_view(model, temperature, seed)
         with gr.Tab("Likelihood"):
-            l_source, l_index, l_upload, l_drawing = _sources("Image to score")
-            score_btn = gr.Button("Score this image", variant="primary")
-            with gr.Row():
-                l_shown = image_output("Image, as the model sees it", height=220)
-                l_heat = image_output(f"Bits per pixel, -log2 p(pixel | pixels before) (black 0, yellow "
-                                      f"{actions.BITS_MAX}+)", height=220)
-                l_md = gr.Markdown()
-
-            def on_score(model_id, src, i, up, draw):
-                r = actions.likelihood(model_id, src, i, up, draw)
-                text = (f"**{r['caption']}**: {r['bits_per_dim']:.3f} bits/dim under the model's own p(x), higher "
-                        f"than {r['percentile_raw']:.0f}% of 1,000 test images; complexity-corrected "
-                        f"{r['corrected']:+.3f}, higher than {r['percentile_corrected']:.0f}% of them. Bright pixels "
-                        "surprised the model: edges and texture cost the most, flat background almost nothing.")
-                return r["input"], r["heatmap"], text
-
-            score_btn.click(model_event(on_score), [model, l_source, l_index, l_upload, l_drawing],
-                            [l_shown, l_heat, l_md], api_name="pixelcnn_likelihood", **model_queue())
-            gr.Markdown("---")
-            ood_panel.build(actions.out_of_distribution, actions.MAIN_ID, "-log2 p(x) / 784",
-                            api_name="pixelcnn_out_of_distribution")
-
+            _likelihood_view(model)
         with gr.Tab("Two temperatures"):
             two_settings.build("pixelcnn", "pixelcnn_two_settings", actions.MAIN_ID)
-
         with gr.Tab("Receptive field"):
-            gr.Markdown(f"Which earlier pixels can the model use to predict one pixel? Green: pixels whose value "
-                        f"changes its prediction (the gradient); red: earlier pixels within its reach that it can "
-                        f"never see; blue: the pixel. Left **{actions.MASKED_ID}** (masked convolutions), right "
-                        f"**{actions.MAIN_ID}** (gated, two stacks).")
-            with gr.Row():
-                row = raw(gr.Slider(0, 27, value=14, step=1, label="Row"))
-                col = raw(gr.Slider(0, 27, value=14, step=1, label="Column"))
-            field_btn = gr.Button("Show the receptive fields", variant="primary")
-            with gr.Row():
-                masked_img = image_output("Masked PixelCNN", height=260)
-                gated_img = image_output("Gated PixelCNN", height=260)
-            field_md = gr.Markdown()
-
-            def on_field(r, c):
-                (m_img, m_text), (g_img, g_text) = actions.receptive_field(r, c)
-                return m_img, g_img, m_text + "\n\n" + g_text
-
-            for i, trigger in enumerate((field_btn.click, row.release, col.release)):
-                trigger(model_event(on_field), [row, col], [masked_img, gated_img, field_md],
-                        api_name="receptive_field" if i == 0 else False, **model_queue())
+            _receptive_field_view()
     return tab
 
 

@@ -1,5 +1,6 @@
 """Style transfer tab: live optimisation, instant fast networks, colour baselines, and what "style" is to a network."""
 import math
+from types import SimpleNamespace
 
 import gradio as gr
 import pandas as pd
@@ -44,151 +45,146 @@ def _frame(rows):
                          "log10 weighted loss": float})
 
 
-def _status(rows, iterations):
-    if not rows:
-        return ""
-    last = rows[-1]
-    terms = {r["term"]: r["weighted"] for r in rows[-3:]}
-    return (f"Iteration {last['iteration']} of {int(iterations)} after {last['seconds']:.1f} s: weighted style "
-            f"{terms['style']:.3g}, content {terms['content']:.3g}, TV {terms['tv']:.3g}.")
+def _pair_view():
+    """The pair every view works on, its settings and the three pictures: made once, shared by the views."""
+    contents, styles, losses = actions.content_names(), actions.style_names(), actions.loss_networks()
+    p = SimpleNamespace(result_state=gr.State(None))
+    with gr.Row():
+        with gr.Column():
+            p.content_name = raw(gr.Dropdown(contents, value=contents[0] if contents else None, label="Content photo"))
+            p.content_up = image_input("...or upload a content image", height=160)
+        with gr.Column():
+            p.style_name = raw(gr.Dropdown(styles, value=styles[0] if styles else None, label="Style image"))
+            p.style_up = image_input("...or upload a style image", height=160)
+        with gr.Column():
+            p.resolution = raw(gr.Dropdown(list(actions.RESOLUTIONS), value=256, label="Resolution (longer side, px)"))
+            p.loss_net = raw(gr.Dropdown(losses, value=losses[0] if losses else None, label="Loss network"))
+            p.keep = raw(gr.Checkbox(value=False, label="Preserve colour (luminance-only transfer)"))
+    with gr.Row():
+        p.content_view = image_output("Content")
+        p.style_view = image_output("Style")
+        p.result = image_output("Result")
+    p.status = gr.Markdown()
+    p.inputs = [p.content_up, p.content_name, p.style_up, p.style_name, p.resolution]
+    return p
+
+
+def _optimisation_view(p):
+    o = SimpleNamespace()
+    with gr.Row():
+        o.style_w = raw(gr.Number(value=1000, minimum=0, maximum=1e5, label="Style weight"))
+        o.content_w = raw(gr.Number(value=1, minimum=0, maximum=100, label="Content weight"))
+        o.tv_w = raw(gr.Number(value=0.01, minimum=0, maximum=10, label="Total variation weight"))
+        o.iterations = raw(gr.Slider(1, actions.MAX_ITERATIONS, value=100, step=1, label="Iterations"))
+    with gr.Row():
+        o.init = raw(gr.Dropdown(list(actions.INITS), value="content", label="Start from"))
+        o.seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (for noise)"))
+        go = gr.Button("Start", variant="primary")
+        stop = gr.Button("Stop")
+    plot = gr.LinePlot(x="iteration", y="log10 weighted loss", color="term", color_map=LOSS_COLOURS,
+                       height=260, label="log10 of the weighted losses (red style, blue content, green TV)")
+
+    def on_optimise(cu, cn, su, sn, res, loss_id, keep_colour, sw, cw, tw, iters, init_value, seed_value):
+        for content, style, image, rows, text in actions.optimise_shown(cu, cn, su, sn, res, loss_id, keep_colour,
+                                                                        sw, cw, tw, iters, init_value, seed_value):
+            yield content, style, image, _frame(rows), text, image
+
+    event = go.click(model_event(on_optimise), p.inputs + [p.loss_net, p.keep, o.style_w, o.content_w, o.tv_w,
+                                                          o.iterations, o.init, o.seed],
+                     [p.content_view, p.style_view, p.result, plot, p.status, p.result_state],
+                     api_name="style_optimise", show_progress="minimal", **model_queue())
+    stop.click(None, None, None, cancels=[event])
+    return o
+
+
+def _fast_view(p):
+    with gr.Row():
+        fast_id = raw(gr.Dropdown(actions.fast_networks(), value=actions.first_fast(),
+                                  label="Fast network (one style each)"))
+        strength = raw(gr.Slider(0, 1, value=1, step=0.05, label="Strength (0 = photo, 1 = network)"))
+        fast_go = gr.Button("Stylise", variant="primary")
+
+    def on_fast(cu, cn, su, sn, res, keep_colour, model_id, strength_value):  # the API's parameter names
+        return actions.fast_shown(cu, cn, su, sn, res, keep_colour, model_id, strength_value)
+
+    def on_network(model_id):  # the Style image list follows the network: it paints one style only
+        name = actions.network_style_name(model_id)
+        return gr.update(value=name) if name else gr.update()
+
+    fast_id.change(model_event(on_network), fast_id, p.style_name, **model_queue())  # it loads the network
+    fast_go.click(model_event(on_fast), p.inputs + [p.keep, fast_id, strength],
+                  [p.content_view, p.style_view, p.result, p.status, p.result_state], api_name="style_fast",
+                  **model_queue())
+
+
+def _baseline_view(p):
+    with gr.Row():
+        base = raw(gr.Dropdown(list(actions.BASELINES), value=actions.BASELINES[0], label="Baseline"))
+        base_go = gr.Button("Transfer colours", variant="primary")
+
+    def on_baseline(cu, cn, su, sn, res, method):  # the API's parameter names
+        return actions.baseline_shown(cu, cn, su, sn, res, method)
+
+    base_go.click(guarded(on_baseline), p.inputs + [base], [p.content_view, p.style_view, p.result, p.status,
+                                                            p.result_state], api_name="style_baseline")
+
+
+def _two_methods_view(p, o):
+    methods = actions.methods()
+    gr.Markdown("Two methods, or the optimisation on two loss networks (for example style-loss-random "
+                "against style-loss-random-wide), on the same pair; the optimisation uses the settings of its "
+                "tab. Both results are scored alike on an evaluation network that neither optimisation sees: "
+                "its style loss and the SSIM to the photo show beside them, with their difference.")
+    with gr.Row():
+        method_a = raw(gr.Dropdown(methods, value=methods[0] if methods else None, label="Left"))
+        method_b = raw(gr.Dropdown(methods, value=methods[-2] if len(methods) > 1 else None, label="Right"))
+        compare_go = gr.Button("Compare", variant="primary")
+    with gr.Row():
+        left, right = image_output("Left"), image_output("Right")
+    compare_md = gr.Markdown()
+
+    def on_compare(cu, cn, su, sn, res, a, b, keep_colour, sw, cw, tw, iters, init_value, seed_value):
+        return actions.compare_shown(cu, cn, su, sn, res, a, b, keep_colour, sw, cw, tw, iters, init_value,
+                                     seed_value)
+
+    compare_go.click(model_event(on_compare), p.inputs + [method_a, method_b, p.keep, o.style_w, o.content_w, o.tv_w,
+                                                          o.iterations, o.init, o.seed],
+                     [p.content_view, p.style_view, left, right, compare_md], api_name="style_compare",
+                     **model_queue())
+
+
+def _grams_view(p):
+    gr.Markdown("The Gram matrices of the loss network's channels (which channels fire together) for the "
+                "style, the content and the last result, at the finest and the coarsest style branch (layer), "
+                "on one colour scale per branch. The colour shows the **signed square root** of each entry "
+                "(black 0, yellow the largest): on a linear scale a few large entries hide the rest. The "
+                "optimisation makes the result's matrices match the style's.")
+    gram_go = gr.Button("Show the Gram matrices")
+    grams = gr.Gallery(label="Gram matrices", columns=3, height=520, format="png")
+
+    def on_grams(cu, cn, su, sn, res, loss_id, last):  # the API's parameter names
+        return actions.grams_shown(cu, cn, su, sn, res, loss_id, last)
+
+    gram_go.click(model_event(on_grams), p.inputs + [p.loss_net, p.result_state], grams, api_name="style_grams",
+                  **model_queue())
 
 
 def build():
-    contents, styles = actions.content_names(), actions.style_names()
-    losses, fasts = actions.loss_networks(), actions.fast_networks()
-    methods = actions.methods()
     with gr.Blocks() as tab:
         intro("Repaint a photo in the style of a painting or texture: watch an optimisation change it step by step, "
               "get the same look instantly from a network trained for one style, and see what the network measures "
               "as \"style\".", DETAILS)
-        result_state = gr.State(None)
-        with gr.Row():
-            with gr.Column():
-                content_name = raw(gr.Dropdown(contents, value=contents[0] if contents else None, label="Content photo"))
-                content_up = image_input("...or upload a content image", height=160)
-            with gr.Column():
-                style_name = raw(gr.Dropdown(styles, value=styles[0] if styles else None, label="Style image"))
-                style_up = image_input("...or upload a style image", height=160)
-            with gr.Column():
-                resolution = raw(gr.Dropdown(list(actions.RESOLUTIONS), value=256, label="Resolution (longer side, px)"))
-                loss_net = raw(gr.Dropdown(losses, value=losses[0] if losses else None, label="Loss network"))
-                keep = raw(gr.Checkbox(value=False, label="Preserve colour (luminance-only transfer)"))
-        with gr.Row():
-            content_view = image_output("Content")
-            style_view = image_output("Style")
-            result = image_output("Result")
-        status = gr.Markdown()
-
+        pair = _pair_view()
         with gr.Tab("Optimisation"):
-            with gr.Row():
-                style_w = raw(gr.Number(value=1000, minimum=0, maximum=1e5, label="Style weight"))
-                content_w = raw(gr.Number(value=1, minimum=0, maximum=100, label="Content weight"))
-                tv_w = raw(gr.Number(value=0.01, minimum=0, maximum=10, label="Total variation weight"))
-                iterations = raw(gr.Slider(1, actions.MAX_ITERATIONS, value=100, step=1, label="Iterations"))
-            with gr.Row():
-                init = raw(gr.Dropdown(list(actions.INITS), value="content", label="Start from"))
-                seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (for noise)"))
-                go = gr.Button("Start", variant="primary")
-                stop = gr.Button("Stop")
-            plot = gr.LinePlot(x="iteration", y="log10 weighted loss", color="term", color_map=LOSS_COLOURS,
-                               height=260, label="log10 of the weighted losses (red style, blue content, green TV)")
-
+            settings = _optimisation_view(pair)
         with gr.Tab("Fast network"):
-            with gr.Row():
-                fast_id = raw(gr.Dropdown(fasts, value=actions.first_fast(),
-                                          label="Fast network (one style each)"))
-                strength = raw(gr.Slider(0, 1, value=1, step=0.05, label="Strength (0 = photo, 1 = network)"))
-                fast_go = gr.Button("Stylise", variant="primary")
-
+            _fast_view(pair)
         with gr.Tab("Colour baselines"):
-            with gr.Row():
-                base = raw(gr.Dropdown(list(actions.BASELINES), value=actions.BASELINES[0], label="Baseline"))
-                base_go = gr.Button("Transfer colours", variant="primary")
-
+            _baseline_view(pair)
         with gr.Tab("Two methods"):
-            gr.Markdown("Two methods, or the optimisation on two loss networks (for example style-loss-random "
-                        "against style-loss-random-wide), on the same pair; the optimisation uses the settings of its "
-                        "tab. Both results are scored alike on an evaluation network that neither optimisation sees: "
-                        "its style loss and the SSIM to the photo show beside them, with their difference.")
-            with gr.Row():
-                method_a = raw(gr.Dropdown(methods, value=methods[0] if methods else None, label="Left"))
-                method_b = raw(gr.Dropdown(methods, value=methods[-2] if len(methods) > 1 else None, label="Right"))
-                compare_go = gr.Button("Compare", variant="primary")
-            with gr.Row():
-                left, right = image_output("Left"), image_output("Right")
-            compare_md = gr.Markdown()
-
+            _two_methods_view(pair, settings)
         with gr.Tab("What style is to the network"):
-            gr.Markdown("The Gram matrices of the loss network's channels (which channels fire together) for the "
-                        "style, the content and the last result, at the finest and the coarsest style branch (layer), "
-                        "on one colour scale per branch. The colour shows the **signed square root** of each entry "
-                        "(black 0, yellow the largest): on a linear scale a few large entries hide the rest. The "
-                        "optimisation makes the result's matrices match the style's.")
-            gram_go = gr.Button("Show the Gram matrices")
-            grams = gr.Gallery(label="Gram matrices", columns=3, height=520, format="png")
-
-        pair_inputs = [content_up, content_name, style_up, style_name, resolution]
-
-        def on_optimise(cu, cn, su, sn, res, loss_id, keep_colour, sw, cw, tw, iters, init_value, seed_value):
-            content, style = actions.pair(cu, cn, su, sn, res)
-            yield content, style, None, _frame([]), "Starting...", None
-            image = None
-            for image, rows in actions.optimise(content, style, loss_id, style_weight=sw, content_weight=cw,
-                                                tv_weight=tw, iterations=iters, init=init_value,
-                                                preserve_colour=keep_colour, seed=seed_value):
-                yield content, style, image, _frame(rows), _status(rows, iters), image
-            yield content, style, image, _frame(rows), "Done. " + _status(rows, iters), image
-
-        event = go.click(model_event(on_optimise), pair_inputs + [loss_net, keep, style_w, content_w, tv_w, iterations,
-                                                                  init, seed],
-                         [content_view, style_view, result, plot, status, result_state], api_name="style_optimise",
-                         show_progress="minimal", **model_queue())
-        stop.click(None, None, None, cancels=[event])
-
-        def on_fast(cu, cn, su, sn, res, keep_colour, model_id, strength_value):
-            content, style = actions.pair(cu, cn, su, sn, res)
-            image = actions.fast(content, model_id, strength_value, keep_colour)
-            trained_on, picture = actions.network_style(model_id, res)
-            text = f"{model_id}, strength {strength_value:g}."
-            if picture is None:
-                return content, style, image, text, image
-            return content, picture, image, f"{text} It paints the style it was trained on: {trained_on}.", image
-
-        def on_network(model_id):  # the Style image list follows the network: it paints one style only
-            name = actions.network_style_name(model_id)
-            return gr.update(value=name) if name else gr.update()
-
-        fast_id.change(model_event(on_network), fast_id, style_name, **model_queue())  # it loads the network
-        fast_go.click(model_event(on_fast), pair_inputs + [keep, fast_id, strength],
-                      [content_view, style_view, result, status, result_state], api_name="style_fast", **model_queue())
-
-        def on_baseline(cu, cn, su, sn, res, method):
-            content, style = actions.pair(cu, cn, su, sn, res)
-            image = actions.baseline(content, style, method)
-            return content, style, image, f"{method}: colour statistics only.", image
-
-        base_go.click(guarded(on_baseline), pair_inputs + [base], [content_view, style_view, result, status, result_state],
-                      api_name="style_baseline")
-
-        def on_compare(cu, cn, su, sn, res, a, b, keep_colour, sw, cw, tw, iters, init_value, seed_value):
-            content, style = actions.pair(cu, cn, su, sn, res)
-            opts = dict(style_weight=sw, content_weight=cw, tv_weight=tw, iterations=iters, init=init_value,
-                        preserve_colour=keep_colour, seed=seed_value)
-            results = actions.compare(a, b, content, style, opts)
-            return content, style, results[0][0], results[1][0], actions.compare_text(a, b, results)
-
-        compare_go.click(model_event(on_compare), pair_inputs + [method_a, method_b, keep, style_w, content_w, tv_w,
-                                                                 iterations, init, seed],
-                         [content_view, style_view, left, right, compare_md], api_name="style_compare", **model_queue())
-
-        def on_grams(cu, cn, su, sn, res, loss_id, last):
-            content, style = actions.pair(cu, cn, su, sn, res)
-            if last is not None and last.shape != content.shape:
-                last = None  # made from another pair or resolution
-            return actions.grams(content, style, last, loss_id)
-
-        gram_go.click(model_event(on_grams), pair_inputs + [loss_net, result_state], grams, api_name="style_grams",
-                      **model_queue())
+            _grams_view(pair)
     return tab
 
 

@@ -35,15 +35,6 @@ CLASS_COLOURS = dict(zip(actions.MAP_CLASSES, (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")))
 
 
-def _recon_text(r):
-    if r["bits_per_dim"] is None:  # a hub photo autoencoder: no pixel likelihood, colour PSNR/SSIM on Y
-        return (f"**{r['caption']}**: PSNR {r['psnr']:.1f} dB, SSIM {r['ssim']:.3f} on the luminance. The heatmap "
-                "shows the luminance error per pixel: bright where the autoencoder changed the picture.")
-    return (f"**{r['caption']}**: PSNR {r['psnr']:.1f} dB, SSIM {r['ssim']:.3f}, "
-            f"-ELBO {r['bits_per_dim']:.3f} bits/dim (lower: the model finds the image more typical). The heatmap "
-            "shows |input - reconstruction| per pixel: bright where the VAE lost detail.")
-
-
 def _source_inputs(prefix, model_id):
     with gr.Row():
         source = raw(gr.Radio(list(actions.SOURCES), value="test image", label=f"{prefix}source"))
@@ -62,6 +53,137 @@ def _source_inputs(prefix, model_id):
     return source, index, upload, drawing, gallery
 
 
+def _reconstruct_view(ids, recon_ids, first):
+    with gr.Row():
+        model = raw(gr.Dropdown(recon_ids, value=first, label="Model (hub autoencoders need the network)"))
+        decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
+        seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (sampled decoding)"))
+    source, index, upload, drawing, gallery = _source_inputs("Image ", first)
+    go = gr.Button("Reconstruct", variant="primary")
+    with gr.Row():
+        shown = image_output("Input, as the model sees it", height=220)
+        recon = image_output("Reconstruction", height=220)
+        error = image_output(f"Error |input - reconstruction| (black 0, yellow {actions.ERROR_MAX}+ grey "
+                             "levels)", height=220)
+    recon_md = gr.Markdown()
+
+    def on_model(model_id):
+        return gr.update(maximum=actions.test_count(model_id) - 1, value=0), actions.thumbnails(model_id)
+
+    model.change(guarded(on_model), model, [index, gallery])
+
+    def on_reconstruct(model_id, src, i, up, draw, dec, s):  # the API's parameter names
+        return actions.reconstruct_shown(model_id, src, i, up, draw, dec, s)
+
+    go.click(model_event(on_reconstruct), [model, source, index, upload, drawing, decode, seed],
+             [shown, recon, error, recon_md], api_name="reconstruct", **model_queue())
+
+
+def _latent_map_view():
+    gr.Markdown(f"**{actions.MAP_ID}** squeezes every image into just two numbers. Left: 2,000 test images "
+                "placed at their codes, coloured by class. Right: what the decoder draws at evenly spaced "
+                "points of the plane (Kingma and Welling's figure). Move the sliders to decode any point.")
+    map_btn = gr.Button("Draw the latent map", variant="primary")
+    gr.Markdown("Colours: " + ", ".join(f'<span style="color:{c}">&#9632;</span> {n}' for n, c in CLASS_COLOURS.items()))
+    with gr.Row():
+        scatter = gr.ScatterPlot(x="z1", y="z2", color="class", label="Test images in the latent plane",
+                                 height=420, color_map=CLASS_COLOURS)
+        manifold = image_output("Decoded manifold: z1 left to right, z2 bottom to top, each from the 5th to "
+                                "the 95th percentile of the prior N(0, 1)", height=420)
+    with gr.Row():
+        z1 = raw(gr.Slider(-3, 3, value=0, step=0.01, label="z1"))
+        z2 = raw(gr.Slider(-3, 3, value=0, step=0.01, label="z2"))
+        point = image_output("Decoded point", height=200)
+
+    def on_map(a, b):
+        points, manifold_image, point_image = actions.latent_map_view(a, b)
+        return pd.DataFrame(points), manifold_image, point_image
+
+    map_btn.click(model_event(on_map), [z1, z2], [scatter, manifold, point], api_name="latent_map",
+                  **model_queue())
+    for slider in (z1, z2):
+        slider.release(model_event(actions.decode_point), [z1, z2], point, api_name=False, **model_queue())
+
+
+def _interpolate_view(ids, first):
+    with gr.Row():
+        walk_model = raw(gr.Dropdown(ids, value=first, label="Model"))
+        index_a = raw(gr.Slider(0, actions.test_count(first) - 1 if first else 1, value=0, step=1,
+                                label="First test image"))
+        index_b = raw(gr.Slider(0, actions.test_count(first) - 1 if first else 1, value=1, step=1,
+                                label="Second test image"))
+        steps = raw(gr.Slider(2, 32, value=10, step=1, label="Steps"))
+    walk_btn = gr.Button("Interpolate")
+    strip = image_output("From the first image's code to the second's")
+    gif = gr.Image(label="Animated", type="filepath", interactive=False, height=220)
+    with gr.Row():
+        sample_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
+        temperature = raw(gr.Slider(0, 2, value=1, step=0.05, label="Temperature (scales z)"))
+        side = raw(gr.Slider(1, 8, value=6, step=1, label="Grid size (n x n)"))
+        sample_decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
+    prior = raw(gr.Radio(list(actions.PRIORS), value=actions.PRIORS[0], label="Sample from"))
+    gr.Markdown("Decoding codes drawn from the VAE's own prior N(0, I) often gives blobs: the codes of real "
+                "images are correlated and leave holes in N(0, I) where the decoder never learned anything. "
+                "A Gaussian fitted to real images' codes (ex-post density estimation, Ghosh et al. 2020) "
+                "avoids them. Switch between the two with the same seed.")
+    sample_btn = gr.Button("Sample")
+    samples = image_output("Decoded samples")
+
+    def on_walk_model(model_id):
+        top = actions.test_count(model_id) - 1
+        return gr.update(maximum=top, value=0), gr.update(maximum=top, value=1)
+
+    walk_model.change(guarded(on_walk_model), walk_model, [index_a, index_b])
+    walk_btn.click(model_event(actions.interpolate), [walk_model, index_a, index_b, steps], [strip, gif],
+                   api_name="interpolate", **model_queue())
+    sample_btn.click(model_event(actions.sample),
+                     [walk_model, sample_seed, temperature, side, sample_decode, prior], samples,
+                     api_name="sample", **model_queue())
+
+
+def _holdout_view(ids, first):
+    gr.Markdown(f"**{actions.HOLDOUT_ID}** never saw one class in training. Can its likelihood pick that "
+                "class out of the test images? Scores are computed once for the 2,000 gallery images.")
+    with gr.Row():
+        kind = raw(gr.Radio(list(actions.KINDS), value="likelihood (bits/dim)", label="Score"))
+        percentile = raw(gr.Slider(50, 99.9, value=95, step=0.1,
+                                   label="Flag images scoring above this percentile of normal images"))
+    holdout_btn = gr.Button("Score the test images", variant="primary")
+    holdout_md = gr.Markdown()
+    with gr.Row():
+        hist = gr.LinePlot(x="score", y="share", color="set", height=380,
+                           color_map=dict(zip(actions.HOLDOUT_SETS, ("#1f77b4", "#ff7f0e"))),
+                           label="Score histograms (right = more anomalous). Blue: the nine trained classes; "
+                                 "orange: the held-out class")
+        roc = gr.LinePlot(x="false positive rate", y="true positive rate", label="ROC curve", height=380)
+    top = image_output("The 16 highest-scoring test images")
+    gr.Markdown("**Score one image** (from the test set, an upload or a drawing):")
+    a_source, a_index, a_upload, a_drawing, _ = _source_inputs("Image ", actions.HOLDOUT_ID) \
+        if actions.HOLDOUT_ID in ids else _source_inputs("Image ", first)
+    score_btn = gr.Button("Score this image")
+    with gr.Row():
+        a_shown = image_output("Image", height=200)
+        a_heat = image_output(f"Bits per pixel under the decoder (black 0, yellow {actions.BITS_MAX}+)",
+                              height=200)
+        a_md = gr.Markdown()
+
+    def on_holdout(k, p):
+        text, histogram, roc_rows, most_anomalous = actions.anomaly_shown(k, p)
+        return text, pd.DataFrame(histogram), pd.DataFrame(roc_rows), most_anomalous
+
+    holdout_btn.click(model_event(on_holdout), [kind, percentile], [holdout_md, hist, roc, top],
+                      api_name="anomaly", **model_queue())
+    for trigger in (percentile.release, kind.change):  # scores are cached: moving the threshold is instant
+        trigger(model_event(on_holdout), [kind, percentile], [holdout_md, hist, roc, top], api_name=False,
+                **model_queue())
+
+    def on_score(src, i, up, draw):  # the API's parameter names
+        return actions.score_shown(src, i, up, draw)
+
+    score_btn.click(model_event(on_score), [a_source, a_index, a_upload, a_drawing], [a_shown, a_heat, a_md],
+                    api_name="score", **model_queue())
+
+
 def build():
     ids = actions.vae_ids()
     recon_ids = actions.recon_ids()
@@ -71,148 +193,15 @@ def build():
               "click Reconstruct; then explore the latent space and see why likelihood is not an anomaly detector.",
               DETAILS)
         with gr.Tab("Reconstruct"):
-            with gr.Row():
-                model = raw(gr.Dropdown(recon_ids, value=first, label="Model (hub autoencoders need the network)"))
-                decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
-                seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (sampled decoding)"))
-            source, index, upload, drawing, gallery = _source_inputs("Image ", first)
-            go = gr.Button("Reconstruct", variant="primary")
-            with gr.Row():
-                shown = image_output("Input, as the model sees it", height=220)
-                recon = image_output("Reconstruction", height=220)
-                error = image_output(f"Error |input - reconstruction| (black 0, yellow {actions.ERROR_MAX}+ grey "
-                                     "levels)", height=220)
-            recon_md = gr.Markdown()
-
-            def on_model(model_id):
-                return gr.update(maximum=actions.test_count(model_id) - 1, value=0), actions.thumbnails(model_id)
-
-            model.change(guarded(on_model), model, [index, gallery])
-
-            def on_reconstruct(model_id, src, i, up, draw, dec, s):
-                r = actions.reconstruct(model_id, src, i, up, draw, dec, s)
-                return r["input"], r["reconstruction"], r["error"], _recon_text(r)
-
-            go.click(model_event(on_reconstruct), [model, source, index, upload, drawing, decode, seed],
-                     [shown, recon, error, recon_md], api_name="reconstruct", **model_queue())
-
+            _reconstruct_view(ids, recon_ids, first)
         with gr.Tab("Latent map"):
-            gr.Markdown(f"**{actions.MAP_ID}** squeezes every image into just two numbers. Left: 2,000 test images "
-                        "placed at their codes, coloured by class. Right: what the decoder draws at evenly spaced "
-                        "points of the plane (Kingma and Welling's figure). Move the sliders to decode any point.")
-            map_btn = gr.Button("Draw the latent map", variant="primary")
-            gr.Markdown("Colours: " + ", ".join(f'<span style="color:{c}">&#9632;</span> {n}' for n, c in CLASS_COLOURS.items()))
-            with gr.Row():
-                scatter = gr.ScatterPlot(x="z1", y="z2", color="class", label="Test images in the latent plane",
-                                         height=420, color_map=CLASS_COLOURS)
-                manifold = image_output("Decoded manifold: z1 left to right, z2 bottom to top, each from the 5th to "
-                                        "the 95th percentile of the prior N(0, 1)", height=420)
-            with gr.Row():
-                z1 = raw(gr.Slider(-3, 3, value=0, step=0.01, label="z1"))
-                z2 = raw(gr.Slider(-3, 3, value=0, step=0.01, label="z2"))
-                point = image_output("Decoded point", height=200)
-
-            def on_map(a, b):
-                m = actions.latent_map()
-                frame = pd.DataFrame({"z1": m["z"][:, 0], "z2": m["z"][:, 1],
-                                      "class": [m["names"][i] for i in m["labels"]]})
-                return frame, m["manifold"], actions.decode_point(a, b)
-
-            map_btn.click(model_event(on_map), [z1, z2], [scatter, manifold, point], api_name="latent_map",
-                          **model_queue())
-            for slider in (z1, z2):
-                slider.release(model_event(actions.decode_point), [z1, z2], point, api_name=False, **model_queue())
-
+            _latent_map_view()
         with gr.Tab("Interpolate and sample"):
-            with gr.Row():
-                walk_model = raw(gr.Dropdown(ids, value=first, label="Model"))
-                index_a = raw(gr.Slider(0, actions.test_count(first) - 1 if first else 1, value=0, step=1,
-                                        label="First test image"))
-                index_b = raw(gr.Slider(0, actions.test_count(first) - 1 if first else 1, value=1, step=1,
-                                        label="Second test image"))
-                steps = raw(gr.Slider(2, 32, value=10, step=1, label="Steps"))
-            walk_btn = gr.Button("Interpolate")
-            strip = image_output("From the first image's code to the second's")
-            gif = gr.Image(label="Animated", type="filepath", interactive=False, height=220)
-            with gr.Row():
-                sample_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
-                temperature = raw(gr.Slider(0, 2, value=1, step=0.05, label="Temperature (scales z)"))
-                side = raw(gr.Slider(1, 8, value=6, step=1, label="Grid size (n x n)"))
-                sample_decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
-            prior = raw(gr.Radio(list(actions.PRIORS), value=actions.PRIORS[0], label="Sample from"))
-            gr.Markdown("Decoding codes drawn from the VAE's own prior N(0, I) often gives blobs: the codes of real "
-                        "images are correlated and leave holes in N(0, I) where the decoder never learned anything. "
-                        "A Gaussian fitted to real images' codes (ex-post density estimation, Ghosh et al. 2020) "
-                        "avoids them. Switch between the two with the same seed.")
-            sample_btn = gr.Button("Sample")
-            samples = image_output("Decoded samples")
-
-            def on_walk_model(model_id):
-                top = actions.test_count(model_id) - 1
-                return gr.update(maximum=top, value=0), gr.update(maximum=top, value=1)
-
-            walk_model.change(guarded(on_walk_model), walk_model, [index_a, index_b])
-            walk_btn.click(model_event(actions.interpolate), [walk_model, index_a, index_b, steps], [strip, gif],
-                           api_name="interpolate", **model_queue())
-            sample_btn.click(model_event(actions.sample),
-                             [walk_model, sample_seed, temperature, side, sample_decode, prior], samples,
-                             api_name="sample", **model_queue())
-
+            _interpolate_view(ids, first)
         with gr.Tab("Anomaly: held-out class"):
-            gr.Markdown(f"**{actions.HOLDOUT_ID}** never saw one class in training. Can its likelihood pick that "
-                        "class out of the test images? Scores are computed once for the 2,000 gallery images.")
-            with gr.Row():
-                kind = raw(gr.Radio(list(actions.KINDS), value="likelihood (bits/dim)", label="Score"))
-                percentile = raw(gr.Slider(50, 99.9, value=95, step=0.1,
-                                           label="Flag images scoring above this percentile of normal images"))
-            holdout_btn = gr.Button("Score the test images", variant="primary")
-            holdout_md = gr.Markdown()
-            with gr.Row():
-                hist = gr.LinePlot(x="score", y="share", color="set", height=380,
-                                   color_map=dict(zip(actions.HOLDOUT_SETS, ("#1f77b4", "#ff7f0e"))),
-                                   label="Score histograms (right = more anomalous). Blue: the nine trained classes; "
-                                         "orange: the held-out class")
-                roc = gr.LinePlot(x="false positive rate", y="true positive rate", label="ROC curve", height=380)
-            top = image_output("The 16 highest-scoring test images")
-            gr.Markdown("**Score one image** (from the test set, an upload or a drawing):")
-            a_source, a_index, a_upload, a_drawing, _ = _source_inputs("Image ", actions.HOLDOUT_ID) \
-                if actions.HOLDOUT_ID in ids else _source_inputs("Image ", first)
-            score_btn = gr.Button("Score this image")
-            with gr.Row():
-                a_shown = image_output("Image", height=200)
-                a_heat = image_output(f"Bits per pixel under the decoder (black 0, yellow {actions.BITS_MAX}+)",
-                                      height=200)
-                a_md = gr.Markdown()
-
-            def on_holdout(k, p):
-                r = actions.anomaly(k, p)
-                c = r["confusion"]
-                text = (f"**AUROC {r['auroc']:.3f}** for {r['anomal_name']} against the other nine classes "
-                        f"(0.5 is chance, 1 is perfect). At the {float(p):g}th percentile (score {r['threshold']:.3f}): "
-                        f"{c['true_positives']} {r['anomal_name']} images caught, {c['false_negatives']} missed; "
-                        f"{c['false_positives']} normal images wrongly flagged, {c['true_negatives']} passed. "
-                        f"{r['most_anomalous_held_out']} of the 16 highest scores are {r['anomal_name']} images.")
-                return text, pd.DataFrame(r["histogram"]), pd.DataFrame(r["roc"]), r["most_anomalous"]
-
-            holdout_btn.click(model_event(on_holdout), [kind, percentile], [holdout_md, hist, roc, top],
-                              api_name="anomaly", **model_queue())
-            for trigger in (percentile.release, kind.change):  # scores are cached: moving the threshold is instant
-                trigger(model_event(on_holdout), [kind, percentile], [holdout_md, hist, roc, top], api_name=False,
-                        **model_queue())
-
-            def on_score(src, i, up, draw):
-                r = actions.score_image(src, i, up, draw)
-                text = (f"**{r['caption']}**: -ELBO {r['bits_per_dim']:.3f} bits/dim, higher than "
-                        f"{r['percentile_raw']:.0f}% of normal test images; complexity-corrected {r['corrected']:+.3f}, "
-                        f"higher than {r['percentile_corrected']:.0f}% of them.")
-                return r["input"], r["heatmap"], text
-
-            score_btn.click(model_event(on_score), [a_source, a_index, a_upload, a_drawing], [a_shown, a_heat, a_md],
-                            api_name="score", **model_queue())
-
+            _holdout_view(ids, first)
         with gr.Tab("Anomaly: out of distribution"):
             ood_panel.build(actions.out_of_distribution, actions.OOD_ID, "-ELBO")
-
         with gr.Tab("Two temperatures"):
             two_settings.build("vae", "vae_two_settings", "vae-fashion")
     return tab

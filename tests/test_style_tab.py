@@ -11,9 +11,10 @@ def test_the_tab_builds_around_the_installed_models(tiny_registry):
 
 def test_loss_rows_become_a_log_scale_table_and_a_status_line():
     import tabs.style
+    from playground.actions import style as actions
     rows = [{"iteration": 5, "seconds": 1.0, "term": t, "weighted": w} for t, w in (("style", 100.0), ("content", 1.0),
                                                                                    ("tv", 0.0))]
     frame = tabs.style._frame(rows)
     assert list(frame["log10 weighted loss"]) == [2.0, 0.0, -12.0]
-    assert tabs.style._status(rows, 10).startswith("Iteration 5 of 10 after 1.0 s")
-    assert tabs.style._frame([]).empty and tabs.style._status([], 10) == ""
+    assert actions.status_text(rows, 10).startswith("Iteration 5 of 10 after 1.0 s")
+    assert tabs.style._frame([]).empty and actions.status_text([], 10) == ""

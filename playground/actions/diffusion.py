@@ -310,3 +310,22 @@ def text_to_image(model_id, prompt, steps=1, size=512, seed=0):
     with registry.using(model_id) as model:
         image = t2i.generate(model, prompt, seed, steps, size)
     return image, f"{size}x{size}, {steps} step{'s' if steps > 1 else ''}, seed {seed}: {time.perf_counter() - start:.1f} s."
+
+
+# What the tab shows: one call per event, the results chained and put into words here (the tab only wires).
+
+def forward_shown(image, t, schedule, seed):
+    """The forward process at t: (x_t, the blend in words, alpha-bar rows, log10 SNR rows) for the plots."""
+    shown, n = forward(image, t, schedule, seed)
+    rows, snr = schedule_rows(int(t))
+    text = (f"At t = {int(t)} ({schedule}): x_t = {n['signal']:.3f} x0 + {n['noise']:.3f} noise "
+            f"(alpha-bar {n['alpha_bar']:.4f}).")
+    return shown, text, rows, snr
+
+
+def edit_drawing_or_upload(model_id, drawing, upload, strength, label, guidance, seed):
+    """SDEdit on the drawing (a grey array) when something is drawn on it, else on the upload."""
+    drawn = drawing is not None and drawing.min() != drawing.max()
+    if not drawn and upload is None:
+        raise InputError("Draw something, or upload an image in the Forward process tab.")
+    return edit(model_id, drawing if drawn else upload, strength, label, guidance, seed)

@@ -264,3 +264,102 @@ def round_trip(reg):
     if not ids:
         return None
     return "generate", [ids[0], ALL, 0, 4, 1.0], lambda: generate(ids[0], 0, 4, 1.0, ALL)
+
+
+# What the tab shows: one call per event, the results chained and put into words here (the tab only wires).
+
+def note_text(result):
+    """The sentence saying what the comparison uses instead of the training images ("" if nothing)."""
+    note = result.get("note") if isinstance(result, dict) else result
+    return f"\n\n*{note}*" if note else ""
+
+
+def pr_text(pr, psi):
+    """fidelity_diversity()'s precision and recall at one truncation, in words."""
+    return (f"**At psi = {psi:g}:** precision {pr['precision']:.2f} (fidelity: share of generated faces that "
+            f"fall on the real faces' manifold), recall {pr['recall']:.2f} (diversity: share of real faces "
+            "the generated ones cover). Measured on 200 samples with the project's own feature network, so "
+            "not comparable with published numbers. Lower psi usually raises precision and lowers recall.")
+
+
+def score_text(fake, real):
+    """The discriminator's scores (the grid's, in grid order, and the real image's), in words."""
+    listed = ", ".join(f"{v:+.2f}" for v in fake)
+    mean = (f"**Generated, in grid order:** {listed} (mean {np.mean(fake):+.2f}).\n\n" if len(fake)
+            else "Generate a grid to score generated images too.\n\n")
+    return (f"**Real image:** {real:+.2f}\n\n{mean}"
+            "The discriminator was trained to push real images above +1 and generated ones below -1 (the hinge "
+            "loss); by the end of training it can barely tell them apart, so these scores say more about what "
+            "it learned to look for than about how good an image is.")
+
+
+def verdict_text(result):
+    """is_new()'s nearest distances and verdict for one image, per space, in words."""
+    lines = []
+    for space, label in (("pixels", "Pixel space"), ("features", "Feature space (features network)")):
+        n = result.get(space)
+        if n is None:
+            continue
+        dists = ", ".join(f"{d:.3f}" for d in n.distance[0])
+        verdict = ("**likely a copy** of a training face" if n.copy[0] else
+                   "closer than usual to a training face" if n.ratio[0] < 0.75 else "no training face is unusually close")
+        lines.append(f"**{label}:** nearest distances {dists}; the nearest is {n.ratio[0]:.2f}x the median distance "
+                     f"between a training face and its nearest other training face: {verdict}.")
+    return "\n\n".join(lines) + note_text(result)
+
+
+def summary_text(summary):
+    """novelty()'s verdicts for a whole grid, in words."""
+    parts = [f"in {space} space {int(n.copy.sum())} of {len(n.copy)} are flagged as likely copies, the closest at "
+             f"{n.ratio.min():.2f}x the usual distance between neighbouring training images"
+             for space, n in (("pixel", summary["pixels"]), ("feature", summary.get("features"))) if n is not None]
+    return ("**Is it new? The whole grid:** " + "; ".join(parts) + ". Click an image to see its nearest training images."
+            + note_text(summary))
+
+
+def generate_shown(model_id, label, seed, side, psi):
+    """Generate: (the grid, what it was made from, the grid's side, the whole grid's novelty in words)."""
+    image, made = generate(model_id, seed, side, psi, label)
+    return image, made, int(side), summary_text(novelty(model_id, made["images"]))
+
+
+def precision_recall_shown(model_id, label, seed, psi):
+    """Precision and recall at one truncation, in words."""
+    pr = fidelity_diversity(model_id, seed, psi, label)
+    return pr_text(pr, psi) + note_text(pr)
+
+
+def selected_shown(model_id, made, side, x, y):
+    """The face clicked at (x, y) of the grid: (the face, its nearest training faces in pixel and in feature
+    space, the verdict in words)."""
+    if made is None:
+        raise InputError("Generate a grid first.")
+    images = made["images"]
+    tile = zoom(images[:1]).shape[-1]
+    index = grid_index(x, y, side, tile=tile)
+    if index is None or index >= len(images):
+        raise InputError("Click on an image, not on the border between images.")
+    result, strips = is_new(model_id, images[index])
+    return zoom(images[index]), strips.get("pixels"), strips.get("features"), verdict_text(result)
+
+
+def judge_shown(model_id, made, index, upload):
+    """The discriminator view: (the real face shown, the scores in words). The upload when there is one,
+    else the training image at index."""
+    if upload is not None:  # through the normaliser once; judge takes the grey pixels as they are
+        real, real_label = normalize_image(upload, mode="L")[..., 0], None
+    else:
+        real, real_label = real_example(model_id, index)
+    fake, real_score = judge(model_id, made, real, real_label)
+    note = note_text(training_note(model_id)) if upload is None else ""
+    return (real if max(real.shape) > 200 else zoom(real)), score_text(fake, real_score) + note
+
+
+def timeline_shown(model_id):
+    """The training timeline: ((grid, caption) pairs, loss rows step, loss, network)."""
+    grids, log = timeline(model_id)
+    if not grids:
+        raise InputError("This model has no training timeline shipped with it.")
+    rows = [{"step": r["step"], "loss": r[k], "network": name} for r in log
+            for k, name in (("d_loss", "discriminator"), ("g_loss", "generator")) if k in r]
+    return [(image, f"step {s:,}") for s, image in grids], rows

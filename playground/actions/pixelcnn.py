@@ -247,3 +247,21 @@ def bench_cases():
     return {f"PixelCNN: 16 samples, whole network per pixel ({MAIN_ID})": run(False),
             f"PixelCNN: 16 samples, fast exact sampler ({MAIN_ID})": run(True)}
 
+
+
+# What the tab shows: one call per event, the results put into words here (the tab only wires).
+
+def likelihood_shown(model_id, source, index, upload, drawing):
+    """One image scored under the model: (image, bits heatmap, sentence)."""
+    r = likelihood(model_id, source, index, upload, drawing)
+    text = (f"**{r['caption']}**: {r['bits_per_dim']:.3f} bits/dim under the model's own p(x), higher "
+            f"than {r['percentile_raw']:.0f}% of 1,000 test images; complexity-corrected "
+            f"{r['corrected']:+.3f}, higher than {r['percentile_corrected']:.0f}% of them. Bright pixels "
+            "surprised the model: edges and texture cost the most, flat background almost nothing.")
+    return r["input"], r["heatmap"], text
+
+
+def receptive_field_shown(row, col):
+    """Both models' receptive fields of one pixel: (masked model's picture, gated model's picture, both texts)."""
+    (m_img, m_text), (g_img, g_text) = receptive_field(row, col)
+    return m_img, g_img, m_text + "\n\n" + g_text

@@ -297,3 +297,65 @@ def bench_cases():
         ten_iterations.max_runs = 3
         cases[f"{loss[0]} 10 iterations 256px"] = ten_iterations
     return cases
+
+
+# What the tab shows: one call per event, the results chained and put into words here (the tab only wires).
+
+def status_text(rows, iterations):
+    """The optimisation's last loss rows as one status line ("" before the first)."""
+    if not rows:
+        return ""
+    last = rows[-1]
+    terms = {r["term"]: r["weighted"] for r in rows[-3:]}
+    return (f"Iteration {last['iteration']} of {int(iterations)} after {last['seconds']:.1f} s: weighted style "
+            f"{terms['style']:.3g}, content {terms['content']:.3g}, TV {terms['tv']:.3g}.")
+
+
+def optimise_shown(content_upload, content_name, style_upload, style_name, resolution, loss_id, preserve_colour,
+                   style_weight, content_weight, tv_weight, iterations, init, seed):
+    """Stream the optimisation on the pair: yields (content, style, image or None, loss rows, status line)."""
+    content, style = pair(content_upload, content_name, style_upload, style_name, resolution)
+    yield content, style, None, [], "Starting..."
+    image = None
+    for image, rows in optimise(content, style, loss_id, style_weight=style_weight, content_weight=content_weight,
+                                tv_weight=tv_weight, iterations=iterations, init=init,
+                                preserve_colour=preserve_colour, seed=seed):
+        yield content, style, image, rows, status_text(rows, iterations)
+    yield content, style, image, rows, "Done. " + status_text(rows, iterations)
+
+
+def fast_shown(content_upload, content_name, style_upload, style_name, resolution, preserve_colour, model_id,
+               strength):
+    """A fast network on the pair: (content, the style it paints, result, sentence, result)."""
+    content, style = pair(content_upload, content_name, style_upload, style_name, resolution)
+    image = fast(content, model_id, strength, preserve_colour)
+    trained_on, picture_ = network_style(model_id, resolution)
+    text = f"{model_id}, strength {strength:g}."
+    if picture_ is None:
+        return content, style, image, text, image
+    return content, picture_, image, f"{text} It paints the style it was trained on: {trained_on}.", image
+
+
+def baseline_shown(content_upload, content_name, style_upload, style_name, resolution, method):
+    """A colour baseline on the pair: (content, style, result, sentence, result)."""
+    content, style = pair(content_upload, content_name, style_upload, style_name, resolution)
+    image = baseline(content, style, method)
+    return content, style, image, f"{method}: colour statistics only.", image
+
+
+def compare_shown(content_upload, content_name, style_upload, style_name, resolution, method_a, method_b,
+                  preserve_colour, style_weight, content_weight, tv_weight, iterations, init, seed):
+    """Two methods on the pair: (content, style, left result, right result, the comparison in words)."""
+    content, style = pair(content_upload, content_name, style_upload, style_name, resolution)
+    opts = dict(style_weight=style_weight, content_weight=content_weight, tv_weight=tv_weight, iterations=iterations,
+                init=init, preserve_colour=preserve_colour, seed=seed)
+    results = compare(method_a, method_b, content, style, opts)
+    return content, style, results[0][0], results[1][0], compare_text(method_a, method_b, results)
+
+
+def grams_shown(content_upload, content_name, style_upload, style_name, resolution, loss_id, last):
+    """The Gram matrices of the pair and of the last result (dropped when made from another pair or resolution)."""
+    content, style = pair(content_upload, content_name, style_upload, style_name, resolution)
+    if last is not None and last.shape != content.shape:
+        last = None  # made from another pair or resolution
+    return grams(content, style, last, loss_id)

@@ -325,3 +325,53 @@ def bench_cases():
     return {"VAE: reconstruct and score one test image (vae-fashion)":
             lambda i: reconstruct(OOD_ID, "test image", i),
             "VAE: draw the latent map afresh (encode 2,000 images, decode a 20x20 manifold)": latent_map_afresh}
+
+
+# What the tab shows: one call per event, the results chained and put into words here (the tab only wires).
+
+def recon_text(r):
+    """reconstruct()'s numbers as the sentence under the three images."""
+    if r["bits_per_dim"] is None:  # a hub photo autoencoder: no pixel likelihood, colour PSNR/SSIM on Y
+        return (f"**{r['caption']}**: PSNR {r['psnr']:.1f} dB, SSIM {r['ssim']:.3f} on the luminance. The heatmap "
+                "shows the luminance error per pixel: bright where the autoencoder changed the picture.")
+    return (f"**{r['caption']}**: PSNR {r['psnr']:.1f} dB, SSIM {r['ssim']:.3f}, "
+            f"-ELBO {r['bits_per_dim']:.3f} bits/dim (lower: the model finds the image more typical). The heatmap "
+            "shows |input - reconstruction| per pixel: bright where the VAE lost detail.")
+
+
+def reconstruct_shown(model_id, source, index, upload, drawing, decode, seed):
+    """Reconstruct: (input, reconstruction, error heatmap, sentence)."""
+    r = reconstruct(model_id, source, index, upload, drawing, decode, seed)
+    return r["input"], r["reconstruction"], r["error"], recon_text(r)
+
+
+def latent_map_view(z1, z2):
+    """The latent map: (the test images' codes as plot columns z1, z2, class; the manifold; the point z1, z2 decoded)."""
+    m = latent_map()
+    points = {"z1": m["z"][:, 0], "z2": m["z"][:, 1], "class": [m["names"][i] for i in m["labels"]]}
+    return points, m["manifold"], decode_point(z1, z2)
+
+
+def anomaly_text(r, percentile):
+    """anomaly()'s AUROC and confusion counts at the threshold, in words."""
+    c = r["confusion"]
+    return (f"**AUROC {r['auroc']:.3f}** for {r['anomal_name']} against the other nine classes "
+            f"(0.5 is chance, 1 is perfect). At the {float(percentile):g}th percentile (score {r['threshold']:.3f}): "
+            f"{c['true_positives']} {r['anomal_name']} images caught, {c['false_negatives']} missed; "
+            f"{c['false_positives']} normal images wrongly flagged, {c['true_negatives']} passed. "
+            f"{r['most_anomalous_held_out']} of the 16 highest scores are {r['anomal_name']} images.")
+
+
+def anomaly_shown(kind, percentile):
+    """The held-out-class view: (sentence, histogram rows, ROC rows, the 16 highest-scoring images)."""
+    r = anomaly(kind, percentile)
+    return anomaly_text(r, percentile), r["histogram"], r["roc"], r["most_anomalous"]
+
+
+def score_shown(source, index, upload, drawing):
+    """One image scored under the held-out-class model: (image, bits heatmap, sentence)."""
+    r = score_image(source, index, upload, drawing)
+    text = (f"**{r['caption']}**: -ELBO {r['bits_per_dim']:.3f} bits/dim, higher than "
+            f"{r['percentile_raw']:.0f}% of normal test images; complexity-corrected {r['corrected']:+.3f}, "
+            f"higher than {r['percentile_corrected']:.0f}% of them.")
+    return r["input"], r["heatmap"], text

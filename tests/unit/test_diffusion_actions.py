@@ -162,3 +162,11 @@ def test_the_default_sampler_is_read_without_loading_and_agrees_with_the_family(
         assert actions.default_sampler("ddpm-tiny") == ("Euler ancestral", 30)
     finally:
         path.write_text(before)
+
+
+def test_what_the_tab_shows_is_put_into_words_here(tiny_registry):
+    shown, text, rows, snr = actions.forward_shown(None, 300, "cosine", 0)
+    assert shown.shape == (224, 224) and text.startswith("At t = 300 (cosine): x_t = ")
+    assert {"t": 300, "value": 1.0, "curve": "chosen t"} in rows and {"t": 300, "value": 4.0, "curve": "chosen t"} in snr
+    with pytest.raises(InputError, match="Draw something"):
+        actions.edit_drawing_or_upload("ddpm-tiny", np.zeros((28, 28), np.uint8), None, 0.5, None, 1.0, 0)

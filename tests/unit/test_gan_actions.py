@@ -117,3 +117,24 @@ def test_a_conditional_gan_draws_the_class_asked_for(tiny_registry):
         actions.judge("gan-tiny-cond", made, image, None)
     result, _ = actions.is_new("gan-tiny-cond", made["images"][1])
     assert result["pixels"].distance.shape == (1, 3)
+
+
+def test_what_the_tab_shows_is_put_into_words_here(tiny_registry, monkeypatch):
+    grid, made, side, summary = actions.generate_shown("gan-tiny", actions.ALL, 0, 2, 1.0)
+    assert side == 2 and len(made["images"]) == 4 and summary.startswith("**Is it new? The whole grid:** in pixel space")
+    assert actions.precision_recall_shown("gan-tiny", actions.ALL, 0, 0.5).startswith("**At psi = 0.5:** precision")
+    face, near_px, near_ft, verdict = actions.selected_shown("gan-tiny", made, 2, 133, 2)
+    assert np.array_equal(face, actions.zoom(made["images"][1])) and "**Pixel space:** nearest distances" in verdict
+    for made_, x in ((None, 2), (made, 0)):
+        with pytest.raises(InputError):
+            actions.selected_shown("gan-tiny", made_, 2, x, 2)
+    real, text = actions.judge_shown("gan-tiny", made, 5, None)
+    assert real.shape == (128, 128) and text.startswith("**Real image:** ") and "**Generated, in grid order:**" in text
+    _, text = actions.judge_shown("gan-tiny", None, 5, None)
+    assert "Generate a grid to score generated images too." in text
+    monkeypatch.setattr(actions, "timeline", lambda model_id: ([(100, grid)], [{"step": 100, "d_loss": 1.5}]))
+    assert actions.timeline_shown("gan-tiny") == ([(grid, "step 100")], [{"step": 100, "loss": 1.5,
+                                                                           "network": "discriminator"}])
+    monkeypatch.setattr(actions, "timeline", lambda model_id: ([], []))
+    with pytest.raises(InputError, match="no training timeline"):
+        actions.timeline_shown("gan-tiny")

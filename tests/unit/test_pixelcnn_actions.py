@@ -112,3 +112,10 @@ def test_uploads_arrive_as_a_path_or_a_data_url(tiny_registry, tmp_path):
         assert actions.likelihood(actions.MAIN_ID, "upload", upload=upload)["caption"] == "your upload"
         strip, text = list(actions.complete(actions.MAIN_ID, "upload", upload=upload, hidden=2, k=1))[-1]
         assert "your upload" in text
+
+
+def test_what_the_tab_shows_is_put_into_words_here(tiny_registry):
+    image, heat, text = actions.likelihood_shown(actions.MAIN_ID, "test image", 2, None, None)
+    assert "bits/dim under the model's own p(x)" in text and heat.shape[:2] == image.shape[:2]
+    masked, gated, text = actions.receptive_field_shown(14, 14)
+    assert masked.shape == gated.shape and text.count("\n\n") >= 1

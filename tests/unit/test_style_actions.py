@@ -226,3 +226,9 @@ def test_the_resolution_as_the_api_documents_it(tiny_registry):
     for bad in ("192.0", "192 ", "200"):
         with pytest.raises(InputError, match="^Resolution must be one of 128, 192, 256, 384 or 512; got "):
             actions.pair(None, "astronaut", None, "starry_night", bad)
+
+
+def test_what_the_tab_shows_is_put_into_words_here(tiny_registry):
+    content, style, image, text, kept = actions.baseline_shown(None, actions.content_names()[0], None,
+                                                               actions.style_names()[0], 128, actions.BASELINES[0])
+    assert image.shape == content.shape and kept is image and text == f"{actions.BASELINES[0]}: colour statistics only."

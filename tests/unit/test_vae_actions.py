@@ -128,3 +128,15 @@ def test_thumbnails_caption_index_and_class(tiny_registry):
     assert len(thumbs) == 5 and thumbs[0][0].shape == (56, 56)
     image, name = actions.test_image("vae-fashion", 3)
     assert thumbs[3][1] == f"3: {name}"
+
+
+def test_what_the_tab_shows_is_put_into_words_here(tiny_registry):
+    shown, recon, error, text = actions.reconstruct_shown("vae-fashion", "test image", 5, None, None, "mean", 0)
+    assert shown.shape == recon.shape == (168, 168) and "test image 5" in text and "bits/dim" in text
+    points, manifold, point = actions.latent_map_view(0.5, -0.5)
+    assert len(points["z1"]) == len(points["z2"]) == len(points["class"]) == actions.MAP_N
+    assert set(points["class"]) <= set(actions.MAP_CLASSES) and manifold.ndim == point.ndim == 2
+    text, histogram, roc, top = actions.anomaly_shown("likelihood (bits/dim)", 95)
+    assert text.startswith("**AUROC ") and "95th percentile" in text and histogram and roc and top.ndim == 2
+    image, heat, text = actions.score_shown("test image", 3, None, None)
+    assert "bits/dim, higher than" in text and heat.shape[:2] == image.shape[:2]
