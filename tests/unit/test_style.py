@@ -7,7 +7,7 @@ import torch
 
 from playground import registry, style_images
 from playground.errors import InputError
-from playground.families import style
+from playground.families import style, style_colour
 
 RNG = np.random.default_rng(0)
 
@@ -71,7 +71,7 @@ def test_the_deadline_stops_the_optimisation():
 def test_preserving_colour_keeps_the_content_chroma():
     content, result = _picture(), _picture(seed=2)
     kept = style.keep_colours(result, content)
-    yiq = lambda im: np.asarray(im, float) / 255 @ style._YIQ.T  # noqa: E731
+    yiq = lambda im: np.asarray(im, float) / 255 @ style_colour._YIQ.T  # noqa: E731
     assert np.abs(yiq(kept)[..., 1:] - yiq(content)[..., 1:]).mean() < 0.02
     assert np.abs(yiq(kept)[..., 0] - yiq(result)[..., 0]).mean() < 0.02
     grey = style.luminance_only(content)
