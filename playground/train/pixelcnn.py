@@ -22,76 +22,12 @@ from .. import cards, data
 from ..families import pixelcnn
 from ..families.vae import log_likelihood
 from ..images import make_grid
-from . import loop
+from . import files, loop
 
-PRESETS = {
-    "fashion": dict(model_id="pixelcnn-fashion", steps=4000, batch_size=32, lr=1e-3,
-                    config=dict(kind="gated", channels=48, layers=10, num_classes=10, image_size=28, mixtures=5,
-                                dataset="fashion-mnist")),
-    "masked-small": dict(model_id="pixelcnn-masked-small", steps=1500, batch_size=32, lr=1e-3,
-                         config=dict(kind="masked", channels=32, layers=5, num_classes=0, image_size=28, mixtures=5,
-                                     dataset="fashion-mnist")),
-}
+PRESETS = files.presets("pixelcnn")  # presets/pixelcnn/<name>.json
 COMMAND = "python -m playground.train.pixelcnn --preset {preset} --threads 1"
 SAMPLE_SEED = 1234
 LABEL_DROPOUT = 0.1
-
-TITLES = {"fashion": "Fashion-MNIST gated PixelCNN", "masked-small": "Fashion-MNIST masked PixelCNN (small)"}
-WHAT = {
-    "fashion": "the playground's main autoregressive model: a class-conditional gated PixelCNN (van den Oord et al. "
-               "2016) with {layers} gated layers of {channels} channels, a vertical stack for the rows above and a "
-               "horizontal stack for the pixels to the left, so its receptive field has no blind spot. The tab writes "
-               "its samples pixel by pixel, completes half-hidden images and maps where it is surprised",
-    "masked-small": "the original masked PixelCNN (van den Oord et al. 2016, *Pixel Recurrent Neural Networks*), "
-                    "unconditional and small ({layers} masked convolutions of {channels} channels: one 7x7 with mask "
-                    "A, then 3x3 with mask B), kept for the receptive-field lesson: stacked masks leave a blind spot "
-                    "above and to the right of each pixel that no amount of depth removes",
-}
-CARD = """---
-id: {model_id}
-family: pixelcnn
-title: {title}
-source: weights/{model_id}
-revision: null
-dataset: fashion-mnist
-license: MIT
-params: {params}
-resolution: 28x28
-train_command: {command}
-metrics: {{}}
-metrics_command: python -m playground.evaluate {model_id} --write
----
-
-# {title}
-
-{what_cap}. It gives every pixel a mixture of {mixtures} discretised logistics over its \
-256 values (Salimans et al. 2017) given all the pixels before it in raster order{given}, so -log2 p(x) / 784 is an exact code length in bits per dimension, \
-comparable with the VAEs' bounds.{marginal}
-
-## Data and licence
-
-Fashion-MNIST (Zalando Research, MIT licence; Xiao, Rasul and Vollgraf 2017): trained on the 60,000 training \
-images; every metric is measured on the 10,000 test images, which training never sees. The weights are released \
-under MIT, like the data.
-
-## Training
-
-`{command}`: -log p(x{given_y}) in bits/dim, Adam with a short warm-up and cosine decay, on the shared training \
-loop (`playground/train/loop.py`). The metrics are written by `python -m playground.evaluate {model_id} --write`, \
-never by hand.
-
-{run_start}
-{run_end}
-
-## Limits and ethics
-
-It knows centred, grey, 28x28 product photos of ten kinds of clothing. A high likelihood does not mean "looks \
-like clothing": simple images such as MNIST digits get higher likelihoods than its own test images (the \
-out-of-distribution view measures this and the complexity-corrected score that fixes much of it). Sampling is \
-sequential, one pixel at a time, and slow without the fast sampler; the samples are less smooth than a \
-diffusion model's.
-"""
-
 
 RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}. Training "
        "took {minutes:.1f} minutes on {threads} CPU thread(s) of a shared 2-core machine.")
@@ -103,18 +39,11 @@ def run_text(minutes, threads, **training):
 
 
 def card_template(preset, config, params, command):
-    """A new card's first draft (a card that exists keeps its prose; the run goes to run_text)."""
-    what = WHAT[preset].format(**config)
-    conditional = bool(config.get("num_classes"))
-    return CARD.format(
-        model_id=PRESETS[preset]["model_id"], title=TITLES[preset], params=params, what_cap=what[0].upper() + what[1:],
-        given=" and the class" if conditional else "", given_y=" | y" if conditional else "",
-        mixtures=config["mixtures"],
-        marginal=" It also learned \"no class\" (the class was dropped for 10% of training images), which gives "
-                 "its unconditional p(x) in one pass: the Likelihood and out-of-distribution views use it. The card's "
-                 "test bits/dim is the exact marginal over the ten classes, p(x) = (1/10) sum_y p(x | y), with the "
-                 "no-class and true-class numbers beside it." if conditional else "",
-        command=command, run_start=cards.RUN_START, run_end=cards.RUN_END)
+    """A new card's first draft (its preset's drafts/<model id>.md; a card that exists keeps its prose; the run
+    goes to run_text)."""
+    return files.draft(PRESETS[preset]["draft"]).format(**dict(
+        config, model_id=PRESETS[preset]["model_id"], params=params, command=command, run_start=cards.RUN_START,
+        run_end=cards.RUN_END))
 
 
 def training_data(config, dataset=None):

@@ -26,262 +26,25 @@ from ..errors import PlaygroundError
 from ..families import style
 from ..images import make_grid
 from ..registry import weights_file
-from . import loop
+from . import files, loop
 
-LOSS_ID = "style-loss-random"
-LOSS_CONFIG = dict(kind="loss", seed=0, scales=[1, 2, 4], kernels=[3, 7], filters=64, content_scales=[2, 4])
-WIDE_CONFIG = dict(kind="loss", seed=1, scales=[1, 2, 4, 8], kernels=[3, 5, 9], filters=64, content_scales=[2, 4])
-FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, ramps=[], ema=None, ema_from=0,
-            config=dict(kind="transform", channels=[16, 32, 64], res_blocks=5, edge_kernel=9, size=256, detail=0.0),
-            weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0,
-                         luminance_weight=5.0, distil_weight=0.0, ssim_weight=0.0), starts={}, note="", warm_starts=[])
-# the textures' recipe (session 6): the photo's detail added back, the optimisation distilled, shorter runs
-# (gravel's recipe, and brick's up to step 6000);
-# ramps: [(weight, first step, last step, factor[, why])]: that loss weight rises linearly to factor times its
-# value between the two steps (a step in the weight when they are equal; factor 0 switches the term off);
-# `why` ends the card's words for it.
+PRESETS = files.presets("style")  # presets/style/<name>.json: a loss network's config, or a fast network's recipe
+LOSS_CONFIG = PRESETS["loss-random"]["config"]
+WIDE_CONFIG = PRESETS["loss-random-wide"]["config"]
+# A fast preset's schedule, beside its loss weights:
+# ramps: [[weight, first step, last step, factor]]: that loss weight rises linearly to factor times its value
+# between the two steps (a step in the weight when they are equal; factor 0 switches the term off); a fifth
+# element, if any, ends the draft's words for it.
 # starts: {weight: step}: that term is off before the step.
 # warm_starts: [{step, source[, before]}]: how the shipped weights were trained in pieces (`--warm-start`), for the
 # card; `before` holds the config values the network had until that step where they differ (only CHANGEABLE keys).
-# The textures' style weight went up five times at once (the steps are where their checkpoints stood)
-LEVELLED = ": the run had levelled off at about\nten times the optimisation's style loss on the held-out photos"
-HELD = ": the SSIM term, on from step 7500,\nheld SSIM above the optimisation's as the style loss fell"
-GRASS_NOTE = """Grass is trained on Starry Night's recipe, not on the one gravel and brick were trained on
-(the photo's detail added back and the optimisation distilled), with a higher style weight, because a
-texture's style loss is far smaller than a painting's. The network trained on the other recipe (session 8)
-had about twice the style loss of this recipe's first 5,000 steps (session 9) at about the same SSIM, both
-by `python -m playground.evaluate` (docs/NOTES.md at commit 8b51576, session 9). The detail, added at full strength, breaks
-the texture statistics on the finest branch; the distillation pulls towards one picture of a texture whose
-layout is random."""
-GRAVEL_NOTE = """Gravel was trained on the textures' recipe (the photo's detail added back at full strength, the
-optimisation distilled) up to step 12000, where the style loss on the held-out photos had settled at four to
-five times the optimisation's: more style weight lowered SSIM, and more SSIM weight raised the style loss
-again (docs/NOTES.md at commit 8b51576, session 11). The detail, added at full strength, keeps every fine edge of the photo,
-which a fine texture such as gravel has to repaint; without it, from step 12000, the style loss fell again
-and SSIM recovered."""
-ROOM = ": without the detail, SSIM stayed above the optimisation's while the style\nloss was still above it"
-MORE_STYLE = ": the style loss was still far above the optimisation's"
-SSIM_DIP = ": SSIM had fallen below the optimisation's as the style weight rose"
-SSIM_HOLD = ": SSIM had fallen to about the optimisation's as the style weight rose"
-TEXTURE = dict(FAST, steps=4000, lr_drop=3200, config=dict(FAST["config"], detail=1.0),
-               weights=dict(FAST["weights"], distil_weight=100.0))
-PRESETS = {
-    "loss-random": dict(model_id=LOSS_ID, config=LOSS_CONFIG, title="Random multi-scale style loss network"),
-    "loss-random-wide": dict(model_id="style-loss-random-wide", config=WIDE_CONFIG,
-                             title="Wide random multi-scale style loss network"),
-    # session 7: the session-5 run went on from step 6000 with an EMA of the weights and the luminance weight
-    # ramped up (the shipped weights were trained so, resumed from the step-6000 checkpoint)
-    # session 8: then on from step 7500 with an SSIM term (a 1,500-step trial: 1.91x / 0.398 -> 2.21x / 0.626)
-    # session 9: then on from step 9500 with the style weight doubled over 500 steps (resumed at 9500)
-    "starry-night": dict(FAST, model_id="style-fast-starry-night", style="starry_night", steps=13500,
-                         ema=0.999, ema_from=6000,
-                         ramps=[("luminance_weight", 6000, 7500, 2), ("style_weight", 9500, 10000, 2, HELD)],
-                         weights=dict(FAST["weights"], ssim_weight=10.0), starts={"ssim_weight": 7500}),
-    # session 8: the texture runs went on from step 4000 for 2000 steps with an EMA (gravel with the SSIM term too)
-    # session 11: then on from step 6000 on brick's session-10 schedule, with more style and more SSIM after it,
-    # and on from step 12000 without the photo's detail (a candidate, to step 14000)
-    # session 12: then on from session 11's candidate at step 14000 with more style (scored every 500 steps)
-    "gravel": dict(TEXTURE, model_id="style-fast-gravel", style="gravel", steps=17000, ema=0.999, ema_from=4000,
-                   config=dict(TEXTURE["config"], detail=0.0),
-                   ramps=[("style_weight", 2050, 2050, 5, LEVELLED), ("distil_weight", 6000, 6000, 0),
-                          ("style_weight", 6000, 6500, 4, MORE_STYLE), ("ssim_weight", 7000, 7500, 2, SSIM_DIP),
-                          ("style_weight", 8000, 8500, 2, MORE_STYLE), ("ssim_weight", 9000, 9500, 2, SSIM_DIP),
-                          ("ssim_weight", 10000, 10500, 3, SSIM_DIP), ("style_weight", 14000, 14500, 1.5, ROOM),
-                          ("style_weight", 14500, 15000, 1.5)],
-                   weights=dict(TEXTURE["weights"], ssim_weight=10.0), starts={"ssim_weight": 4000}, note=GRAVEL_NOTE,
-                   warm_starts=[dict(step=6000, source="the weights shipped at commit 80ca621"),
-                                dict(step=12000, source="the weights shipped at commit e9690e9", before=dict(detail=1.0)),
-                                dict(step=14000, source="session 11's candidate, docs/candidates/style-fast-gravel-"
-                                                        "detail0-step14000-ema.safetensors at commit 9bd98e4")]),
-    # session 10: then on from step 6000 without the distillation, with the SSIM term and more style
-    "brick": dict(TEXTURE, model_id="style-fast-brick", style="brick", steps=8500, ema=0.999, ema_from=4000,
-                  ramps=[("style_weight", 2000, 2000, 5, LEVELLED), ("distil_weight", 6000, 6000, 0),
-                         ("style_weight", 6000, 6500, 4, MORE_STYLE), ("ssim_weight", 7000, 7500, 2, SSIM_DIP)],
-                  weights=dict(TEXTURE["weights"], ssim_weight=10.0), starts={"ssim_weight": 6000},
-                  warm_starts=[dict(step=6000, source="the weights shipped at commit 127ea55")]),
-    # session 9: grass retrained on Starry Night's recipe (texture recipe, session 8: 16.1x / 0.520)
-    # session 10: then on from step 5000 with more style and more SSIM, and again from step 7500
-    "grass": dict(FAST, model_id="style-fast-grass", style="grass", steps=12000, lr_drop=4000, ema=0.999,
-                  ema_from=3000, weights=dict(FAST["weights"], style_weight=5e3, ssim_weight=10.0),
-                  ramps=[("style_weight", 5000, 5500, 4, MORE_STYLE), ("ssim_weight", 6000, 6500, 3, SSIM_DIP),
-                         ("style_weight", 7500, 8000, 2, MORE_STYLE), ("ssim_weight", 8000, 8500, 2, SSIM_HOLD),
-                         ("style_weight", 10000, 10500, 2, MORE_STYLE)],
-                  starts={"ssim_weight": 2000}, note=GRASS_NOTE,
-                  warm_starts=[dict(step=5000, source="the weights shipped at commit ec0121f"),
-                               dict(step=7500, source="session 10's candidate, docs/candidates/"
-                                                      "style-fast-grass-step7500-ema.safetensors at commit 2e5a4c0")]),
-}
 COMMAND = "python -m playground.train.style --preset {preset} --threads 1"
-LOSS_CARD = """---
-id: {model_id}
-family: style
-title: {title}
-source: weights/{model_id}
-revision: null
-dataset: none (random weights; channel scales calibrated on CC0 / public-domain photos)
-license: CC0-1.0
-params: {params}
-resolution: any (256x256 in the tab)
-train_command: {command}
-metrics: {{}}
-metrics_command: python -m playground.evaluate {model_id} --write
----
-
-# {title}
-
-{intro} It is one layer of random convolutions (uniform weights from seed
-{seed}, no bias, ReLU), {filters} filters of each size {kernels_text} on each level of an image pyramid
-(average pooling by {scales_text}): {branches} branches of {filters} channels. Each
-channel is divided by its root-mean-square response on crops of the bundled photos that are not held out
-(the `rms` buffer), so that all channels weigh alike.
-
-- **Style** is the Gram matrix (channel correlations, averaged over positions) of every branch, compared
-  with the style image's by mean squared error (Gatys et al. 2016).
-- **Content** is the feature maps of the coarser branches (pyramid levels {content_text}), so fine
-  strokes may change while the layout stays.
-
-Random filters carry texture statistics well (Ustyuzhaninov et al. 2017, *What does it take to generate
-natural textures?*). The weights are random, yet they are saved as safetensors so that the registry
-loads this network like any model and every run of the tab uses the same one.
-
-{design}## Evaluation network
-
-{evaluation}
-
-## Data and licence
-
-No training. The channel scales come from the bundled CC0 / public-domain photos of scikit-image
-(`playground.data.natural_images`, kind "photo"), except the held-out evaluation photos ({held_out}).
-Released as CC0-1.0.
-
-## Limits
-
-One layer of random filters sees at most a {reach_text} window at {coarsest_text} of the resolution ({reach} pixels): it
-captures colour, local strokes and texture, not Van Gogh's long swirls or objects. A pretrained VGG-19
-(the classic choice) comes from the hub when it is reachable (style-loss-vgg19).
-"""
-
-INTRO = {
-    "loss-random": 'The network that defines "style" and "content" for the Style transfer tab when no pretrained '
-                   "ImageNet\nnetwork is available (offline).",
-    "loss-random-wide": "A second random loss network for the Style transfer tab's Two methods view, to set "
-                        "beside\nstyle-loss-random.",
-}
-DESIGN = {"loss-random": """## Why this design
-
-Compared while building it (astronaut against Starry Night, 128x128, 40 L-BFGS iterations, one thread
-on a shared, loaded 2-core machine; the pictures side by side in runs/style-explore/, not shipped):
-
-| variant | branches | cost | by eye |
-|---|---|---|---|
-| A: scales 1, 2; kernels 3, 7, 11; 128 filters | 6 | several times B's | strokes and colours, smooth |
-| B: scales 1, 2, 4; kernels 3, 7; 64 filters (**chosen**) | 6 | the measured seconds_per_loss_evaluation_256 below | strokes and colours as A, slightly coarser |
-| C: scales 1, 2, 4, 8; kernels 3, 5; 64 filters | 8 | a little below B's | blocky 8x8 artefacts from the coarsest level |
-
-B looks about as painterly as A at a fraction of the cost, which the optimisation's time target and the
-fast networks' training need. (Those exploratory timings were taken under load and are not quoted; the
-numbers below are measured by `python -m playground.evaluate`.) A first version with random biases left
-some channels nearly dead on photos; dividing by their tiny rms blew the losses up, hence no bias and a
-floor of a tenth of the median rms.
-
-**Known weakness.** Its content term is dominated by colour: a Reinhard-recoloured photo and a plain
-grey image score about alike. The optimisation keeps the layout mostly because it starts from the
-photo; the fast networks add a luminance structure term (their card says why).
-
-""",
-          "loss-random-wide": """## Why this design
-
-The same design as style-loss-random (seed 0; pyramid levels 1, 2, 4; kernels 3x3 and 7x7), made wider so
-that the Two methods view shows what the loss network's choice does to the same optimisation: seed
-{seed}, one more pyramid level (1/8) and kernels {kernels_text}, so that the coarsest filters see {reach}
-pixels instead of 28 and the style term asks for larger strokes and blotches. In a first look (astronaut
-against Starry Night, 128 px, 30 L-BFGS iterations with the tab's weights) it painted larger, blotchier
-strokes than style-loss-random and, in flat parts such as the background, the blocky 8x8 artefacts
-that variant C printed when style-loss-random was chosen (its card). It needs no training, only the
-calibration of its channel scales; its arithmetic is about twice style-loss-random's. The content
-branches are the same levels (1/2, 1/4), so that the two differ in what they call style.
-
-**Known weakness.** As style-loss-random's, its content term is dominated by colour.
-
-""",
-          }
-
-FAST_CARD = """---
-id: {model_id}
-family: style
-title: Fast style network ({style_title})
-source: weights/{model_id}
-revision: null
-dataset: CC0 / public-domain photos (skimage, OpenCV samples, scikit-learn, gradio media) and {style_title}
-license: '{license}'
-params: {params}
-resolution: any (256x256 and 512x512 measured)
-train_command: {command}
-metrics: {{}}
-metrics_command: python -m playground.evaluate {model_id} --write
----
-
-# Fast style network ({style_title})
-
-A feed-forward network (Johnson et al. 2016, *Perceptual Losses for Real-Time Style Transfer*) that
-repaints any photo in the style of {style_title} in one pass: a {edge}x{edge} convolution, two stride-2
-convolutions, {res_blocks} residual blocks, two nearest-neighbour upsamplings each followed by a
-convolution, and a {edge}x{edge} convolution, with instance normalisation (Ulyanov et al. 2016) and a sigmoid;
-channels {channels_text}.{detail_text} The tab's strength
-slider blends photo and result.
-
-## Training
-
-`{command}`: Adam (the learning rate x0.3 from step {lr_drop}) on
-random {crop}x{crop} crops (with flips) of photos scaled to {scale} px on the longer side. The loss has
-the optimisation's terms on the same loss network (style-loss-random), {style_weight:g} x
-style (Gram) + {content_weight:g} x content + {tv_weight:g} x total variation{ramp_text}, and {n_terms} terms of
-its own:
-
-{terms_text}
-
-The style's Gram matrices come from the style image at 256 px. Why the extra terms: the loss network's
-content term is dominated by colour (a Reinhard-recoloured photo scores as badly as a plain grey image),
-so the optimisation keeps the layout mostly because it starts from the photo. A network has no such
-start: runs with the optimisation's loss alone (against Starry Night) painted content-free swirls over the
-held-out photos; with the structure and luminance terms alone the Starry Night network laid a regular stroke
-texture over everything, at an SSIM far below the optimisation's, until the SSIM term (session 8) lifted it
-above. Short trials
-chose the terms (scratch runs, not shipped; docs/NOTES.md at commit 8b51576, sessions 5 and 6): the luminance term lowered both
-the style loss and the loss of SSIM against the structure term alone; adding the photo's detail raised SSIM
-by about 0.2 at the same style loss after 400 steps, and the distillation term lowered the style loss further. A first version computed sigmoid(logit(photo) + network output), so that it started as the
-identity; it learned about ten times more slowly and was dropped.{note_text}{ema_text}
-
-{run_start}
-{run_end}
-
-The evaluation photos ({held_out}) are never trained on.
-
-## Data and licence
-
-Style: {style_credit} ({style_license}). Photos: scikit-image's CC0 / public-domain photos; OpenCV's
-sample images (Debian opencv-doc), scikit-learn's sample images and gradio's media images were used as
-training crops only. The weights are released as {license}.
-
-## Limits
-
-A fast network learns one style, at the stroke scale of its training (photos of about 256-300 px): at
-512 px the strokes are relatively finer. It is trained on a CPU for far fewer steps than Johnson et al.'s
-40,000 steps of batch 4 on a GPU, from only the few photos listed under Training. Measured below against the
-optimisation of the same held-out photos: style_loss_vs_optimisation (target at most 1.5) and
-ssim_minus_optimisation (target 0 or more).{detail_limit}
-"""
-
-
-EVALUATION = {
-    "loss-random": "Scores in the cards (style and content loss) are measured with an evaluation network of the same\n"
-                   "design but seed {eval_seed}, calibrated the same way, so that the optimiser, which sees only seed\n"
-                   "{seed}, cannot game the score.",
-    "loss-random-wide": "Scores in the cards (style and content loss) are measured with style-loss-random's evaluation\n"
-                        "network (its design, seed {eval_seed}), as for every style model, so that this card's numbers\n"
-                        "compare with style-loss-random's; the optimiser sees only this network (seed {seed}).",
-}
 FRACTION = {1: "the full", 2: "half", 4: "a quarter", 8: "an eighth"}
+
+
+def is_loss(preset):
+    """Whether a preset (its name) makes a loss network, which is built and calibrated, not trained."""
+    return PRESETS[preset]["config"]["kind"] == "loss"
 
 
 FAST_RUN = """The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}.{warm_text}
@@ -305,20 +68,19 @@ def card_template(preset, config, params, **kw):
     kw: the command and, for a fast network, its recipe (lr_drop, crop, scale, ramps, ema, ema_from, starts,
     note and the loss weights)."""
     held_out = ", ".join(style.HELD_OUT)
-    if preset in DESIGN:
+    template = files.draft(PRESETS[preset]["draft"])
+    if is_loss(preset):
         reach = max(config["kernels"]) * max(config["scales"])
         values = dict(seed=config["seed"], eval_seed=LOSS_CONFIG["seed"] + style.EVAL_SEED_OFFSET, reach=reach,
                       kernels_text=" and ".join(", ".join(f"{k}x{k}" for k in config["kernels"]).rsplit(", ", 1)))
-        return LOSS_CARD.format(
-            model_id=PRESETS[preset]["model_id"], title=PRESETS[preset]["title"], intro=INTRO[preset],
-            design=DESIGN[preset].format(**values), evaluation=EVALUATION[preset].format(**values),
-            params=params, filters=config["filters"], reach_text=f"{max(config['kernels'])}x{max(config['kernels'])}",
+        return template.format(
+            model_id=PRESETS[preset]["model_id"], title=PRESETS[preset]["title"], params=params, filters=config["filters"], reach_text=f"{max(config['kernels'])}x{max(config['kernels'])}",
             coarsest_text=FRACTION[max(config["scales"])],
             scales_text=", ".join(str(s) for s in config["scales"]), branches=len(config["scales"]) * len(config["kernels"]),
             content_text=", ".join(f"1/{s}" for s in config["content_scales"]), held_out=held_out, **values, **kw)
     name = config["style"]
     _, style_license, credit = style.STYLES[name]
-    return FAST_CARD.format(**_recipe_text(config, kw),
+    return template.format(**_recipe_text(config, kw),
         model_id=style.fast_id(name), style_title=name.replace("_", " ").title(),
         license=style_license, style_license=style_license, style_credit=credit, params=params,
         edge=config["edge_kernel"], res_blocks=config["res_blocks"],
@@ -557,13 +319,13 @@ def main(argv=None):
     preset = PRESETS[args.preset]
     loop.setup(args)
     if args.score:
-        if args.preset in DESIGN:
+        if is_loss(args.preset):
             ap.error("--score takes a fast network's preset: a loss network has no checkpoints")
         step, metrics = score(preset, args.score)
         where = "weights" if step is None else f"step {step}"
         print(f"{args.score} ({where}): " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()), flush=True)
         return
-    if args.preset in DESIGN:
+    if is_loss(args.preset):
         model_id, config = preset["model_id"], preset["config"]
         net = make_loss_network(config)
         draft = card_template(args.preset, config, loop.count_params(net), command=COMMAND.format(preset=args.preset))
@@ -649,7 +411,7 @@ def main(argv=None):
         draft = card_template(args.preset, trained, loop.count_params(net), command=COMMAND.format(preset=args.preset),
                               lr_drop=preset["lr_drop"], crop=preset["crop"], scale=preset["scale"],
                               ramps=preset["ramps"], ema=preset["ema"], ema_from=preset["ema_from"],
-                              starts=preset["starts"], note=preset["note"], **w)
+                              starts=preset["starts"], note=preset.get("note", ""), **w)
         run = run_text(trainer.elapsed / 60, torch.get_num_threads(), names,
                        pieces(preset, trainer.started_at), trained, bool(w["distil_weight"]), lr=lr,
                        batch_size=batch_size, steps=steps, seed=args.seed)

@@ -24,18 +24,10 @@ from safetensors.torch import load_file
 
 from .. import data
 from ..families import superres
-from . import loop
+from . import files, loop
 from .superres_card import card_template, run_text
 
-FAST = dict(arch="fast", features=64, mid=32)
-EDSR = dict(arch="edsr", channels=64, blocks=10)
-PRESETS = {
-    "fast-x4": dict(model_id="sr-fast-x4", steps=1500, batch_size=16, lr=1e-3, patch=96, config=dict(FAST, scale=4)),
-    "fast-x2": dict(model_id="sr-fast-x2", steps=1500, batch_size=16, lr=1e-3, patch=64, config=dict(FAST, scale=2)),
-    "edsr-x4": dict(model_id="sr-edsr-x4", steps=8000, batch_size=16, lr=5e-4, patch=64, config=dict(EDSR, scale=4)),
-    "edsr-x2": dict(model_id="sr-edsr-x2", steps=1000, batch_size=16, lr=5e-4, patch=48, config=dict(EDSR, scale=2),
-                    init_from="sr-edsr-x4"),
-}
+PRESETS = files.presets("superres")  # presets/superres/<name>.json
 COMMAND = "python -m playground.train.superres --preset {preset} --threads 1"
 OPENCV_SKIP = ("logo", "chessboard", "left", "right", "digits", "alphabet", "text", "sudoku", "gradient", "mask",
                "ellipses", "pic", "graf", "box", "cards", "notes", "detect_blob", "ml.png", "pca_test", "blox",

@@ -7,7 +7,7 @@ import torch
 
 from playground import registry, style_images
 from playground.errors import InputError
-from playground.families import style
+from playground.families import style, style_colour
 
 RNG = np.random.default_rng(0)
 
@@ -71,7 +71,7 @@ def test_the_deadline_stops_the_optimisation():
 def test_preserving_colour_keeps_the_content_chroma():
     content, result = _picture(), _picture(seed=2)
     kept = style.keep_colours(result, content)
-    yiq = lambda im: np.asarray(im, float) / 255 @ style._YIQ.T  # noqa: E731
+    yiq = lambda im: np.asarray(im, float) / 255 @ style_colour._YIQ.T  # noqa: E731
     assert np.abs(yiq(kept)[..., 1:] - yiq(content)[..., 1:]).mean() < 0.02
     assert np.abs(yiq(kept)[..., 0] - yiq(result)[..., 0]).mean() < 0.02
     grey = style.luminance_only(content)
@@ -268,7 +268,7 @@ def test_every_fast_presets_card_renders_with_its_whole_recipe(preset):
     p = train.PRESETS[preset]
     config = dict(p["config"], style=p["style"])
     kw = dict(lr_drop=p["lr_drop"], crop=p["crop"], scale=p["scale"], ramps=p["ramps"], ema=p["ema"],
-              ema_from=p["ema_from"], starts=p["starts"], note=p["note"], **p["weights"])
+              ema_from=p["ema_from"], starts=p["starts"], note=p.get("note", ""), **p["weights"])
     card = train.card_template(preset, config, 1000, command="cmd", **kw)
     run = train.run_text(12.5, 1, ["a", "b"], p["warm_starts"], config, bool(p["weights"]["distil_weight"]),
                          lr=p["lr"], batch_size=p["batch_size"], steps=p["steps"], seed=0)
@@ -278,6 +278,67 @@ def test_every_fast_presets_card_renders_with_its_whole_recipe(preset):
         assert f"at step {w['step']} from {w['source']}" in run
     assert f"{p['steps']} steps" in run and "The 2 training photos" in run and f"{p['steps']} steps" not in card
     assert "{" not in card.split("---", 2)[2] + run  # no field left unformatted
+
+
+# The presets as they were written in code before they became files (presets/style/*.json), the reasons for
+# each ramp left out (they are in the cards): a preset file must keep what the command trains.
+_FAST = dict(steps=6000, lr_drop=4800, batch_size=4, lr=2e-3, crop=128, scale=288, ema=0.999,
+             config=dict(kind="transform", channels=[16, 32, 64], res_blocks=5, edge_kernel=9, size=256, detail=0.0),
+             weights=dict(style_weight=1e3, content_weight=1.0, tv_weight=1e-2, structure_weight=20.0,
+                          luminance_weight=5.0, distil_weight=0.0, ssim_weight=10.0), warm_starts=[])
+_TEXTURE = dict(_FAST, steps=4000, lr_drop=3200, config=dict(_FAST["config"], detail=1.0),
+                weights=dict(_FAST["weights"], distil_weight=100.0))
+OLD_PRESETS = {
+    "loss-random": dict(model_id="style-loss-random", title="Random multi-scale style loss network",
+                        config=dict(kind="loss", seed=0, scales=[1, 2, 4], kernels=[3, 7], filters=64,
+                                    content_scales=[2, 4])),
+    "loss-random-wide": dict(model_id="style-loss-random-wide", title="Wide random multi-scale style loss network",
+                             config=dict(kind="loss", seed=1, scales=[1, 2, 4, 8], kernels=[3, 5, 9], filters=64,
+                                         content_scales=[2, 4])),
+    "starry-night": dict(_FAST, model_id="style-fast-starry-night", style="starry_night", steps=13500, ema_from=6000,
+                         ramps=[["luminance_weight", 6000, 7500, 2], ["style_weight", 9500, 10000, 2]],
+                         starts={"ssim_weight": 7500}),
+    "gravel": dict(_TEXTURE, model_id="style-fast-gravel", style="gravel", steps=17000, ema_from=4000,
+                   config=dict(_TEXTURE["config"], detail=0.0),
+                   ramps=[["style_weight", 2050, 2050, 5], ["distil_weight", 6000, 6000, 0],
+                          ["style_weight", 6000, 6500, 4], ["ssim_weight", 7000, 7500, 2],
+                          ["style_weight", 8000, 8500, 2], ["ssim_weight", 9000, 9500, 2],
+                          ["ssim_weight", 10000, 10500, 3], ["style_weight", 14000, 14500, 1.5],
+                          ["style_weight", 14500, 15000, 1.5]],
+                   starts={"ssim_weight": 4000},
+                   warm_starts=[dict(step=6000, source="the weights shipped at commit 80ca621"),
+                                dict(step=12000, source="the weights shipped at commit e9690e9", before=dict(detail=1.0)),
+                                dict(step=14000, source="session 11's candidate, docs/candidates/style-fast-gravel-"
+                                                        "detail0-step14000-ema.safetensors at commit 9bd98e4")]),
+    "brick": dict(_TEXTURE, model_id="style-fast-brick", style="brick", steps=8500, ema_from=4000,
+                  ramps=[["style_weight", 2000, 2000, 5], ["distil_weight", 6000, 6000, 0],
+                         ["style_weight", 6000, 6500, 4], ["ssim_weight", 7000, 7500, 2]],
+                  starts={"ssim_weight": 6000}, warm_starts=[dict(step=6000, source="the weights shipped at commit 127ea55")]),
+    "grass": dict(_FAST, model_id="style-fast-grass", style="grass", steps=12000, lr_drop=4000, ema_from=3000,
+                  weights=dict(_FAST["weights"], style_weight=5e3),
+                  ramps=[["style_weight", 5000, 5500, 4], ["ssim_weight", 6000, 6500, 3], ["style_weight", 7500, 8000, 2],
+                         ["ssim_weight", 8000, 8500, 2], ["style_weight", 10000, 10500, 2]],
+                  starts={"ssim_weight": 2000},
+                  warm_starts=[dict(step=5000, source="the weights shipped at commit ec0121f"),
+                               dict(step=7500, source="session 10's candidate, docs/candidates/"
+                                                      "style-fast-grass-step7500-ema.safetensors at commit 2e5a4c0")]),
+}
+
+
+def test_the_preset_files_hold_what_the_presets_in_code_held():
+    """Moving the presets to files changed no value the command trains with (nor the schedule)."""
+    from playground.train import style as train
+    assert sorted(train.PRESETS) == sorted(OLD_PRESETS)
+    for name, old in OLD_PRESETS.items():
+        loaded = {k: v for k, v in train.PRESETS[name].items() if k != "draft"}
+        assert loaded == old, name
+        for step in (0, 2049, 2050, 6000, 7250, 9999, 12000, 14750, 20000):  # the same weights at every step
+            if "weights" in old:
+                assert train.weights_at(loaded["weights"], loaded["ramps"], step, loaded["starts"]) == \
+                    train.weights_at(old["weights"], old["ramps"], step, old["starts"])
+    assert train.PRESETS["gravel"]["weights"]["style_weight"] == 1e3 and train.LOSS_CONFIG["seed"] == 0
+    assert train.weights_at(train.PRESETS["gravel"]["weights"], train.PRESETS["gravel"]["ramps"], 15000,
+                            train.PRESETS["gravel"]["starts"])["style_weight"] == pytest.approx(1e3 * 5 * 4 * 2 * 1.5 * 1.5)
 
 
 def test_a_term_switched_off_is_off_after_its_step_and_is_not_prepared_for():
