@@ -28,8 +28,8 @@ def grey_drawing(composite, max_pixels):
 
 
 def family_ids(family, reg=None):
-    """Sorted ids of the installed cards of one family, given its module (playground.families.gan): what a
-    tab offers for it (reads the cards, loads no weights)."""
+    """Sorted ids of the installed cards of one family, given its module (playground.families.gan) or its
+    name: what a tab offers for it (reads the cards, loads no weights)."""
     name = protocol.family_of(family)
     return sorted(i for i, c in (reg or registry.default()).cards().items() if c.family == name)
 

@@ -64,8 +64,9 @@ def generator(family):
 
 
 def family_of(module):
-    """The family a family module is (playground.families.gan -> "gan"): what its cards' `family` says."""
-    return module.__name__.rsplit(".", 1)[-1]
+    """The family a family module is (playground.families.gan -> "gan"): what its cards' `family` says.
+    A family's name (as the two-settings panel is given it) is returned as it is."""
+    return module if isinstance(module, str) else module.__name__.rsplit(".", 1)[-1]
 
 
 def in_batches(model, n, seed, batch, draw_batch):
