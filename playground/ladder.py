@@ -55,7 +55,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import data, memorisation
+from . import datasets, memorisation
 from .errors import InputError
 from .metrics import frechet_distance
 
@@ -63,7 +63,7 @@ BLUR_SIGMAS = (1, 2)          # pixels
 NOISE_SIGMAS = (0.1, 0.2)     # fraction of the 0..255 range
 TRUNCATE = 4.0                # the blur kernel reaches out to 4 sigma (as scipy.ndimage does)
 FLOOR = "real held-out vs train"
-ORL_N, FASHION_N = 200, 5_000
+ORL_N, FASHION_N = 200, datasets.FASHION.ladder_n  # 200: the halves' size (400 faces)
 MEMO_REFERENCE = 10_000       # training images memorisation_rate compares with, at most
 
 
@@ -275,14 +275,14 @@ class RealSets(NamedTuple):
 
 
 def real_sets(dataset, seed=0, size=64):
-    """The protocol's real images for "orl-faces" or "fashion-mnist" (see the module docstring)."""
-    if dataset == "fashion-mnist":
-        train, _ = data.fashion_mnist("train")
-        test, _ = data.fashion_mnist("test")
-        return RealSets(train, test, FASHION_N, train)
-    if dataset == "orl-faces":
-        images, labels = data.orl_faces()
-        faces = data.prepare_faces(images, size)  # the faces exactly as the GAN trains on them
-        a, b = split_halves(labels, seed)
-        return RealSets(faces[a], faces[b], min(len(a), len(b)), faces)
-    raise InputError(f"The ladder knows fashion-mnist and orl-faces, not {dataset!r}.")
+    """The protocol's real images for a data set (see the module docstring): its train and test splits
+    (ladder_n per side), or, where the generators train on all of it (its record's generator_split is
+    "all": the ORL faces), seeded halves per label of those images as the generators see them."""
+    record = datasets.get(dataset)
+    if record.generator_split != "all":
+        train, _ = record.load("train")
+        test, _ = record.load("test")
+        return RealSets(train, test, record.ladder_n, train)
+    images, labels = record.real_images(size)  # exactly as the GAN trains on them (faces: prepare_faces)
+    a, b = split_halves(labels, seed)
+    return RealSets(images[a], images[b], min(len(a), len(b)), images)

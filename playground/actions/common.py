@@ -3,6 +3,8 @@ import numpy as np
 
 from .. import data, registry, validate
 from ..errors import InputError
+from ..families import protocol
+from ..families.features import fit
 from ..results import NotCached, cache_only  # noqa: F401 - for tabs.serving, which reaches the library through actions
 from ..images import normalize_image, zoom
 
@@ -12,8 +14,6 @@ def fit_upload(src, size, invert_light=False):
     scaled to cover the square and centre-cropped. invert_light=True turns a light background dark,
     for models of light-on-black data such as Fashion-MNIST (photos and drawings are usually dark on
     white); the background is judged by the image's border."""
-    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    from ..families.features import fit
     grey = normalize_image(src, mode="L")[..., 0]
     if invert_light:
         border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
@@ -28,9 +28,11 @@ def grey_drawing(composite, max_pixels):
     return normalize_image(composite, mode="L", max_pixels=max_pixels)[..., 0]
 
 
-def family_ids(family):
-    """Sorted ids of the installed cards of one family (reads the cards, loads no weights)."""
-    return sorted(i for i, c in registry.default().cards().items() if c.family == family)
+def family_ids(family, reg=None):
+    """Sorted ids of the installed cards of one family, given its module (playground.families.gan) or its
+    name: what a tab offers for it (reads the cards, loads no weights)."""
+    name = protocol.family_of(family)
+    return sorted(i for i, c in (reg or registry.default()).cards().items() if c.family == name)
 
 
 def pick_model(model_id, ids, what):

@@ -10,9 +10,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .. import data, datasets, registry, results, validate
 from ..errors import InputError
+from ..families import diffusion as family
+from ..families import text_to_image as t2i
 from ..images import make_grid, save_gif, zoom
 from .common import family_ids, fit_upload, pick_model
 
@@ -24,14 +27,8 @@ MAX_SIDE = 6
 TILE = 96
 
 
-def _family():
-    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    from ..families import diffusion
-    return diffusion
-
-
 def diffusion_ids():
-    return family_ids("diffusion")
+    return family_ids(family)
 
 
 def _model_id(model_id):
@@ -80,7 +77,7 @@ def _zoom(images, size=TILE):
 
 
 def _grid(model, x, side):
-    return make_grid(_zoom(_family().to_uint8(model, x)), nrow=side)
+    return make_grid(_zoom(family.to_uint8(model, x)), nrow=side)
 
 
 @results.cached("diffusion.generate")
@@ -95,7 +92,6 @@ def generate(model_id, label, guidance, sampler, steps, seed, side=4, eta=0.0):
     seed = validate.seed(seed)
     side = validate.number(side, name="Grid size", minimum=1, maximum=MAX_SIDE, step=1, integer=True)
     eta = validate.number(eta, name="DDIM eta", minimum=0, maximum=1, step=0.1)
-    family = _family()
     frames, start = [], time.perf_counter()
     with registry.using(model_id) as model:
         run = family.sample_steps(model, seed, side * side, y, sampler, steps, float(guidance), float(eta))
@@ -174,8 +170,6 @@ def edit(model_id, image, strength, label, guidance, seed, steps=50):
     guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
     seed = validate.seed(seed)
     steps = validate.number(steps, name="Steps", minimum=2, maximum=200, step=1, integer=True)
-    import torch  # lazy: torch loads on first use, not when the UI is built
-    family = _family()
     with registry.using(model_id) as model:
         small = fit_upload(image, model.output_size, invert_light=_light_on_dark(model_id))
         p = model.pad
@@ -201,11 +195,9 @@ PASSES_PER_STEP = {"Heun": 2}  # Heun evaluates the network twice per step
 
 def _card_fd(model_id, sampler, steps):
     """"1.234 (N=200)": the card's FD for this sampler and step count, or "not measured"."""
-    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    from ..families.diffusion import SETTINGS, sampler_n
     metrics = registry.default().card(model_id).metrics or {}
-    m = sampler_n(metrics)
-    for key, setting in SETTINGS.items():
+    m = family.sampler_n(metrics)
+    for key, setting in family.SETTINGS.items():
         found = [v for k, v in metrics.items() if k.startswith("fd_") and k.endswith(f"_{key}_n{m}")]
         if setting == (sampler, steps) and found:
             return f"{found[0]:.3f} (N={m})"
@@ -250,7 +242,6 @@ def compare_samplers(model_id, label, guidance, seed, samplers, step_counts):
     if passes > MAX_PASSES:
         raise InputError(f"That comparison needs {passes:,} network passes; choose fewer cells or steps "
                          f"(at most {MAX_PASSES:,}).")
-    family = _family()
     cells, rows, total, begin = [], [], len(samplers) * len(step_counts), time.perf_counter()
     with registry.using(model_id) as model:
         blank = np.full((model.output_size, model.output_size), 255, np.uint8)
@@ -279,7 +270,7 @@ def bench_cases():
 
         def unstreamed(i, model_id=model_id, names=names, sampler=sampler, steps=steps, guidance=guidance):
             with registry.using(model_id) as model:
-                return _family().generate(model, i, 16, 0 if names else None, sampler, steps, guidance)
+                return family.generate(model, i, 16, 0 if names else None, sampler, steps, guidance)
 
         def streamed(i, model_id=model_id, names=names, sampler=sampler, steps=steps, guidance=guidance):
             return list(generate(model_id, names[0] if names else NO_CLASS, guidance, sampler, steps, i, side=4))[-1]
@@ -290,14 +281,12 @@ def bench_cases():
 
 # text to image (hub) --------------------------------------------------------------------------------
 def text_to_image_ids():
-    return family_ids("text_to_image")
+    return family_ids(t2i)
 
 
 def text_to_image(model_id, prompt, steps=1, size=512, seed=0):
     """One picture from a hub text-to-image model, and a line with its time. Offline, the registry's
     "needs network" message explains why nothing can be drawn."""
-    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    from ..families import text_to_image as t2i
     ids = text_to_image_ids()
     if not ids:
         raise InputError("No text-to-image model card is installed.")

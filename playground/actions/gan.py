@@ -1,8 +1,7 @@
 """What the GAN tab does, as plain functions: validated inputs in, images and numbers out.
 
 Each function takes a model id and the user's raw values, validates them, borrows the model
-from the registry, and calls the family's functions in playground.families.gan. The family
-modules (and torch with them) are imported on first use, so the app starts serving sooner.
+from the registry, and calls the family's functions in playground.families.gan.
 """
 import functools
 import json
@@ -12,30 +11,26 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import data, datasets, memorisation, registry, results, validate
+from .. import datasets, memorisation, registry, results, validate
 from ..errors import InputError, ModelUnavailable
+from ..families import features, gan
 from ..images import make_grid, normalize_image, save_gif
 from ..images import zoom as images_zoom
 from ..metrics import precision_recall
+from .common import family_ids
 
 MAX_SIDE = 8
 PR_SAMPLES = 200
 MAX_TRAIN = 10_000  # larger training sets are compared through a fixed, seeded subset
 TILE = 128  # pixels a generated image is enlarged to (at most), so it is visible on a projector
 GALLERY_NOTE = ("Compared with the 2,000 shipped Fashion-MNIST test images, not the training images: "
-                + data.FASHION_TRAIN_MISSING + ". The model never trained on test images, so a close match "
+                + datasets.FASHION.training_missing + ". The model never trained on test images, so a close match "
                 "means close to real clothes, not a copy of a training image.")
 ALL = "all classes, in turn"
 
 
-def _families():
-    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    from ..families import features, gan
-    return features, gan
-
-
 def gan_ids():
-    return sorted(i for i, c in registry.default().cards().items() if c.family == "gan")
+    return family_ids(gan)
 
 
 def _model_id(model_id):
@@ -66,10 +61,10 @@ def _gallery_instead(dataset):
 
 def training_size(model_id):
     """How many training images the comparisons use (without reading them)."""
-    card = registry.default().card(_model_id(model_id))
-    if card.dataset == "orl-faces":
-        return 400
-    return len(data.fashion_gallery()[0]) if _gallery_instead(card.dataset) else MAX_TRAIN
+    record = datasets.get(registry.default().card(_model_id(model_id)).dataset)
+    if _gallery_instead(record.key):
+        return len(record.gallery()[0])
+    return min(record.counts[record.generator_split], MAX_TRAIN)
 
 
 def training_note(model_id):
@@ -98,7 +93,6 @@ def generate(model_id, seed, side, psi, label=ALL):
     model_id, seed = _model_id(model_id), validate.seed(seed)
     side = validate.number(side, name="Grid size", minimum=1, maximum=MAX_SIDE, step=1, integer=True)
     labels = _labels(model_id, label, side * side)
-    _, gan = _families()
     with registry.using(model_id) as model:
         images = gan.generate(model, seed, side * side, _truncation(psi), labels)
     return make_grid(zoom(images), nrow=side), {"images": images, "labels": labels}
@@ -117,23 +111,20 @@ def _training_set(model_id):
     """The training images as the GAN saw them (at most MAX_TRAIN), their labels and features,
     and the train-to-train nearest-neighbour distances. Without the full Fashion-MNIST, the 2,000
     shipped test images stand in, and "note" says so (GALLERY_NOTE; else "")."""
-    features, gan = _families()
     card = registry.default().card(model_id)
-    note = training_note(model_id)
-    with registry.using(model_id) as model:
-        if card.dataset == "orl-faces":
-            real, labels = gan.real_faces(card.dataset, model.image_size), data.orl_faces()[1]
-        elif note:
-            real, labels = data.fashion_gallery()
-        else:
-            real, labels = data.load(card.dataset, split="train")
+    record, note = datasets.get(card.dataset), training_note(model_id)
+    if note:
+        real, labels = record.gallery()
+    else:
+        with registry.using(model_id) as model:
+            real, labels = record.real_images(model.image_size)  # faces as the GAN saw them
     if len(real) > MAX_TRAIN:
         keep = np.sort(np.random.default_rng(0).choice(len(real), MAX_TRAIN, replace=False))
         real, labels = real[keep], labels[keep]
     out = {"images": np.array(real), "labels": np.array(labels), "pixels": memorisation.pixels(real),
            "note": note}
     out["pixel_nn"] = memorisation.reference(out["pixels"])
-    out["feature_id"] = datasets.get(card.dataset).features_id
+    out["feature_id"] = record.features_id
     try:
         with registry.using(out["feature_id"]) as net:
             out["features"] = features.features(net, real)
@@ -148,7 +139,6 @@ def fidelity_diversity(model_id, seed, psi, label=ALL):
     project's feature network (not comparable with Inception-based numbers), and "note": what the
     real images are when they are not the training images ("" when they are)."""
     model_id, seed, psi = _model_id(model_id), validate.seed(seed), _truncation(psi)
-    features, gan = _families()
     train = _training_set(model_id)
     if train["features"] is None:
         raise ModelUnavailable("Precision and recall need the feature network, which is not available here.")
@@ -170,7 +160,6 @@ def walk(model_id, seed_a, seed_b, steps, label=ALL):
     seed_a, seed_b = validate.seed(seed_a, "First seed"), validate.seed(seed_b, "Second seed")
     steps = validate.number(steps, name="Steps", minimum=2, maximum=32, step=1, integer=True)
     labels = _labels(model_id, label, 1)
-    _, gan = _families()
     with registry.using(model_id) as model:
         frames = gan.interpolate(model, seed_a, seed_b, steps, None if labels is None else labels[0])
     big = zoom(frames)
@@ -198,7 +187,6 @@ def judge(model_id, generated, real, real_label=None):
     if conditional and real_label is None:
         raise InputError("This GAN is class-conditional: pick a training image (its class is known) "
                          "rather than an upload.")
-    _, gan = _families()
     with registry.using(model_id) as model:
         fake_scores = []
         if generated is not None and len(generated["images"]):
@@ -231,7 +219,6 @@ def is_new(model_id, image, k=3):
 def novelty(model_id, images, k=1):
     """For each image: its k nearest training images in pixel (and feature) space, with verdicts,
     and "note": what they are compared with when not the training images ("" when they are)."""
-    features, _ = _families()
     train = _training_set(_model_id(model_id))
     flat = _flat(images)
     out = {"pixels": memorisation.nearest(memorisation.pixels(flat), train["pixels"], train["pixel_nn"], k),
@@ -260,7 +247,7 @@ def timeline(model_id):
 
 def round_trip(reg):
     """For bench's API round trip: a 4x4 grid of the first local GAN, by the HTTP API and directly."""
-    ids = sorted(i for i, c in reg.cards().items() if c.family == "gan" and reg.availability(i) == "local")
+    ids = [i for i in family_ids(gan, reg) if reg.availability(i) == "local"]
     if not ids:
         return None
     return "generate", [ids[0], ALL, 0, 4, 1.0], lambda: generate(ids[0], 0, 4, 1.0, ALL)

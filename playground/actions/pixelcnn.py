@@ -15,6 +15,8 @@ import numpy as np
 
 from .. import data, ood, registry, results, validate
 from ..errors import InputError
+from ..families import pixelcnn as family
+from ..families.vae import ood_images
 from ..images import heatmap, make_grid, save_gif, zoom
 from .common import family_ids, fit_upload, pick_model
 
@@ -29,14 +31,8 @@ MAX_SIDE = 6
 MAX_COMPLETIONS = 8
 
 
-def _family():
-    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    from ..families import pixelcnn
-    return pixelcnn
-
-
 def pixelcnn_ids():
-    return family_ids("pixelcnn")
+    return family_ids(family)
 
 
 def _model_id(model_id):
@@ -70,12 +66,12 @@ def _label(model_id, label):
     label = validate.choice(label, choices, name="Class")
     if label == EVERY_CLASS:
         return list(range(len(data.FASHION_CLASSES)))
-    return _family().NULL if label == NO_CLASS else data.FASHION_CLASSES.index(label)
+    return family.NULL if label == NO_CLASS else data.FASHION_CLASSES.index(label)
 
 
 def _unconditional(model):
     """The label for "the model's own p(x)": NULL for a conditional model, None otherwise."""
-    return _family().NULL if model.num_classes else None
+    return family.NULL if model.num_classes else None
 
 
 def model_input(source, index=0, upload=None, drawing=None):
@@ -106,7 +102,7 @@ def sample(model_id, label, temperature, seed, side=4, fast=True):
     side = validate.number(side, name="Grid size", minimum=1, maximum=MAX_SIDE, step=1, integer=True)
     if not isinstance(fast, bool):
         raise InputError(f"Fast sampler is on or off (true or false), not {fast!r}.")
-    family, frames, start = _family(), [], time.perf_counter()
+    frames, start = [], time.perf_counter()
     with registry.using(model_id) as model:
         for row, images in family.sample_pixels(model, seed, side * side, y, float(temperature), fast):
             grid = make_grid([zoom(im, SMALL) for im in images], nrow=side)
@@ -122,7 +118,6 @@ def sample(model_id, label, temperature, seed, side=4, fast=True):
 # complete ----------------------------------------------------------------------------------------
 def class_posterior(model, image, rows):
     """p(y | the first `rows` rows) for a conditional model (uniform prior): float64 (classes,)."""
-    family = _family()
     bits = np.stack([family.pixel_bits(model, image[None], c)[0, :rows].sum() for c in range(model.num_classes)])
     logp = -bits * np.log(2)
     return np.exp(logp - np.logaddexp.reduce(logp))
@@ -141,7 +136,7 @@ def complete(model_id, source, index=0, upload=None, drawing=None, hidden=14, k=
     keep = 28 - hidden
     seen = image.copy()
     seen[keep:] = 128
-    family, text = _family(), f"Completing {caption}: rows {keep + 1}-28 hidden."
+    text = f"Completing {caption}: rows {keep + 1}-28 hidden."
     with registry.using(model_id) as model:
         labels = None
         if model.num_classes:
@@ -161,11 +156,8 @@ def complete(model_id, source, index=0, upload=None, drawing=None, hidden=14, k=
 @functools.lru_cache(maxsize=4)
 def _gallery_scores(model_id):
     """bits/dim (the model's own p(x)) of SCORE_N gallery images and SCORE_N MNIST digits."""
-    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    from ..families.vae import ood_images
     images = np.asarray(data.fashion_gallery()[0][:SCORE_N])
     digits = ood_images(quick=True)[:SCORE_N]
-    family = _family()
     with registry.using(model_id) as model:
         y = _unconditional(model)
         return images, family.bits_per_dim(model, images, y), digits, family.bits_per_dim(model, digits, y)
@@ -176,7 +168,6 @@ def likelihood(model_id, source, index=0, upload=None, drawing=None):
     complexity-corrected score, and where both fall among the gallery's clothes."""
     model_id = _model_id(model_id)
     image, caption = model_input(source, index, upload, drawing)
-    family = _family()
     with registry.using(model_id) as model:
         pixel = family.pixel_bits(model, image[None], _unconditional(model))[0]
     bits = float(pixel.mean())
@@ -220,7 +211,7 @@ def receptive_field(row, col, index=0):
     row = validate.number(row, name="Row", minimum=0, maximum=27, step=1, integer=True)
     col = validate.number(col, name="Column", minimum=0, maximum=27, step=1, integer=True)
     image, _ = model_input("test image", index)
-    family, out = _family(), []
+    out = []
     for model_id in (_fixed(MASKED_ID), _fixed(MAIN_ID)):
         with registry.using(model_id) as model:
             grad, causal = family.receptive_field(model, image, row, col, _unconditional(model))
@@ -240,7 +231,7 @@ def bench_cases():
     def run(fast):
         def case(i):
             with registry.using(MAIN_ID) as model:
-                return _family().sample(model, i, 16, list(range(10)), 1.0, fast=fast)
+                return family.sample(model, i, 16, list(range(10)), 1.0, fast=fast)
         case.max_runs = 20 if fast else 1  # 784 whole-network passes per run: 95 s on 2 idle threads
         case.warm_up = fast  # the fast case's warm-up loads the model; a naive run takes long enough alone
         return case

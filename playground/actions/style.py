@@ -7,9 +7,11 @@ losses every few iterations), a fast network (one pass) and the colour baselines
 import time
 
 import numpy as np
+import torch
 
 from .. import registry, results, style_images, validate
 from ..errors import InputError
+from ..families import style as family
 from ..images import heatmap, normalize_image, zoom
 from .common import family_ids, pick_model
 
@@ -24,22 +26,17 @@ EVERY = 5
 GRAM_SIZE = 192  # pixels a Gram heatmap is enlarged to
 
 
-def _family():
-    from ..families import style  # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    return style
-
-
 def _kind(model_id):
     """'loss' or 'transform', from the card id (style-loss-* or style-fast-*), without loading weights."""
     return "loss" if model_id.startswith("style-loss-") else "transform"
 
 
 def loss_networks():
-    return [i for i in family_ids("style") if _kind(i) == "loss"]
+    return [i for i in family_ids(family) if _kind(i) == "loss"]
 
 
 def fast_networks():
-    return [i for i in family_ids("style") if _kind(i) == "transform"]
+    return [i for i in family_ids(family) if _kind(i) == "transform"]
 
 
 def default_fast(style_name):
@@ -86,7 +83,7 @@ def picture(upload, name, names, what, resolution):
     else:
         name = validate.choice(name, names, name=f"{what.capitalize()} image")
         image = style_images.style_image(name) if what == "style" else style_images.content_image(name)
-    image, family = np.asarray(image), _family()
+    image = np.asarray(image)
     h, w = image.shape[:2]
     if min(family.fitted_shape(h, w, resolution)) < family.MIN_SIDE:
         larger = [r for r in RESOLUTIONS if min(family.fitted_shape(h, w, r)) >= family.MIN_SIDE]
@@ -99,7 +96,7 @@ def picture(upload, name, names, what, resolution):
 
 def _big_enough(net, model_id, **images):
     """Images a network can take (families.style.min_side pixels on each side at least), else a clear message."""
-    least = _family().min_side(net)
+    least = family.min_side(net)
     for what, image in images.items():
         h, w = np.shape(image)[:2]
         if min(h, w) < least:
@@ -139,7 +136,7 @@ def optimise(content, style, loss_id, **kwargs):
     rows = []
     with registry.using(loss_id) as net:
         _big_enough(net, loss_id, content=content, style=style)
-        for image, losses in _family().optimise(net, content, style, every=EVERY,
+        for image, losses in family.optimise(net, content, style, every=EVERY,
                                                 deadline=time.monotonic() + MAX_SECONDS, **kwargs):
             for term, weight in (("style", "style_weight"), ("content", "content_weight"), ("tv", "tv_weight")):
                 rows.append({"iteration": losses["iteration"], "seconds": round(losses["seconds"], 2),
@@ -155,7 +152,7 @@ def fast(content, model_id, strength=1.0, preserve_colour=False):
     preserve_colour = _flag(preserve_colour, "Preserve colour")
     with registry.using(model_id) as net:
         _big_enough(net, model_id, content=content)
-        return _family().stylise(net, content, strength, preserve_colour)
+        return family.stylise(net, content, strength, preserve_colour)
 
 
 def _trained_on(model_id):
@@ -179,7 +176,6 @@ def network_style_name(model_id):
 def baseline(content, style, method):
     """Reinhard colour transfer or histogram matching: colour statistics only, no strokes."""
     method = validate.choice(method, BASELINES, name="Baseline")
-    family = _family()
     return family.reinhard(content, style) if method == BASELINES[0] else family.histogram_match(content, style)
 
 
@@ -205,7 +201,6 @@ def evaluator():
     """(id, network) of the evaluation network that scores every method alike: the reference loss network's
     design with another seed (families.style.eval_net), which no optimisation sees; (None, None) when no
     random loss network is installed. Built once per registry folder (its calibration reads the photos)."""
-    family = _family()
     ids = loss_networks()
     ref = family.REFERENCE_LOSS if family.REFERENCE_LOSS in ids else next(
         (i for i in ids if not registry.default().card(i).is_hub), None)
@@ -226,7 +221,7 @@ def compare(method_a, method_b, content, style, settings_kwargs):
     settings(**settings_kwargs)  # checked before either method runs, whichever they are
     runs = [run_method(m, content, style, settings_kwargs) for m in (method_a, method_b)]
     _, net = evaluator()
-    return [(image, seconds, None if net is None else _family().scores(net, image, content, style))
+    return [(image, seconds, None if net is None else family.scores(net, image, content, style))
             for image, seconds in runs]
 
 
@@ -257,9 +252,7 @@ def grams(content, style, result, loss_id):
     """What style is to the network: Gram matrices of style, content and result at the finest and the
     coarsest style branch, as heatmaps of the signed square root of each entry, on one scale per branch
     -> [(uint8 image, caption)]."""
-    import torch  # lazy: torch loads on first use, not when the UI is built
     loss_id = pick_model(loss_id, loss_networks(), "loss network")
-    family = _family()
     pictures = [("style", style), ("content", content)] + ([("result", result)] if result is not None else [])
     out = []
     with registry.using(loss_id) as net, torch.no_grad():
@@ -278,17 +271,16 @@ def grams(content, style, result, loss_id):
 def bench_cases():
     """The first click's fast network at 256 and 512, and ten optimisation iterations at 256 (for
     playground.bench)."""
-    style = _family()
     photo = style_images.content_image("astronaut")
     cases = {}
     first = first_fast()
     for size in (256, 512):
         for model_id in [first] if first else []:
-            image = style.fit(photo, size)
+            image = family.fit(photo, size)
             cases[f"{model_id} {size}px"] = lambda i, m=model_id, im=image: fast(im, m)
     loss = loss_networks()[:1]
     if loss:
-        c, s = style.fit(photo, 256), style.fit(style.style_image("starry_night"), 256)
+        c, s = family.fit(photo, 256), family.fit(family.style_image("starry_night"), 256)
 
         def ten_iterations(i):
             for _ in optimise(c, s, loss[0], style_weight=1e3, content_weight=1.0, tv_weight=1e-2, iterations=10,

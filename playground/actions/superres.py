@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import data, registry, results, validate
 from ..errors import InputError
+from ..families import superres as family
 from ..images import normalize_image
 from .common import family_ids
 
@@ -26,16 +27,10 @@ ZOOM = 192  # pixels of each zoomed crop
 PICKS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "brick")  # scikit-image's, shipped with the app
 
 
-def _family():
-    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    from ..families import superres
-    return superres
-
-
 def model_ids(scale):
     """The installed super-resolution models at this scale, sorted (reads cards only)."""
     cards = registry.default().cards()
-    return [i for i in family_ids("superres") if cards[i].resolution == f"x{scale}"]
+    return [i for i in family_ids(family) if cards[i].resolution == f"x{scale}"]
 
 
 def methods(scale):
@@ -76,11 +71,10 @@ def _image(src, scale, ground_truth):
 
 
 def _run(method, low, scale):
-    sr = _family()
     if method in CLASSICAL:
-        return sr.classical(low, scale, method)
+        return family.classical(low, scale, method)
     with registry.using(method) as model:
-        return sr.upscale(model, low)
+        return family.upscale(model, low)
 
 
 @results.cached("superres.upscale_all")
@@ -96,16 +90,15 @@ def upscale_all(src, scale=4, ground_truth=False, chosen=None):
     offered = methods(scale)
     chosen = offered if chosen is None else [validate.choice(m, offered, name="Method") for m in chosen]
     image = _image(src, scale, ground_truth)
-    sr = _family()
-    truth = sr.mod_crop(image, scale) if ground_truth else None
-    low = sr.downscale(truth, scale) if ground_truth else image
+    truth = family.mod_crop(image, scale) if ground_truth else None
+    low = family.downscale(truth, scale) if ground_truth else image
     outputs, rows = {}, []
     for method in chosen:
         start = time.perf_counter()
         out = _run(method, low, scale)
         ms = (time.perf_counter() - start) * 1000
         outputs[method] = out
-        m = sr.y_metrics(out, truth, scale) if ground_truth else {"psnr": None, "ssim": None}
+        m = family.y_metrics(out, truth, scale) if ground_truth else {"psnr": None, "ssim": None}
         rows.append([method, m["psnr"], m["ssim"], round(ms, 1)])
     return {"scale": scale, "input": low, "truth": truth, "outputs": outputs, "rows": rows}
 
@@ -145,7 +138,7 @@ def slider_pair(result, method):
     options = list(result["outputs"]) + (["ground truth"] if result["truth"] is not None else [])
     method = validate.choice(method, options, name="Method")
     after = result["truth"] if method == "ground truth" else result["outputs"][method]
-    return _family().classical(result["input"], result["scale"], "nearest"), after
+    return family.classical(result["input"], result["scale"], "nearest"), after
 
 
 def zoom_crops(result, x, y, size=None):
@@ -160,7 +153,6 @@ def zoom_crops(result, x, y, size=None):
     size = min(size, h, w)
     top = int(round(min(max(y * h - size / 2, 0), h - size)))
     left = int(round(min(max(x * w - size / 2, 0), w - size)))
-    sr = _family()
     shown = dict(result["outputs"])
     if result["truth"] is not None:
         shown["ground truth"] = result["truth"]
@@ -168,7 +160,7 @@ def zoom_crops(result, x, y, size=None):
     for name, image in shown.items():
         crop = np.ascontiguousarray(image[top:top + size, left:left + size])
         factor = max(1, ZOOM // size)
-        crops.append((sr.classical(crop, factor, "nearest") if factor > 1 else crop, name))
+        crops.append((family.classical(crop, factor, "nearest") if factor > 1 else crop, name))
     return crops
 
 

@@ -12,11 +12,12 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .. import data, ood, quality, registry, results, validate
+from .. import data, datasets, ood, quality, registry, results, validate
 from ..errors import InputError
+from ..families import autoencoder_kl, vae
 from ..images import heatmap, make_grid, normalize_image, resize, save_gif
 from ..images import zoom as images_zoom
-from .common import fit_upload
+from .common import family_ids, fit_upload
 
 MAP_ID, HOLDOUT_ID, OOD_ID = "vae-fashion-2d", "vae-fashion-holdout", "vae-fashion"
 SOURCES = ("test image", "upload", "drawing")
@@ -27,26 +28,20 @@ SCORE_N = 1000      # Fashion-MNIST gallery images (and digits) scored for the a
 MAP_N = 2000
 ERROR_MAX = 128     # grey levels of reconstruction error shown at the top of the heatmap's scale
 BITS_MAX = 12       # bits per pixel shown at the top of the likelihood heatmap's scale
-MAP_CLASSES = data.FASHION_CLASSES  # the latent map's points are coloured by these
-
-
-def _vae():
-    from ..families import vae  # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    return vae
+MAP_CLASSES = datasets.FASHION.classes  # the latent map's points are coloured by these (vae-fashion-2d's)
 
 
 def vae_ids():
-    return sorted(i for i, c in registry.default().cards().items() if c.family == "vae")
+    return family_ids(vae)
 
 
 def recon_ids():
     """The playground's VAEs, then the hub's photo autoencoders (usable when downloaded)."""
-    hub = sorted(i for i, c in registry.default().cards().items() if c.family == "autoencoder_kl")
-    return vae_ids() + hub
+    return vae_ids() + family_ids(autoencoder_kl)
 
 
 def _is_photo(model_id):
-    return registry.default().card(model_id).family == "autoencoder_kl"
+    return model_id in family_ids(autoencoder_kl)
 
 
 def _photos():
@@ -78,13 +73,11 @@ def zoom_rgb(image, size=TILE):
 
 @functools.lru_cache(maxsize=4)
 def _test_set(dataset, size):
-    """(images, labels, class names) the tab picks from: the 2,000-image Fashion-MNIST gallery that
-    ships with the playground, or the 80 held-out ORL faces."""
-    if dataset == "fashion-mnist":
-        images, labels = data.fashion_gallery()
-        return np.asarray(images), np.asarray(labels), list(data.FASHION_CLASSES)
-    images, labels = data.load(dataset, split="test", size=size)
-    return np.asarray(images), np.asarray(labels), [f"person {i + 1}" for i in range(int(np.max(labels)) + 1)]
+    """(images, labels, class names) the tab picks from: the data set's shipped gallery (the 2,000
+    Fashion-MNIST images that ship with the playground), else its test split (the 80 held-out ORL faces)."""
+    record = datasets.get(dataset)
+    images, labels = record.gallery() if record.gallery else record.load("test", size=size)
+    return np.asarray(images), np.asarray(labels), record.names(int(np.max(labels)) + 1)
 
 
 def _card_size(model_id):
@@ -142,7 +135,7 @@ def model_input(model_id, source, index=0, upload=None, drawing=None):
             raise InputError("The drawing is empty: draw something first.")
     if _is_photo(model_id):
         return normalize_image(src, mode="RGB"), f"your {source}"
-    return fit_upload(src, size, invert_light=dataset == "fashion-mnist"), f"your {source}"
+    return fit_upload(src, size, invert_light=datasets.get(dataset).light_on_dark), f"your {source}"
 
 
 @results.cached("vae.reconstruct")
@@ -154,7 +147,6 @@ def reconstruct(model_id, source="test image", index=0, upload=None, drawing=Non
     image, caption = model_input(model_id, source, index, upload, drawing)
     if _is_photo(model_id):
         return _reconstruct_photo(model_id, image, caption, decode, seed)
-    vae = _vae()
     with registry.using(model_id) as model:
         recon = vae.reconstruct(model, image[None], decode, seed)[0]
         bits = float(vae.bound_bits(model, image[None], 1, seed)[0])
@@ -165,8 +157,6 @@ def reconstruct(model_id, source="test image", index=0, upload=None, drawing=Non
 
 
 def _reconstruct_photo(model_id, image, caption, decode, seed):
-    # lazy: families import torch, which building the UI must not (tests/test_layout.py)
-    from ..families import autoencoder_kl
     with registry.using(model_id) as model:
         image, recon = autoencoder_kl.reconstruct(model, image, decode, seed)
     y_in, y_out = quality.luminance(image), quality.luminance(recon)
@@ -178,8 +168,7 @@ def _reconstruct_photo(model_id, image, caption, decode, seed):
 # latent map -------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=2)
 def _latent_map(model_id):
-    vae = _vae()
-    images, labels, names = _test_set("fashion-mnist", 28)
+    images, labels, names = _test_set(*_card_size(model_id))
     with registry.using(model_id) as model:
         if model.latent_dim != 2:
             raise InputError("The latent map needs a model with a 2-D latent space.")
@@ -204,7 +193,7 @@ def decode_point(z1, z2, model_id=MAP_ID):
     with registry.using(_fixed(model_id)) as model:
         if model.latent_dim != 2:
             raise InputError("Decoding a point needs a model with a 2-D latent space.")
-        return zoom(_vae().decode_latents(model, np.array([z], np.float32))[0])
+        return zoom(vae.decode_latents(model, np.array([z], np.float32))[0])
 
 
 # interpolation and samples ------------------------------------------------------------------------
@@ -216,7 +205,7 @@ def interpolate(model_id, index_a, index_b, steps=8, decode="mean"):
     a, _ = test_image(model_id, index_a)
     b, _ = test_image(model_id, index_b)
     with registry.using(model_id) as model:
-        frames = _vae().interpolate(model, a, b, steps, decode)
+        frames = vae.interpolate(model, a, b, steps, decode)
     big = [zoom(f, 192) for f in frames]
     path = Path(tempfile.mkdtemp(prefix="vae-walk-")) / f"interpolation-{int(index_a)}-{int(index_b)}.gif"
     save_gif(big + big[-2:0:-1], path, duration_ms=120)
@@ -230,7 +219,7 @@ PRIORS = ("Gaussian fitted to real images' codes", "N(0, I), the VAE's own prior
 def _fitted(model_id):
     dataset, size = _card_size(model_id)
     with registry.using(model_id) as model:
-        return _vae().fit_codes(model, _test_set(dataset, size)[0])
+        return vae.fit_codes(model, _test_set(dataset, size)[0])
 
 
 def sample(model_id, seed, temperature=1.0, side=4, decode="mean", prior=PRIORS[0]):
@@ -244,7 +233,7 @@ def sample(model_id, seed, temperature=1.0, side=4, decode="mean", prior=PRIORS[
     prior = validate.choice(prior, PRIORS, name="Sample from")
     fitted = _fitted(model_id) if prior == PRIORS[0] else None
     with registry.using(model_id) as model:
-        images = _vae().sample_prior(model, seed, side * side, float(temperature), decode, fitted)
+        images = vae.sample_prior(model, seed, side * side, float(temperature), decode, fitted)
     return make_grid([zoom(im, 96) for im in images], nrow=side)
 
 
@@ -253,8 +242,7 @@ def sample(model_id, seed, temperature=1.0, side=4, decode="mean", prior=PRIORS[
 def _scores(model_id, against):
     """Negative ELBO (bits/dim, seed 0) and complexity-corrected scores of the normal images and of
     the anomalies: the held-out class of the gallery (against="holdout") or MNIST digits ("digits")."""
-    vae = _vae()
-    images, labels, names = _test_set("fashion-mnist", 28)
+    images, labels, names = _test_set(*_card_size(model_id))
     with registry.using(model_id) as model:
         if against == "holdout":
             if model.holdout_class is None:
@@ -298,7 +286,6 @@ def score_image(source, index=0, upload=None, drawing=None, model_id=HOLDOUT_ID)
     and a heatmap of its per-pixel code length (bits) under the decoder."""
     model_id = _fixed(model_id)
     image, caption = model_input(model_id, source, index, upload, drawing)
-    vae = _vae()
     with registry.using(model_id) as model:
         bits = float(vae.bound_bits(model, image[None], 1, 0)[0])
         pixel = vae.pixel_bits(model, image[None])[0]

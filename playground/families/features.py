@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import nn
 
-from .. import data, devices
+from .. import datasets, devices
 from ..errors import InputError
 
 EVAL_BATCH = 500
@@ -34,7 +34,7 @@ class FeatureNet(nn.Module):
     Images of 48 pixels or more start with a stride-2 convolution to keep the cost down."""
 
     def __init__(self, in_channels=1, num_classes=10, width=32, feature_dim=128, image_size=28,
-                 dataset="fashion-mnist"):
+                 dataset=datasets.FASHION.key):
         super().__init__()
         self.in_channels, self.num_classes, self.feature_dim = in_channels, num_classes, feature_dim
         self.image_size, self.dataset = image_size, dataset
@@ -119,25 +119,21 @@ def classify(model, images, batch=EVAL_BATCH):
 
 
 def class_names(model):
-    if model.dataset == "fashion-mnist":
-        return list(data.FASHION_CLASSES)
-    return [f"person {i + 1}" for i in range(model.num_classes)]
+    """Its classes' names (the data set's, else "person 1", "person 2" ...: its record's class_word)."""
+    return datasets.get(model.dataset).names(model.num_classes)
 
 
 def test_set(dataset, size):
-    """The held-out images and labels: Fashion-MNIST's 10,000 test images, ORL's 80 test faces."""
-    if dataset == "fashion-mnist":
-        return data.fashion_mnist("test")
-    if dataset == "orl-faces":
-        return data.load("orl-faces", split="test", size=size)
-    raise InputError(f"The feature network knows fashion-mnist and orl-faces, not {dataset!r}.")
+    """The held-out images and labels (the data set's test split at size x size): Fashion-MNIST's
+    10,000 test images, ORL's 80 test faces."""
+    return datasets.get(dataset).load("test", size=size)
 
 
 @functools.lru_cache(maxsize=4)
 def gallery(dataset, size):
-    if dataset == "fashion-mnist":
-        return data.fashion_gallery()
-    return data.load("orl-faces", split="all", size=size)
+    """The images default_action picks from: the data set's shipped gallery, else all of it at size."""
+    record = datasets.get(dataset)
+    return record.gallery() if record.gallery else record.load("all", size=size)
 
 
 def default_action(model, seed):

@@ -1,7 +1,7 @@
 """A small data-efficient GAN for 64x64 grey faces (gan-faces, trained on the 400 ORL faces), and
 the same networks made class-conditional for Fashion-MNIST (gan-fashion).
 
-gan-fashion (config num_classes=10, image_size=32, output_size=28, dataset="fashion-mnist"): the
+gan-fashion (config num_classes=10, image_size=32, output_size=28, dataset Fashion-MNIST): the
 generator's BatchNorms are conditional (per-class gain and bias, learned embeddings of the label;
 z alone enters the linear layer); the discriminator is a projection
 discriminator (Miyato & Koyama 2018: score = head(h) + <embed(y), h>). The networks work at 32x32
@@ -34,17 +34,16 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .. import data, datasets, devices, ladder
-from ..data import FASHION_CLASSES, prepare_faces
+from .. import datasets, devices, ladder
 from ..errors import InputError
 from ..images import make_grid
 from . import protocol, scoring
+from .diffaugment import POLICY, diff_augment, hinge_d_loss, hinge_g_loss  # noqa: F401 (train.gan uses them)
 from .features import fit
 
 log = logging.getLogger(__name__)
 
 MAX_IMAGES = 256
-POLICY = "translation,cutout,color"
 
 
 def _upsamplings(image_size):
@@ -143,7 +142,7 @@ class GAN(nn.Module):
     """Both networks in one module, so one safetensors file carries them."""
 
     def __init__(self, latent_dim=128, g_width=16, d_width=32, image_size=64, channels=1, num_classes=0,
-                 output_size=None, dataset="orl-faces"):
+                 output_size=None, dataset=datasets.ORL.key):
         super().__init__()
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
         self.num_classes, self.dataset = int(num_classes), dataset
@@ -160,49 +159,6 @@ class GAN(nn.Module):
 
 def build(config):
     return GAN(**config)
-
-
-# DiffAugment ------------------------------------------------------------------------------------
-def diff_augment(x, generator, policy=POLICY):
-    """Differentiable augmentation of images in [-1, 1] (N x C x H x W), drawn from `generator`.
-
-    color: brightness +-0.5 and contrast x0.5..1.5 (grey images: no saturation);
-    translation: shift by up to 1/8 of the side, zero padding; cutout: a zeroed square of half the side.
-    """
-    n, _, h, w = x.shape
-    rand = lambda *shape: torch.rand(*shape, generator=generator).to(x.device)  # noqa: E731
-    for p in policy.split(","):
-        if p == "color":
-            x = x + (rand(n, 1, 1, 1) - 0.5)
-            mean = x.mean(dim=(1, 2, 3), keepdim=True)
-            x = (x - mean) * (rand(n, 1, 1, 1) + 0.5) + mean
-        elif p == "translation":
-            sh, sw = int(h * 0.125 + 0.5), int(w * 0.125 + 0.5)
-            ty = (rand(n) * (2 * sh + 1)).long() - sh
-            tx = (rand(n) * (2 * sw + 1)).long() - sw
-            rows = (torch.arange(h, device=x.device)[None] + ty[:, None] + sh)[:, :, None]   # n x h x 1
-            cols = (torch.arange(w, device=x.device)[None] + tx[:, None] + sw)[:, None, :]   # n x 1 x w
-            padded = F.pad(x, (sw, sw, sh, sh))
-            x = padded[torch.arange(n, device=x.device)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
-        elif p == "cutout":
-            ch, cw = int(h * 0.5 + 0.5), int(w * 0.5 + 0.5)
-            oy = (rand(n) * (h + 1 - ch % 2)).long() - ch // 2
-            ox = (rand(n) * (w + 1 - cw % 2)).long() - cw // 2
-            ys, xs = torch.arange(h, device=x.device), torch.arange(w, device=x.device)
-            in_y = (ys[None] >= oy[:, None]) & (ys[None] < oy[:, None] + ch)
-            in_x = (xs[None] >= ox[:, None]) & (xs[None] < ox[:, None] + cw)
-            x = x * ~(in_y[:, :, None] & in_x[:, None, :])[:, None]
-        elif p:
-            raise InputError(f"Unknown DiffAugment policy {p!r}: use translation, cutout and color.")
-    return x
-
-
-def hinge_d_loss(real_scores, fake_scores):
-    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
-
-
-def hinge_g_loss(fake_scores):
-    return -fake_scores.mean()
 
 
 @torch.no_grad()
@@ -263,9 +219,8 @@ def class_names(model):
     """The names of a conditional model's classes (label i -> name); [] for an unconditional one."""
     if not getattr(model, "num_classes", 0):
         return []
-    if model.dataset == "fashion-mnist":
-        return list(FASHION_CLASSES)
-    return [f"class {i}" for i in range(model.num_classes)]
+    record = datasets.find(model.dataset)  # None for a folder or hub data set
+    return list(record.classes) if record and record.classes else [f"class {i}" for i in range(model.num_classes)]
 
 
 def labels_for(model, labels, n):
@@ -349,7 +304,7 @@ def interpolate(model, seed_a, seed_b, steps=8, label=None):
 def discriminate(model, images_uint8, labels=None):
     """The discriminator's realness scores (float32 [N], higher = more real; 0 is its hinge
     boundary) for uint8 grey images (N,H,W) or (N,H,W,1). Images of another size than the model's
-    output are cropped to a square and resized (faces: prepare_faces; others: centre crop); images
+    output are cropped to a square and resized (faces: their record's `prepare`; others: centre crop); images
     of output_size are padded with black to the network's size, as in training. A conditional
     model needs labels (as for generate): the score is "real, as this class"."""
     x = np.asarray(images_uint8)
@@ -362,10 +317,8 @@ def discriminate(model, images_uint8, labels=None):
     y = labels_for(model, labels, len(x))
     size = getattr(model, "output_size", model.image_size)
     if x.shape[1:] != (size, size):
-        if getattr(model, "dataset", "orl-faces") == "orl-faces":
-            x = prepare_faces(x, size)
-        else:
-            x = fit(x, size)
+        record = datasets.find(getattr(model, "dataset", datasets.ORL.key))
+        x = record.prepare(x, size) if record and record.prepare else fit(x, size)
     d = model.discriminator
     was_training = d.training
     d.eval()
@@ -388,10 +341,9 @@ def default_action(model, seed):
 
 
 # metrics -------------------------------------------------------------------------------------------
-def real_faces(dataset="orl-faces", size=64):
-    """The training faces as the GAN saw them: uint8 [N, size, size]."""
-    images, _ = data.load(dataset, split="all")
-    return prepare_faces(images, size)
+def real_faces(dataset=datasets.ORL.key, size=64):
+    """The training faces as the GAN saw them: uint8 [N, size, size] (the record's real_images)."""
+    return datasets.get(dataset).real_images(size)[0]
 
 
 def evaluate(model, card=None, quick=False, seed=0):
@@ -409,7 +361,7 @@ def evaluate(model, card=None, quick=False, seed=0):
     - label_accuracy (conditional models): the share features-fashion classifies as the class asked for.
     quick: N / 5, for a smoke run; such numbers are not for cards.
     """
-    dataset = getattr(card, "dataset", None) or getattr(model, "dataset", None) or "orl-faces"
+    dataset = getattr(card, "dataset", None) or getattr(model, "dataset", None) or datasets.ORL.key
     scorer = scoring.CardScorer(dataset, seed, getattr(model, "output_size", model.image_size), quick)
     fake, labels = generate_balanced(model, scorer.n, seed)
     return scorer.all(fake, labels if getattr(model, "num_classes", 0) else None)

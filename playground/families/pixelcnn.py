@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from .. import data, devices, ood
+from .. import data, datasets, devices, ood
 from ..errors import InputError
 from ..images import make_grid
 from . import vae
@@ -69,7 +69,7 @@ class MaskedConv2d(nn.Conv2d):
 class MaskedPixelCNN(nn.Module):
     kind = "masked"
 
-    def __init__(self, channels=32, layers=5, num_classes=0, image_size=28, mixtures=5, dataset="fashion-mnist", **_):
+    def __init__(self, channels=32, layers=5, num_classes=0, image_size=28, mixtures=5, dataset=datasets.FASHION.key, **_):
         super().__init__()
         self.num_classes, self.image_size, self.dataset = num_classes, image_size, dataset
         self.first = MaskedConv2d(1, channels, 7, "A")
@@ -136,7 +136,7 @@ class GatedPixelCNN(nn.Module):
     kind = "gated"
 
     def __init__(self, channels=64, layers=10, num_classes=10, image_size=28, first_kernel=7, kernel=3,
-                 mixtures=5, dataset="fashion-mnist", **_):
+                 mixtures=5, dataset=datasets.FASHION.key, **_):
         super().__init__()
         self.num_classes, self.image_size, self.dataset = num_classes, image_size, dataset
         self.layers = nn.ModuleList(

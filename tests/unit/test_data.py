@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from playground import data
+from playground import data, data_sources, natural_images
 from playground.errors import DataMissing, InputError
 
 
@@ -194,8 +194,8 @@ def test_digits():
     ("sklearn", data.digits, "pip install scikit-learn"),
 ])
 def test_missing_packages_name_the_install_command(monkeypatch, package, loader, command):
-    real = data._package_dir
-    monkeypatch.setattr(data, "_package_dir", lambda name: None if name == package else real(name))
+    real = data_sources.package_dir
+    monkeypatch.setattr(data_sources, "package_dir", lambda name: None if name == package else real(name))
     with pytest.raises(DataMissing) as e:
         loader()
     assert command in str(e.value)
@@ -236,9 +236,9 @@ def test_natural_images_are_cc0_or_public_domain_and_load():
 
 
 def test_missing_natural_images_name_the_install_command(monkeypatch, tmp_path):
-    real = data._package_dir
-    monkeypatch.setattr(data, "_package_dir", lambda name: None if name == "skimage" else real(name))
-    monkeypatch.setattr(data, "OPENCV_DATA_DIR", tmp_path)
+    real = natural_images.package_dir
+    monkeypatch.setattr(natural_images, "package_dir", lambda name: None if name == "skimage" else real(name))
+    monkeypatch.setattr(natural_images, "OPENCV_DATA_DIR", tmp_path)
     assert data.natural_images() == {}
     with pytest.raises(DataMissing, match="pip install scikit-image"):
         data.load_natural("coffee")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from playground import datasets
 from playground.errors import InputError
 from playground.families import gan
 from playground.registry import load_weights, save_weights
@@ -74,7 +75,7 @@ def test_discriminate_accepts_layouts_and_other_sizes(model):
 
 def test_prepare_faces_crops_a_square_and_resizes():
     faces = np.random.default_rng(0).integers(0, 256, (3, 112, 92), dtype=np.uint8)
-    out = gan.prepare_faces(faces)
+    out = datasets.ORL.prepare(faces, 64)  # how the GAN and the ladder crop faces
     assert out.shape == (3, 64, 64) and out.dtype == np.uint8
 
 
