@@ -1,15 +1,17 @@
-"""Device choice and per-call random generators.
+"""Device choice, per-call random generators, and byte counts of models and memory budgets.
 
 torch is imported on first use, not at import, so that the app starts serving sooner.
 Every random operation in the playground takes a seed and builds its own torch.Generator
 from it, never touching torch's global RNG, so concurrent requests cannot disturb each other.
 """
 import os
+import re
 from importlib.metadata import PackageNotFoundError, version
 
 from .errors import InputError
 
 DEVICE_ENV = "PLAYGROUND_DEVICE"
+_UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 MAX_SEED = 2**31 - 1
 
 
@@ -65,3 +67,33 @@ def set_threads(n):
         raise InputError(f"Threads must be a whole number from 1 to 256, not {n!r}.")
     import torch  # lazy: torch loads on first use, not when the UI is built
     torch.set_num_threads(n)
+
+
+def parse_bytes(text):
+    """'4GB', '512 MB', '1.5gb' or a plain byte count -> bytes."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?B?)\s*", str(text), re.IGNORECASE)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"memory budget must look like 4GB or 512MB, not {text!r}")
+    unit = match.group(2).upper()
+    unit = unit if unit in _UNITS else unit + "B"
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def format_bytes(n):
+    """A byte count in the unit that fits, as parse_bytes reads it (1 KB = 1024 B): '0 B', '46.3 MB', '4 GB'."""
+    units = ["B", "KB", "MB", "GB", "TB"]
+    n, i = float(n), 0
+    while i < len(units) - 1 and round(n, 1) >= 1024:
+        n, i = n / 1024, i + 1
+    return f"{round(n, 1):g} {units[i]}" if i else f"{int(n)} B"
+
+
+def module_bytes(model):
+    """Bytes held by a module's parameters and buffers (shared storage counted once)."""
+    seen, total = set(), 0
+    for t in list(model.parameters()) + list(model.buffers()):
+        key = (t.untyped_storage().data_ptr(), t.device)
+        if key not in seen:
+            seen.add(key)
+            total += t.untyped_storage().nbytes()
+    return total

@@ -28,6 +28,7 @@ from pathlib import Path
 from safetensors import SafetensorError, safe_open
 
 from . import devices
+from .devices import format_bytes, module_bytes, parse_bytes  # noqa: F401 - also registry.<name> for callers
 from .cards import REPO_ROOT, list_cards, where
 from .errors import ModelUnavailable
 
@@ -39,37 +40,6 @@ PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
 HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.md"]  # no pickles, no code
 NEEDS_NETWORK = "needs network"
 SETTINGS_FILE = re.compile(r"(.+_)?config\.json|model_index\.json|playground\.json")  # what the loaders read
-_UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
-
-
-def parse_bytes(text):
-    """'4GB', '512 MB', '1.5gb' or a plain byte count -> bytes."""
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?B?)\s*", str(text), re.IGNORECASE)
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"memory budget must look like 4GB or 512MB, not {text!r}")
-    unit = match.group(2).upper()
-    unit = unit if unit in _UNITS else unit + "B"
-    return int(float(match.group(1)) * _UNITS[unit])
-
-
-def format_bytes(n):
-    """A byte count in the unit that fits, as parse_bytes reads it (1 KB = 1024 B): '0 B', '46.3 MB', '4 GB'."""
-    units = ["B", "KB", "MB", "GB", "TB"]
-    n, i = float(n), 0
-    while i < len(units) - 1 and round(n, 1) >= 1024:
-        n, i = n / 1024, i + 1
-    return f"{round(n, 1):g} {units[i]}" if i else f"{int(n)} B"
-
-
-def module_bytes(model):
-    """Bytes held by a module's parameters and buffers (shared storage counted once)."""
-    seen, total = set(), 0
-    for t in list(model.parameters()) + list(model.buffers()):
-        key = (t.untyped_storage().data_ptr(), t.device)
-        if key not in seen:
-            seen.add(key)
-            total += t.untyped_storage().nbytes()
-    return total
 
 
 def save_weights(folder, model, config):
@@ -175,6 +145,9 @@ def hub_reachable(timeout=1.5):
     return _reachable["hub"]
 
 
+_hashes = {}  # the weights files' (path, size, mtime) -> their SHA-256 (Registry.weights_sha256)
+
+
 @dataclass
 class _Entry:
     model: object  # torch.nn.Module
@@ -196,7 +169,6 @@ class Registry:
         self._entries = {}
         self._lock = threading.RLock()
         self._loading = {}
-        self._hashes = {}  # model id -> (the weights files' (path, size, mtime), their SHA-256)
 
     @property
     def device(self):
@@ -252,26 +224,21 @@ class Registry:
         return Path(path)
 
     def weights_sha256(self, model_id):
-        """The SHA-256 of a model's weights files (every *.safetensors of its folder, in name order), for
-        records and result keys; the files are read again only when one's size or modification time
-        changes. A hub model not on this machine is named by its pinned revision instead."""
+        """SHA-256 of a model's *.safetensors files (name order) for records and result keys, read again only
+        when a file's size or time changes; a hub model not on this machine is named by its pinned revision."""
         card = self.card(model_id)
         if card.is_hub and self.availability(model_id) != "cached":
             return f"revision:{card.revision}"
         files = sorted(self.folder(model_id).rglob("*.safetensors"))
         stamp = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
-        with self._lock:
-            known = self._hashes.get(model_id)
-        if known is None or known[0] != stamp:
+        if stamp not in _hashes:
             digest = hashlib.sha256()
             for f in files:
                 with open(f, "rb") as fh:
                     for block in iter(lambda: fh.read(1 << 20), b""):
                         digest.update(block)
-            known = (stamp, digest.hexdigest())
-            with self._lock:
-                self._hashes[model_id] = known
-        return known[1]
+            _hashes[stamp] = digest.hexdigest()
+        return _hashes[stamp]
 
     def folder(self, model_id):
         card = self.card(model_id)

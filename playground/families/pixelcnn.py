@@ -270,23 +270,17 @@ def value_log_probs(params):
 
 
 def with_temperature(params, temperature):
-    """Mixture parameters (N,3K) with every logistic's scale times the temperature; the mixture weights stay.
-
-    Below 1 each pixel keeps to its component's centre (less noise), above 1 it strays further; which
-    component a pixel comes from (background or garment) is still drawn with the model's own odds. Raising
-    the whole distribution to 1/T instead lets the background's spike at 0 win every early decision, and at
-    T = 0.5 every sample came out black. The cost: broad dark components stop reaching mid-grey, so low
-    temperatures darken faint garments (at 0.5 about 5 in 16 samples of pixelcnn-fashion are near blank,
-    against none at 1; tests/unit/test_pixelcnn_temperature.py)."""
-    if temperature == 1:
-        return params
+    """Mixture parameters (N,3K) with each logistic's scale times the temperature, the mixture's odds kept:
+    below 1 a pixel keeps nearer its component's centre, and background or garment is still the model's
+    call. (p^(1/T) let the background's spike at 0 win every early decision: black samples at T = 0.5.)
+    Cost: broad dark components stop reaching mid-grey, so faint garments fade at low temperatures
+    (tests/unit/test_pixelcnn_temperature.py)."""
     k = params.shape[1] // 3
     return torch.cat([params[:, :2 * k], params[:, 2 * k:] + math.log(temperature)], 1)
 
 
 def _draw(params, u, temperature):
-    """Invert the CDF of p(value) at u, the logistics' scales times the temperature (with_temperature):
-    (N,3K), (N,) float64 -> (N,) long."""
+    """Invert the CDF of p(value) (with_temperature) at u: (N,3K), (N,) float64 -> (N,) long."""
     cdf = torch.softmax(value_log_probs(with_temperature(params, temperature)), 1).cumsum(1)
     return torch.searchsorted(cdf, u[:, None].contiguous()).clamp(max=255).squeeze(1)
 

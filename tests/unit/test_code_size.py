@@ -1,10 +1,13 @@
-"""Tabs are UI: each view is its own short function (issue 24). No function in tabs/ is over 80 lines;
-text formatting and chains of actions belong in playground/actions/<tab>.py."""
+"""Small files and short UI functions (issue 24): no file in playground/ over 450 lines; tabs are UI, each
+view its own short function, none over 80 lines (text formatting and chains of actions belong in
+playground/actions/<tab>.py)."""
 import ast
 from pathlib import Path
 
-TABS = Path(__file__).resolve().parents[2] / "tabs"
+ROOT = Path(__file__).resolve().parents[2]
+TABS = ROOT / "tabs"
 MAX_LINES = 80
+MAX_FILE_LINES = 450
 
 
 def function_lengths(folder=TABS):
@@ -29,3 +32,10 @@ def test_the_count_sees_a_long_function(tmp_path):
     (tmp_path / "tab.py").write_text("def build():\n" + "    x = 1\n" * MAX_LINES + "\n\ndef short():\n    pass\n")
     lengths = function_lengths(tmp_path)
     assert lengths == {"tab.py:build (line 1)": MAX_LINES + 1, "tab.py:short (line 84)": 2}
+
+
+def test_no_file_in_the_library_is_over_450_lines():
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in (ROOT / "playground").rglob("*.py")}
+    assert len(sizes) > 40
+    long = {name: n for name, n in sizes.items() if n > MAX_FILE_LINES}
+    assert not long, f"files in playground/ over {MAX_FILE_LINES} lines: {long}; split them by what they do."
