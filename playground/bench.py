@@ -238,8 +238,6 @@ def markdown(result, cards=None):
                   f"({a['api_over_direct']}x)."]
     if result.get("load"):
         lines += ["", _load_line(result["load"])]
-    if result.get("classroom"):
-        lines += ["", classroom.markdown(result["classroom"])]
     if result.get("rerun"):
         lines += ["", _rerun_line(result["rerun"])]
     return "\n".join(lines)
@@ -300,6 +298,8 @@ def main(argv=None):
         if args.out:
             Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
         print(classroom.markdown(result))
+        if args.readme:
+            write_section(args.readme, classroom.START, classroom.END, classroom.markdown(result))
         return 0
     torch.set_num_threads(args.threads)
     runs = args.runs or (5 if args.quick else 20)
@@ -338,6 +338,9 @@ def main(argv=None):
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     _publish(result, reg, args.readme)
+    print(classroom.markdown(result["classroom"]))
+    if args.readme:
+        write_section(args.readme, classroom.START, classroom.END, classroom.markdown(result["classroom"]))
     return 0
 
 

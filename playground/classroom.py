@@ -1,6 +1,6 @@
 """The classroom bench: a class of students clicking through the app at once, on loopback.
 
-    python -m playground.bench --classroom [--students 30 --seconds 120]
+    python -m playground.bench --classroom [--students 30] [--quick] [--readme README.md]
 
 The app starts in a subprocess (as playground.load does). Each simulated student follows one lesson
 path (PATHS, one per tab; students are spread over them in turn): the tab's default click, one
@@ -25,6 +25,7 @@ from . import registry
 from .cards import REPO_ROOT, list_cards
 from .load import BUDGET, SLACK_BYTES, UPLOAD, _rss_bytes, free_port, percentile, upload_payload, wait_until_serving
 
+START, END = "<!-- classroom:start -->", "<!-- classroom:end -->"  # the README's classroom section
 CLICK_TIMEOUT = 600  # a click not finished by then counts as timed out (the bench's run stays bounded)
 THINK_S = (3.0, 10.0)  # seconds a student looks at a result before the next click, drawn uniformly
 CHEAP, HEAVY = "cheap", "heavy"
