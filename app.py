@@ -114,6 +114,9 @@ def launch_kwargs(args):
                 app_kwargs={"middleware": [Middleware(RequestGuard)]})
 
 
+WARM_DONE = "result cache warm"  # logged when warm_results ends (the classroom bench waits for it)
+
+
 def warm_results(url, api_names=OPEN_WITH + OPEN_FROM_CACHE):
     """Run each named event once on its controls' defaults, through the app's own API and lanes, so the
     shared result cache holds what the tabs open with (playground.results). Failures are logged."""
@@ -124,10 +127,12 @@ def warm_results(url, api_names=OPEN_WITH + OPEN_FROM_CACHE):
     except OSError:
         log.exception("could not read the API to warm the result cache")
         return
+    log.info("warming the result cache: %s", ", ".join(api_names))
     for name in api_names:
         defaults = [p.get("parameter_default") for p in endpoints[f"/{name}"]["parameters"]]
         outcome, _, seconds = stream_click(url, name, defaults)
         log.info("warmed %s in %.1f s: %s", name, seconds, outcome)
+    log.info(WARM_DONE)
 
 
 def main(argv=None):

@@ -278,6 +278,7 @@ def main(argv=None):
     ap.add_argument("--classroom", action="store_true", help="run only the classroom bench and print its result")
     ap.add_argument("--students", type=int, default=None, help="simulated students in the classroom bench "
                     "(default 30; 10 with --quick)")
+    ap.add_argument("--app-root", default=None, help=argparse.SUPPRESS)  # the classroom bench of another checkout
     ap.add_argument("--clients", type=int, default=30)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
@@ -294,7 +295,7 @@ def main(argv=None):
         return 0
     students, class_seconds = args.students or (10 if args.quick else 30), 60 if args.quick else 120
     if args.classroom:
-        result = classroom.measure_classroom(students, class_seconds, args.threads)
+        result = classroom.measure_classroom(students, class_seconds, args.threads, args.app_root)
         if args.out:
             Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
         print(classroom.markdown(result))
