@@ -60,6 +60,12 @@ SESSIONS_KEPT = 200
 BAD_REQUEST = ("This request does not match what the endpoint takes (see the API page for its inputs). "
                "Please check the values and try again.")
 DELETE_CACHE = (1800, 3600)  # every 30 minutes, files older than an hour leave Gradio's cache
+# Gradio's plots give the chart the whole block's height under the block's label, so the bottom of the chart (its
+# legend: which line is which) was cut off. As a flex column the chart takes what the label leaves.
+CSS = """
+.block:has(> .vega-embed) { display: flex; flex-direction: column; }
+.block > .vega-embed { flex: 1 1 0; min-height: 0; }
+"""
 
 
 def parse_args(argv=None):
@@ -110,7 +116,7 @@ def launch_kwargs(args):
               ROOT / "runs", ROOT / ".git"]
     return dict(server_name=args.host, server_port=args.port, max_file_size="10mb",
                 blocked_paths=[str(p) for p in caches], allowed_paths=[], enable_monitoring=False,
-                show_error=False, ssr_mode=False, state_session_capacity=SESSIONS_KEPT,
+                show_error=False, ssr_mode=False, state_session_capacity=SESSIONS_KEPT, css=CSS,
                 app_kwargs={"middleware": [Middleware(RequestGuard)]})
 
 

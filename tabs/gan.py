@@ -39,6 +39,9 @@ DETAILS = ("A **GAN** (Goodfellow et al. 2014) trains two networks against each 
            "for Data-Efficient GAN Training*; Karras et al. 2019, *StyleGAN* (the truncation trick).")
 
 
+LOSS_COLOURS = {"generator": "#ff7f0e", "discriminator": "#1f77b4"}
+
+
 # Each view makes its components and returns them; build() wires the events after every view exists, in the
 # order they have always had (their ids, so fn_index and the API listing, stay as they were).
 
@@ -101,7 +104,8 @@ def _timeline_view():
                     "turn into faces; a collapsing GAN would show the same face everywhere.")
         c.load_tl = gr.Button("Show the training timeline")
         c.timeline = gr.Gallery(label="Samples along training", columns=4, height=420, format="png")
-        c.losses = gr.LinePlot(x="step", y="loss", color="network", label="Losses", height=260)
+        c.losses = gr.LinePlot(x="step", y="loss", color="network", color_map=LOSS_COLOURS, height=300,
+                               label="Losses (orange: generator, blue: discriminator)")
     return c
 
 
@@ -126,6 +130,8 @@ def _wire_grid(g, real_index):
 
     g.pr_btn.click(model_event(on_pr), [g.model, g.label, g.seed, g.psi], g.pr_md, api_name="precision_recall",
                    **model_queue())
+    for setting in (g.model, g.label, g.seed, g.psi):  # the numbers were for other settings: they go
+        setting.change(lambda: "", None, g.pr_md, queue=False)
 
     def on_select(model_id, made, side_value, evt: gr.SelectData):
         return actions.selected_shown(model_id, made, side_value, evt.index[0], evt.index[1])

@@ -19,12 +19,16 @@ def build():
               "the least recently used idle model is freed. Hub models need a network the first time; "
               "offline they show as *needs network* and everything else keeps working.")
         memory_md = gr.Markdown()
-        models = gr.Dataframe(headers=actions.COLUMNS, interactive=False, wrap=True, label="Models")
-        with gr.Row():
+        with gr.Row():  # above the table, which is long: on a projector the buttons stay in view
             choice = raw(gr.Dropdown(ids, value=ids[0] if ids else None, label="Model", scale=3))
             load_btn = gr.Button("Load", variant="primary", scale=1)
             unload_btn = gr.Button("Unload", scale=1)
             refresh_btn = gr.Button("Refresh", scale=1)
+        # widths that add up to a 1280 px screen, so every column shows (left to themselves, the data set and metrics
+        # columns took the width of three screens); narrower screens scroll the table sideways, not the page
+        models = gr.Dataframe(headers=actions.COLUMNS, interactive=False, wrap=True, label="Models", max_height=420,
+                              column_widths=["150px", "90px", "130px", "90px", "260px", "100px", "70px", "70px",
+                                             "90px", "70px", "90px"])
         card_md = gr.Markdown(actions.card_text(ids[0]) if ids else "No model cards found in model_cards/.")
         outputs = [models, memory_md, card_md]
         choice.change(guarded(actions.card_text), choice, card_md, api_name="model_card")

@@ -37,10 +37,14 @@ LOSS_COLOURS = {"style": "#d62728", "content": "#1f77b4", "tv": "#2ca02c"}
 
 
 def _frame(rows):
-    """The loss rows as a table for the plot, with log10 of each weighted term (they span decades)."""
-    frame = pd.DataFrame(rows or [], columns=["iteration", "seconds", "term", "weighted"])
+    """The loss rows as a table for the plot, with log10 of each weighted term (they span decades); None (an empty
+    plot) before the first row. Never an empty table: gradio's LinePlot fixes its colour scale to the terms of the
+    first table it draws, so lines drawn after an empty one had no colour and never showed (issue 25)."""
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows, columns=["iteration", "seconds", "term", "weighted"])
     frame["log10 weighted loss"] = [math.log10(max(float(w), 1e-12)) for w in frame["weighted"]]
-    # numeric even when empty: an object column would make the plot's axis categorical
+    # numeric columns: an object column would make the plot's axis categorical
     return frame.astype({"iteration": int, "seconds": float, "term": str, "weighted": float,
                          "log10 weighted loss": float})
 

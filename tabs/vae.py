@@ -58,14 +58,16 @@ def _reconstruct_view(ids, recon_ids, first):
         model = raw(gr.Dropdown(recon_ids, value=first, label="Model (hub autoencoders need the network)"))
         decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
         seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (sampled decoding)"))
-    source, index, upload, drawing, gallery = _source_inputs("Image ", first)
-    go = gr.Button("Reconstruct", variant="primary")
+        go = gr.Button("Reconstruct", variant="primary")
+    # the button and the results first, the image to reconstruct (picked below) after: on a 1280x720 projector the
+    # pickers pushed the button and every result below the fold
     with gr.Row():
         shown = image_output("Input, as the model sees it", height=220)
         recon = image_output("Reconstruction", height=220)
         error = image_output(f"Error |input - reconstruction| (black 0, yellow {actions.ERROR_MAX}+ grey "
                              "levels)", height=220)
     recon_md = gr.Markdown()
+    source, index, upload, drawing, gallery = _source_inputs("Image ", first)
 
     def on_model(model_id):
         return gr.update(maximum=actions.test_count(model_id) - 1, value=0), actions.thumbnails(model_id)

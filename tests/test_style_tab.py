@@ -17,4 +17,4 @@ def test_loss_rows_become_a_log_scale_table_and_a_status_line():
     frame = tabs.style._frame(rows)
     assert list(frame["log10 weighted loss"]) == [2.0, 0.0, -12.0]
     assert actions.status_text(rows, 10).startswith("Iteration 5 of 10 after 1.0 s")
-    assert tabs.style._frame([]).empty and actions.status_text([], 10) == ""
+    assert tabs.style._frame([]) is None and actions.status_text([], 10) == ""

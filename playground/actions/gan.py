@@ -261,12 +261,21 @@ def note_text(result):
     return f"\n\n*{note}*" if note else ""
 
 
-def pr_text(pr, psi):
-    """fidelity_diversity()'s precision and recall at one truncation, in words."""
-    return (f"**At psi = {psi:g}:** precision {pr['precision']:.2f} (fidelity: share of generated faces that "
-            f"fall on the real faces' manifold), recall {pr['recall']:.2f} (diversity: share of real faces "
-            "the generated ones cover). Measured on 200 samples with the project's own feature network, so "
-            "not comparable with published numbers. Lower psi usually raises precision and lowers recall.")
+def pr_text(pr, psi, items="faces", untruncated=None):
+    """fidelity_diversity()'s precision and recall at one truncation, in words; untruncated: the same
+    measured at psi = 1, so the sentence says what truncation did on this model instead of what it usually does."""
+    text = (f"**At psi = {psi:g}:** precision {pr['precision']:.2f} (fidelity: share of generated {items} that "
+            f"fall on the real {items}' manifold), recall {pr['recall']:.2f} (diversity: share of real {items} "
+            f"the generated ones cover). Measured on {PR_SAMPLES} samples with the project's own feature network, "
+            "so not comparable with published numbers.")
+    if untruncated is None:
+        return text + " Lower psi and measure again to see what truncation does to both on this model."
+    moved = [f"{name} went from {untruncated[name]:.2f} to {pr[name]:.2f}" for name in ("precision", "recall")]
+    expected = pr["precision"] >= untruncated["precision"] and pr["recall"] <= untruncated["recall"]
+    return (text + f" **Here**, from psi = 1 (no truncation) to psi = {psi:g}, " + " and ".join(moved) + ". "
+            + ("That is the usual trade: more typical images, less variety." if expected else
+               "That is not the textbook trade (truncation should raise precision and lower recall): on this "
+               "model the typical images it drives toward are not the most realistic ones."))
 
 
 def score_text(fake, real):
@@ -311,9 +320,12 @@ def generate_shown(model_id, label, seed, side, psi):
 
 
 def precision_recall_shown(model_id, label, seed, psi):
-    """Precision and recall at one truncation, in words."""
+    """Precision and recall at one truncation and, below psi = 1, at psi = 1 too, in words: what changed here."""
     pr = fidelity_diversity(model_id, seed, psi, label)
-    return pr_text(pr, psi) + note_text(pr)
+    psi = _truncation(psi)
+    untruncated = fidelity_diversity(model_id, seed, 1.0, label) if psi != 1 else None
+    items = datasets.get(registry.default().card(_model_id(model_id)).dataset).items
+    return pr_text(pr, psi, items, untruncated) + note_text(pr)
 
 
 def selected_shown(model_id, made, side, x, y):

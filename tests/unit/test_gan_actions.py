@@ -138,3 +138,17 @@ def test_what_the_tab_shows_is_put_into_words_here(tiny_registry, monkeypatch):
     monkeypatch.setattr(actions, "timeline", lambda model_id: ([], []))
     with pytest.raises(InputError, match="no training timeline"):
         actions.timeline_shown("gan-tiny")
+
+
+def test_precision_recall_words_name_the_data_set_and_say_what_was_measured(tiny_registry, monkeypatch):
+    """Issue 25: "faces" beside a grid of clothes, and a claim about psi the measurement contradicted."""
+    clothes = actions.precision_recall_shown("gan-tiny-cond", actions.ALL, 0, 1.0)
+    assert "generated garments" in clothes and "faces" not in clothes
+    assert "generated faces" in actions.precision_recall_shown("gan-tiny", actions.ALL, 0, 1.0)
+    measured = {1.0: {"precision": 0.25, "recall": 0.09, "note": ""}, 0.6: {"precision": 0.04, "recall": 0.01, "note": ""}}
+    monkeypatch.setattr(actions, "fidelity_diversity", lambda model_id, seed, psi, label=actions.ALL: measured[psi])
+    text = actions.precision_recall_shown("gan-tiny", actions.ALL, 0, 0.6)
+    assert "precision went from 0.25 to 0.04 and recall went from 0.09 to 0.01" in text
+    assert "usually raises" not in text and "not the textbook trade" in text
+    measured[0.6] = {"precision": 0.4, "recall": 0.05, "note": ""}
+    assert "That is the usual trade" in actions.precision_recall_shown("gan-tiny", actions.ALL, 0, 0.6)
