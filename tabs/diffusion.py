@@ -5,9 +5,9 @@ import pandas as pd
 from playground.actions import diffusion as actions
 from playground.actions.common import gallery_thumbnails
 from tabs import two_settings
-from tabs.stopping import stop_button, stoppable
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
                          model_queue, raw)
+from tabs.stopping import stop_button, stoppable
 
 MAIN_ID = "ddpm-fashion"  # the first model shown
 DETAILS = """A **diffusion model** (Sohl-Dickstein et al. 2015; Ho et al. 2020) learns to undo noise. The

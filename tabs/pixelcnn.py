@@ -4,9 +4,9 @@ import gradio as gr
 from playground.actions import pixelcnn as actions
 from playground.actions.common import gallery_thumbnails
 from tabs import ood_panel, two_settings
-from tabs.stopping import stop_button, stoppable
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
                          model_queue, raw)
+from tabs.stopping import stop_button, stoppable
 
 DETAILS = """An **autoregressive model** writes an image the way you write a sentence: one pixel at a time,
 each drawn from a distribution given all the pixels before it (left to right, top to bottom). The
