@@ -221,6 +221,13 @@ def knob(family):
 def two_settings(model_id, a, b, n=TWO_N, seed=0):
     """The same seed at two settings of the family's knob (its GENERATOR's Knob): (rows for a, b and
     b - a, grid a, grid b). The rows are scored as in run(), against the same real images."""
+    *_, (rows, shown, _) = two_settings_steps(model_id, a, b, n, seed)
+    return rows, shown[0], shown[1]
+
+
+def two_settings_steps(model_id, a, b, n=TWO_N, seed=0):
+    """two_settings() step by step: yields the knob's name once the inputs are checked, then (rows, grids,
+    seconds so far) after the first setting and after the second (with the difference row)."""
     ids = [i for dataset in DATASETS.values() for i in candidates(dataset)]
     card = registry.default().card(validate.choice(model_id, sorted(ids), name="Model"))
     k = knob(card.family)
@@ -229,6 +236,8 @@ def two_settings(model_id, a, b, n=TWO_N, seed=0):
     n = validate.number(n, name="Images per setting", minimum=MIN_N, maximum=datasets.get(card.dataset).compare_max,
                         step=N_STEP, integer=True)
     seed = validate.seed(seed)
+    yield k.name.lower()
+    begin = time.perf_counter()
     reference, _, seen = real_images(card.dataset)
     # the generators learn every ORL face (generator_split "all"): no held-out set exists, and the reference half is
     # sorted by person, so its first n held 20 of the 40 people, whose k-NN balls no generated face fell into (every
@@ -245,7 +254,9 @@ def two_settings(model_id, a, b, n=TWO_N, seed=0):
                          **scoring.table_scores(features.features(net, images), ref_feats),
                          "memorisation rate": _memorisation(images, seen), "seconds per image": round(seconds, 4)})
             shown.append(_grid(images))
+            if len(rows) == 1:
+                yield list(rows), list(shown), time.perf_counter() - begin
     diff = {k: round(rows[1][k] - rows[0][k], 4) for k in rows[0]
             if isinstance(rows[0][k], (int, float)) and isinstance(rows[1][k], (int, float))}
     rows.append({"setting": "difference (second - first)", **diff})
-    return rows, shown[0], shown[1]
+    yield rows, shown, time.perf_counter() - begin

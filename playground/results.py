@@ -14,6 +14,9 @@ at most MAX_BYTES in all, the least recently used dropped first. An action whose
 anything else, or whose arguments are not plain values, is computed every time.
 
 Generators (views that stream partial results) are cached by their last value: a hit yields it once.
+A call may pass `should_stop` (a callable, the view's Stop: tabs/stopping.py); it is not part of the key, and a
+run during which it turned true is never stored, whatever it ended with: a stopped run's partial result
+must not answer the next full run.
 """
 import contextlib
 import functools
@@ -232,6 +235,11 @@ def _bound(where, max_bytes=None):
             total -= size
 
 
+def _stop_kwarg(should_stop):
+    """The should_stop keyword for the action itself, only when one was given (actions without a Stop take none)."""
+    return {} if should_stop is None else {"should_stop": should_stop}
+
+
 def cached(name, keep_if=None):
     """Decorator: answer a call from the cache when the same computation was stored; store it otherwise.
     keep_if(value, args, kwargs), when given, says whether a finished result may be stored (not one that a
@@ -249,7 +257,10 @@ def cached(name, keep_if=None):
                 raise NotCached(name)
             return k, value
 
-        def keep(k, value, args, kwargs):
+        def keep(k, value, args, kwargs, should_stop):
+            if should_stop is not None and should_stop():
+                log.info("%s: stopped by the user, not cached", name)
+                return
             if keep_if is not None and not keep_if(value, args, kwargs):
                 return
             try:
@@ -262,26 +273,26 @@ def cached(name, keep_if=None):
 
         if inspect.isgeneratorfunction(fn):
             @functools.wraps(fn)
-            def streamed(*args, **kwargs):
+            def streamed(*args, should_stop=None, **kwargs):
                 k, value = lookup(args, kwargs)
                 if value is not None:
                     yield value
                     return
                 last = None
-                for last in fn(*args, **kwargs):
+                for last in fn(*args, **kwargs, **_stop_kwarg(should_stop)):
                     yield last
                 if k is not None and last is not None:
-                    keep(k, last, args, kwargs)
+                    keep(k, last, args, kwargs, should_stop)
             return streamed
 
         @functools.wraps(fn)
-        def call(*args, **kwargs):
+        def call(*args, should_stop=None, **kwargs):
             k, value = lookup(args, kwargs)
             if value is not None:
                 return value
-            value = fn(*args, **kwargs)
+            value = fn(*args, **kwargs, **_stop_kwarg(should_stop))
             if k is not None:
-                keep(k, value, args, kwargs)
+                keep(k, value, args, kwargs, should_stop)
             return value
         return call
     return wrap

@@ -3,6 +3,7 @@ import gradio as gr
 
 from playground.actions import compare as actions
 from tabs.common import guarded, intro, launch_alone, model_event, model_queue, raw
+from tabs.stopping import stop_button, stoppable
 
 DETAILS = actions.EXPLAIN + """
 
@@ -29,7 +30,7 @@ def build():
             steps = raw(gr.Slider(1, 1000, value=20, step=1, label="Diffusion steps (with a chosen sampler)"))
         with gr.Row():
             go = gr.Button("Compare", variant="primary")
-            stop = gr.Button("Stop")
+            stop_button("compare")
         status = gr.Markdown()
         table = gr.Dataframe(headers=list(actions.COLUMNS), label="Metrics (first three rows: real images, for "
                              "scale)", interactive=False, wrap=True)
@@ -43,10 +44,8 @@ def build():
             return gr.update(choices=c, value=t)
 
         dataset.change(guarded(on_dataset), dataset, models)
-        event = go.click(model_event(actions.run), [dataset, models, n, seed, sampler, steps],
-                         [grids, table, status, export], api_name="compare", show_progress="minimal",
-                         **model_queue())
-        stop.click(None, None, None, cancels=[event])
+        go.click(model_event(stoppable("compare", actions.run)), [dataset, models, n, seed, sampler, steps],
+                 [grids, table, status, export], api_name="compare", show_progress="minimal", **model_queue())
     return tab
 
 

@@ -7,6 +7,7 @@ from playground.actions.common import gallery_thumbnails
 from tabs import two_settings
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
                          model_queue, raw)
+from tabs.stopping import stop_button, stoppable
 
 MAIN_ID = "ddpm-fashion"  # the first model shown
 DETAILS = """A **diffusion model** (Sohl-Dickstein et al. 2015; Ho et al. 2020) learns to undo noise. The
@@ -40,7 +41,7 @@ def _generate_view(ids, first):
         side = raw(gr.Slider(1, actions.MAX_SIDE, value=4, step=1, label="Grid size (n x n)"))
     with gr.Row():
         go = gr.Button("Generate", variant="primary")
-        stop = gr.Button("Stop")
+        stop_button("diffusion_generate")
     status = gr.Markdown()
     with gr.Row():
         xt = image_output("x_t: the noisy image at this step")
@@ -54,10 +55,9 @@ def _generate_view(ids, first):
                 name, count)
 
     model.change(guarded(on_model), model, [label, sampler, steps])
-    event = go.click(model_event(actions.generate), [model, label, guidance, sampler, steps, seed, side],
-                     [xt, x0, status, gif], api_name="diffusion_generate", show_progress="minimal",
-                     **model_queue())
-    stop.click(None, None, None, cancels=[event])
+    go.click(model_event(stoppable("diffusion_generate", actions.generate)),
+             [model, label, guidance, sampler, steps, seed, side], [xt, x0, status, gif], api_name="diffusion_generate",
+             show_progress="minimal", **model_queue())
     return model, label, guidance, seed
 
 
@@ -72,12 +72,15 @@ def _compare_view(first, model, label, guidance, seed):
         counts = raw(gr.CheckboxGroup(list(actions.STEP_CHOICES), value=[5, 10, 20, 50], label="Steps"))
     versus = gr.Markdown(actions.against_gan(first) if first else "")
     model.change(guarded(actions.against_gan), model, versus)
-    compare_btn = gr.Button("Compare", variant="primary")
+    with gr.Row():
+        compare_btn = gr.Button("Compare", variant="primary")
+        stop_button("compare_samplers")
     compare_status = gr.Markdown()
     compare_grid = image_output("Rows: samplers; columns: step counts")
     compare_table = gr.Dataframe(headers=["sampler", "steps", "seconds per image", "FD (the card's, N images)"],
                                  interactive=False)
-    compare_btn.click(model_event(actions.compare_samplers), [model, label, guidance, seed, chosen, counts],
+    compare_btn.click(model_event(stoppable("compare_samplers", actions.compare_samplers)),
+                      [model, label, guidance, seed, chosen, counts],
                       [compare_grid, compare_table, compare_status], api_name="compare_samplers", show_progress="minimal",
                       **model_queue())
 

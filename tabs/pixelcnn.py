@@ -6,6 +6,7 @@ from playground.actions.common import gallery_thumbnails
 from tabs import ood_panel, two_settings
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
                          model_queue, raw)
+from tabs.stopping import stop_button, stoppable
 
 DETAILS = """An **autoregressive model** writes an image the way you write a sentence: one pixel at a time,
 each drawn from a distribution given all the pixels before it (left to right, top to bottom). The
@@ -74,14 +75,12 @@ def _sample_view(model, label, temperature, seed):
         fast = raw(gr.Checkbox(value=True, label="Fast exact sampler (same pixels, far fewer passes)"))
     with gr.Row():
         go = gr.Button("Sample", variant="primary")
-        stop = gr.Button("Stop")
+        stop_button("pixelcnn_sample")
     status = gr.Markdown()
     grid = image_output("Written so far, row by row")
     gif = gr.Image(label="Animated", type="filepath", interactive=False, height=260)
-    event = go.click(model_event(actions.sample), [model, label, temperature, seed, side, fast],
-                     [grid, status, gif], api_name="pixelcnn_sample", show_progress="minimal",
-                     **model_queue())
-    stop.click(None, None, None, cancels=[event])
+    go.click(model_event(stoppable("pixelcnn_sample", actions.sample)), [model, label, temperature, seed, side, fast],
+             [grid, status, gif], api_name="pixelcnn_sample", show_progress="minimal", **model_queue())
 
 
 def _complete_view(model, temperature, seed):
@@ -89,10 +88,12 @@ def _complete_view(model, temperature, seed):
     with gr.Row():
         hidden = raw(gr.Slider(1, 27, value=14, step=1, label="Rows hidden at the bottom"))
         k = raw(gr.Slider(1, actions.MAX_COMPLETIONS, value=4, step=1, label="Completions"))
-    complete_btn = gr.Button("Complete", variant="primary")
+    with gr.Row():
+        complete_btn = gr.Button("Complete", variant="primary")
+        stop_button("pixelcnn_complete")
     complete_md = gr.Markdown()
     strip = image_output("Original | what the model sees (grey: hidden) | completions")
-    complete_btn.click(model_event(actions.complete),
+    complete_btn.click(model_event(stoppable("pixelcnn_complete", actions.complete)),
                        [model, source, index, upload, drawing, hidden, k, seed, temperature],
                        [strip, complete_md], api_name="pixelcnn_complete", show_progress="minimal",
                        **model_queue())

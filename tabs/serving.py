@@ -59,6 +59,8 @@ def _stored_only(handler, n_outputs):
                 return [gr.skip()] * n_outputs if n_outputs > 1 else gr.skip()
             raise
         return out
+    # the handler's own parameters, so that Gradio passes what it takes (a stoppable handler's gr.Request first)
+    run.__signature__, run.__annotations__ = inspect.signature(handler), dict(getattr(handler, "__annotations__", {}))
     return run
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from playground.actions import style as actions
 from tabs.common import guarded, image_input, image_output, intro, launch_alone, model_event, model_queue, raw
+from tabs.stopping import stop_button, stoppable
 
 DETAILS = """**Optimisation** (Gatys et al. 2016) starts from the photo (or noise) and changes its pixels with L-BFGS to
 make three numbers small: the **style loss** (the difference between the Gram matrices of the picture's and the
@@ -84,20 +85,20 @@ def _optimisation_view(p):
         o.init = raw(gr.Dropdown(list(actions.INITS), value="content", label="Start from"))
         o.seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (for noise)"))
         go = gr.Button("Start", variant="primary")
-        stop = gr.Button("Stop")
+        stop_button("style_optimise")
     plot = gr.LinePlot(x="iteration", y="log10 weighted loss", color="term", color_map=LOSS_COLOURS,
                        height=260, label="log10 of the weighted losses (red style, blue content, green TV)")
 
-    def on_optimise(cu, cn, su, sn, res, loss_id, keep_colour, sw, cw, tw, iters, init_value, seed_value):
-        for content, style, image, rows, text in actions.optimise_shown(cu, cn, su, sn, res, loss_id, keep_colour,
-                                                                        sw, cw, tw, iters, init_value, seed_value):
+    def on_optimise(cu, cn, su, sn, res, loss_id, keep_colour, sw, cw, tw, iters, init_value, seed_value,
+                    should_stop=None):
+        for content, style, image, rows, text in actions.optimise_shown(
+                cu, cn, su, sn, res, loss_id, keep_colour, sw, cw, tw, iters, init_value, seed_value, should_stop):
             yield content, style, image, _frame(rows), text, image
 
-    event = go.click(model_event(on_optimise), p.inputs + [p.loss_net, p.keep, o.style_w, o.content_w, o.tv_w,
-                                                          o.iterations, o.init, o.seed],
-                     [p.content_view, p.style_view, p.result, plot, p.status, p.result_state],
-                     api_name="style_optimise", show_progress="minimal", **model_queue())
-    stop.click(None, None, None, cancels=[event])
+    go.click(model_event(stoppable("style_optimise", on_optimise)),
+             p.inputs + [p.loss_net, p.keep, o.style_w, o.content_w, o.tv_w, o.iterations, o.init, o.seed],
+             [p.content_view, p.style_view, p.result, plot, p.status, p.result_state],
+             api_name="style_optimise", show_progress="minimal", **model_queue())
     return o
 
 

@@ -5,6 +5,7 @@ import gradio as gr
 from playground.actions import compare as actions
 from playground.actions.common import family_ids
 from tabs.common import image_output, model_event, model_queue, raw
+from tabs.stopping import stop_button, stoppable
 
 
 def build(family, api_name, first=None):
@@ -20,13 +21,17 @@ def build(family, api_name, first=None):
         a = raw(gr.Slider(low, high, value=a_default, step=step, label=f"First {name.lower()}"))
         b = raw(gr.Slider(low, high, value=b_default, step=step, label=f"Second {name.lower()}"))
         seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
-    go = gr.Button("Compare the two settings", variant="primary")
+    with gr.Row():
+        go = gr.Button("Compare the two settings", variant="primary")
+        stop_button(api_name)
+    status = gr.Markdown()
     with gr.Row():
         grid_a = image_output("First setting", height=300)
         grid_b = image_output("Second setting", height=300)
     table = gr.Dataframe(headers=actions.TWO_COLUMNS, interactive=False, label="Both settings and the difference")
 
-    def run(model_id, first, second, s):  # the API's parameter names
-        return actions.two_settings(model_id, first, second, s)
+    def run(model_id, first, second, s, should_stop=None):  # the API's parameter names
+        yield from actions.two_settings(model_id, first, second, s, should_stop=should_stop)
 
-    go.click(model_event(run), [model, a, b, seed], [grid_a, grid_b, table], api_name=api_name, **model_queue())
+    go.click(model_event(stoppable(api_name, run)), [model, a, b, seed], [grid_a, grid_b, table, status],
+             api_name=api_name, show_progress="minimal", **model_queue())

@@ -329,8 +329,8 @@ def test_compare_table_and_export_over_http(client):
     assert text.startswith("Done: 2 models, 20 images each") and len(grids) == 3
     with zipfile.ZipFile(export) as z:
         assert {"table.csv", "record.json", "gan-fashion.png"} <= set(z.namelist())
-    grid_a, grid_b, rows = client.predict("gan-fashion", 1, 0.5, 0, api_name="/gan_two_settings")
-    assert [r[0] for r in rows["data"]][-1] == "difference (second - first)"
+    grid_a, grid_b, rows, text = client.predict("gan-fashion", 1, 0.5, 0, api_name="/gan_two_settings")
+    assert [r[0] for r in rows["data"]][-1] == "difference (second - first)" and text.startswith("Both settings done")
 
 
 @pytest.mark.parametrize("api, args, words", [

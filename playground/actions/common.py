@@ -42,6 +42,17 @@ def pick_model(model_id, ids, what):
     return validate.choice(model_id, ids, name="Model")
 
 
+def about(seconds):
+    """A rough duration for a status line: "about 40 s", "about 3 min"."""
+    seconds = max(1.0, float(seconds))
+    return f"about {seconds:.0f} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
+
+
+def stopped_by(should_stop):
+    """Whether a view's Stop (the optional should_stop callable its action takes) asks the run to end."""
+    return should_stop is not None and bool(should_stop())
+
+
 def gallery_thumbnails(count=24):
     """The first `count` images of the shipped Fashion-MNIST gallery, enlarged, captioned "index: class"."""
     images, labels = data.fashion_gallery()

@@ -3,6 +3,7 @@ and an export; and the "two settings" panel of the generator tabs (playground.co
 import tempfile
 
 from .. import compare, results
+from .common import about, stopped_by
 
 DATASETS = list(compare.DATASETS)  # the data sets' names, as the tab offers them
 COLUMNS, MIN_N, N_STEP, MODEL_DEFAULT = compare.COLUMNS, compare.MIN_N, compare.N_STEP, compare.MODEL_DEFAULT
@@ -35,12 +36,23 @@ def table(rows):
 
 
 @results.cached("compare.run")
-def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20):
+def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20, should_stop=None):
     """Yield (gallery items, table rows, status, None) as each model finishes, then the same with
-    the export zip's path."""
+    the export zip's path. should_stop (the tab's Stop) is asked after the reference rows and after every
+    model: the run ends there with the models done so far (and no export)."""
+    total = len(compare.check(dataset_name, model_ids, n, seed, sampler, steps)[1])
+    yield [], [], f"Scoring the real images for the reference rows, then {total} models...", None
     rows, grids = [], {}
-    for rows, grids, status in compare.run(dataset_name, model_ids, n, seed, sampler, steps):
-        yield [(g, name) for name, g in grids.items()], table(rows), status, None
+    parts = compare.run(dataset_name, model_ids, n, seed, sampler, steps)
+    for done, (rows, grids, status) in enumerate(parts):
+        gallery = [(g, name) for name, g in grids.items()]
+        yield gallery, table(rows), status, None
+        if done < total and stopped_by(should_stop):
+            parts.close()
+            where = (f"at model {done} of {total}: the table and grids keep the models done so far"
+                     if done else f"after the reference rows, before the first of {total} models")
+            yield gallery, table(rows), f"Stopped {where}. Press Compare to run it all (and get the export).", None
+            return
     rec = compare.record(dataset_name, model_ids, n, seed, sampler, steps)
     path = compare.write_export(rows, grids, rec, tempfile.mkdtemp(prefix="compare-"))
     yield ([(g, name) for name, g in grids.items()], table(rows),
@@ -62,8 +74,22 @@ def sampler_choices():
 
 
 @results.cached("compare.two_settings")
-def two_settings(model_id, first, second, seed=0):
-    """TWO_N images from one seed at two settings of the model's knob: (first grid, second grid, the table's
-    rows in TWO_COLUMNS: both settings and their difference)."""
-    rows, grid_a, grid_b = compare.two_settings(model_id, first, second, TWO_N, seed)
-    return grid_a, grid_b, [[row.get(c, "") for c in TWO_COLUMNS] for row in rows]
+def two_settings(model_id, first, second, seed=0, should_stop=None):
+    """TWO_N images from one seed at two settings of the model's knob, streamed: yields (first grid, second grid,
+    the table's rows in TWO_COLUMNS, status) when it starts, after the first setting (with an estimate of the
+    second's time) and at the end (both settings and their difference). should_stop (the panel's Stop) is
+    asked after the first setting: a stopped run keeps the first grid and its row."""
+    parts = compare.two_settings_steps(model_id, first, second, TWO_N, seed)
+    name = next(parts)  # validates the settings before anything is drawn
+    yield None, None, [], f"Drawing {TWO_N} images at the first {name}..."
+    rows, shown, seconds = next(parts)
+    shown_rows = [[row.get(c, "") for c in TWO_COLUMNS] for row in rows]
+    if stopped_by(should_stop):
+        parts.close()
+        yield shown[0], None, shown_rows, f"Stopped at setting 1 of 2 after {seconds:.1f} s: the first setting's grid and row."
+        return
+    yield shown[0], None, shown_rows, (f"Setting 1 of 2 done in {seconds:.1f} s; drawing the second {name} "
+                                       f"({about(seconds)} more if it costs what the first did)...")
+    rows, shown, seconds = next(parts)
+    yield shown[0], shown[1], [[row.get(c, "") for c in TWO_COLUMNS] for row in rows], \
+        f"Both settings done in {seconds:.1f} s, {TWO_N} images each."

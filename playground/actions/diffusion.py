@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..families import diffusion as family
 from ..families import text_to_image as t2i
 from ..images import make_grid, save_gif, zoom
-from .common import family_ids, fit_upload, pick_model
+from .common import about, family_ids, fit_upload, pick_model, stopped_by
 
 SAMPLERS = ("DDPM", "DDIM", "DPM-Solver++", "Euler", "Euler ancestral", "Heun")
 NO_CLASS = "no class (unguided)"
@@ -81,9 +81,11 @@ def _grid(model, x, side):
 
 
 @results.cached("diffusion.generate")
-def generate(model_id, label, guidance, sampler, steps, seed, side=4, eta=0.0):
+def generate(model_id, label, guidance, sampler, steps, seed, side=4, eta=0.0, should_stop=None):
     """Yield (x_t grid, predicted-x0 grid, progress text, None) after each step, then the final
-    grid, the last x0 grid, a summary and the path of an animated GIF of the trajectory."""
+    grid, the last x0 grid, a summary and the path of an animated GIF of the trajectory.
+    should_stop (the tab's Stop) is asked after every step: when it says so the run ends there, with the
+    last grids, "Stopped at step k of N" and the GIF of the steps so far."""
     model_id = _model_id(model_id)
     y = _label(model_id, label)
     guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
@@ -92,25 +94,31 @@ def generate(model_id, label, guidance, sampler, steps, seed, side=4, eta=0.0):
     seed = validate.seed(seed)
     side = validate.number(side, name="Grid size", minimum=1, maximum=MAX_SIDE, step=1, integer=True)
     eta = validate.number(eta, name="DDIM eta", minimum=0, maximum=1, step=0.1)
-    frames, start = [], time.perf_counter()
+    frames, start, stopped = [], time.perf_counter(), None
     with registry.using(model_id) as model:
         run = family.sample_steps(model, seed, side * side, y, sampler, steps, float(guidance), float(eta))
         every = max(1, steps // 40)  # at most ~40 frames in the GIF
-        while True:
-            try:
-                i, total, x, x0 = next(run)
-            except StopIteration:
-                break
+        for i, total, x, x0 in run:
             xt_grid, x0_grid = _grid(model, x, side), _grid(model, x0, side)
             if i % every == 0 or i == total:
                 frames.append(np.concatenate([xt_grid, x0_grid], 1))
-            yield xt_grid, x0_grid, f"Step {i} of {total} ({sampler})", None
+            left = (time.perf_counter() - start) / i * (total - i)
+            yield xt_grid, x0_grid, f"Step {i} of {total} ({sampler}), {about(left)} left", None
+            if i < total and stopped_by(should_stop):
+                stopped = (i, total)
+                frames.append(np.concatenate([xt_grid, x0_grid], 1))
+                run.close()
+                break
     seconds = time.perf_counter() - start
     path = Path(tempfile.mkdtemp(prefix="diffusion-")) / f"trajectory-{seed}.gif"
     save_gif(frames + [frames[-1]] * 10, path, duration_ms=80)
-    yield (xt_grid, x0_grid,
-           f"{side * side} images, {steps} {sampler} steps, {seconds:.1f} s ({seconds / (side * side):.2f} s per image)",
-           str(path))
+    if stopped:
+        text = (f"Stopped at step {stopped[0]} of {stopped[1]} ({sampler}) after {seconds:.1f} s: these are the "
+                "images so far, and the trajectory up to here.")
+    else:
+        text = (f"{side * side} images, {steps} {sampler} steps, {seconds:.1f} s "
+                f"({seconds / (side * side):.2f} s per image)")
+    yield xt_grid, x0_grid, text, str(path)
 
 
 # the forward process --------------------------------------------------------------------------------
@@ -225,9 +233,10 @@ def against_gan(model_id):
 
 
 @results.cached("diffusion.compare_samplers")
-def compare_samplers(model_id, label, guidance, seed, samplers, step_counts):
+def compare_samplers(model_id, label, guidance, seed, samplers, step_counts, should_stop=None):
     """The same seed and class through every sampler x step count: yields (grid so far, table rows,
-    progress text) after each cell. Rows: sampler, steps, seconds per image, and the card's FD where measured."""
+    progress text) after each cell. Rows: sampler, steps, seconds per image, and the card's FD where measured.
+    should_stop (the tab's Stop) is asked after every cell: the grid keeps the cells done so far."""
     model_id = _model_id(model_id)
     y = _label(model_id, label)
     guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
@@ -242,20 +251,31 @@ def compare_samplers(model_id, label, guidance, seed, samplers, step_counts):
     if passes > MAX_PASSES:
         raise InputError(f"That comparison needs {passes:,} network passes; choose fewer cells or steps "
                          f"(at most {MAX_PASSES:,}).")
-    cells, rows, total, begin = [], [], len(samplers) * len(step_counts), time.perf_counter()
+    cells, rows, total, begin, done_passes = [], [], len(samplers) * len(step_counts), time.perf_counter(), 0
     with registry.using(model_id) as model:
         blank = np.full((model.output_size, model.output_size), 255, np.uint8)
+        yield make_grid([_zoom(blank)] * total, nrow=len(step_counts)), [], f"0 of {total} cells: starting..."
         for sampler in samplers:
             for steps in step_counts:
                 start = time.perf_counter()
                 image = family.generate(model, seed, 1, y, sampler, steps, float(guidance))[0]
                 seconds = time.perf_counter() - start
+                done_passes += PASSES_PER_STEP.get(sampler, 1) * steps
                 cells.append(image)
                 rows.append([sampler, steps, round(seconds, 3), _card_fd(model_id, sampler, steps)])
-                shown = cells + [blank] * (len(samplers) * len(step_counts) - len(cells))
-                done = (f"Done: {total} cells in {time.perf_counter() - begin:.1f} s." if len(cells) == total
-                        else f"{len(cells)} of {total} cells ({sampler}, {steps} steps done)...")
-                yield make_grid([_zoom(c) for c in shown], nrow=len(step_counts)), rows, done
+                shown = cells + [blank] * (total - len(cells))
+                grid = make_grid([_zoom(c) for c in shown], nrow=len(step_counts))
+                elapsed = time.perf_counter() - begin
+                if len(cells) == total:
+                    yield grid, rows, f"Done: {total} cells in {elapsed:.1f} s."
+                elif stopped_by(should_stop):
+                    yield grid, rows, (f"Stopped at cell {len(cells)} of {total} after {elapsed:.1f} s: the grid "
+                                       "keeps the cells done so far.")
+                    return
+                else:
+                    left = elapsed / done_passes * (passes - done_passes)
+                    yield grid, rows, (f"{len(cells)} of {total} cells ({sampler}, {steps} steps done), "
+                                       f"{about(left)} left...")
 
 
 def bench_cases():

@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..families import pixelcnn as family
 from ..families.vae import ood_images
 from ..images import heatmap, make_grid, save_gif, zoom
-from .common import family_ids, fit_upload, pick_model
+from .common import about, family_ids, fit_upload, pick_model, stopped_by
 
 MAIN_ID, MASKED_ID = "pixelcnn-fashion", "pixelcnn-masked-small"
 SOURCES = ("test image", "upload", "drawing")
@@ -93,8 +93,10 @@ def model_input(source, index=0, upload=None, drawing=None):
 
 # sample ------------------------------------------------------------------------------------------
 @results.cached("pixelcnn.sample")
-def sample(model_id, label, temperature, seed, side=4, fast=True):
-    """Yield (grid so far, progress text, None) after every written row, then (grid, summary, GIF path)."""
+def sample(model_id, label, temperature, seed, side=4, fast=True, should_stop=None):
+    """Yield (grid so far, progress text, None) after every written row, then (grid, summary, GIF path).
+    should_stop (the tab's Stop) is asked after every row: when it says so the run ends there, with the
+    rows written, "Stopped at row k of 28" and the GIF of the rows so far."""
     model_id = _model_id(model_id)
     y = _label(model_id, label)
     temperature = validate.number(temperature, name="Temperature", minimum=0.1, maximum=2, step=0.05)
@@ -102,16 +104,26 @@ def sample(model_id, label, temperature, seed, side=4, fast=True):
     side = validate.number(side, name="Grid size", minimum=1, maximum=MAX_SIDE, step=1, integer=True)
     if not isinstance(fast, bool):
         raise InputError(f"Fast sampler is on or off (true or false), not {fast!r}.")
-    frames, start = [], time.perf_counter()
+    frames, start, stopped = [], time.perf_counter(), None
     with registry.using(model_id) as model:
-        for row, images in family.sample_pixels(model, seed, side * side, y, float(temperature), fast):
+        rows = family.sample_pixels(model, seed, side * side, y, float(temperature), fast, should_stop=should_stop)
+        for row, images in rows:
             grid = make_grid([zoom(im, SMALL) for im in images], nrow=side)
             frames.append(grid)
-            yield grid, f"Row {row + 1} of {model.image_size} written", None
+            if row + 1 < model.image_size and stopped_by(should_stop):
+                stopped = (row + 1, model.image_size)
+                rows.close()
+                break
+            left = (time.perf_counter() - start) / (row + 1) * (model.image_size - row - 1)
+            yield grid, f"Row {row + 1} of {model.image_size} written, {about(left)} left", None
         sampler = "fast exact sampler" if fast and model.kind == "gated" else "whole network per pixel"
     seconds = time.perf_counter() - start
     path = Path(tempfile.mkdtemp(prefix="pixelcnn-")) / f"samples-{seed}.gif"
     save_gif(frames + [frames[-1]] * 8, path, duration_ms=90)
+    if stopped:
+        yield grid, (f"Stopped at row {stopped[0]} of {stopped[1]} after {seconds:.1f} s ({sampler}): the rows "
+                     "written so far, and their animation."), str(path)
+        return
     yield grid, f"{side * side} images, {seconds:.1f} s ({sampler}, temperature {temperature:g})", str(path)
 
 
@@ -123,10 +135,12 @@ def class_posterior(model, image, rows):
     return np.exp(logp - np.logaddexp.reduce(logp))
 
 
-def complete(model_id, source, index=0, upload=None, drawing=None, hidden=14, k=4, seed=0, temperature=1.0):
+def complete(model_id, source, index=0, upload=None, drawing=None, hidden=14, k=4, seed=0, temperature=1.0,
+             should_stop=None):
     """Hide the lower `hidden` rows and write them k times. Yields (strip, text) after every row; the
     strip is [original | what the model sees | k completions]. A conditional model first reads the
-    class from the visible rows (p(y | visible) by Bayes) and draws each completion's class from it."""
+    class from the visible rows (p(y | visible) by Bayes) and draws each completion's class from it.
+    should_stop (the tab's Stop) is asked after every row: the strip keeps the rows written so far."""
     model_id = _model_id(model_id)
     hidden = validate.number(hidden, name="Hidden rows", minimum=1, maximum=27, step=1, integer=True)
     k = validate.number(k, name="Completions", minimum=1, maximum=MAX_COMPLETIONS, step=1, integer=True)
@@ -137,6 +151,7 @@ def complete(model_id, source, index=0, upload=None, drawing=None, hidden=14, k=
     seen = image.copy()
     seen[keep:] = 128
     text = f"Completing {caption}: rows {keep + 1}-28 hidden."
+    start = time.perf_counter()
     with registry.using(model_id) as model:
         labels = None
         if model.num_classes:
@@ -145,9 +160,18 @@ def complete(model_id, source, index=0, upload=None, drawing=None, hidden=14, k=
             top = np.argsort(-post)[:3]
             text += " From the visible rows it reads: " + ", ".join(
                 f"{data.FASHION_CLASSES[i]} {post[i]:.0%}" for i in top) + "."
-        for row, done in family.sample_pixels(model, seed, k, labels, float(temperature), start=image, rows_from=keep):
+        rows = family.sample_pixels(model, seed, k, labels, float(temperature), start=image, rows_from=keep,
+                                    should_stop=should_stop)
+        begin = time.perf_counter()
+        for row, done in rows:
             strip = make_grid([zoom(im, SMALL) for im in [image, seen, *done]], nrow=k + 2)
-            yield strip, f"{text} Row {row + 1} of 28 written."
+            if row < 27 and stopped_by(should_stop):
+                rows.close()
+                yield strip, (f"{text} Stopped at row {row + 1} of 28 after {time.perf_counter() - start:.1f} s: "
+                              "the rows written so far.")
+                return
+            left = (time.perf_counter() - begin) / (row + 1 - keep) * (27 - row)
+            yield strip, f"{text} Row {row + 1} of 28 written, {about(left)} left."
     yield strip, text + (" Each completion's class was drawn from those odds: "
                          + ", ".join(data.FASHION_CLASSES[c] for c in labels) + "." if labels else "")
 

@@ -13,7 +13,7 @@ from .. import registry, results, style_images, validate
 from ..errors import InputError
 from ..families import style as family
 from ..images import heatmap, normalize_image, zoom
-from .common import family_ids, pick_model
+from .common import about, family_ids, pick_model, stopped_by
 
 RESOLUTIONS = (128, 192, 256, 384, 512)
 INITS = ("content", "noise", "colour-transferred content")
@@ -128,20 +128,24 @@ def _finished(rows, kwargs):
 
 
 @results.cached("style.optimise", keep_if=lambda value, args, kwargs: _finished(value[1], kwargs))
-def optimise(content, style, loss_id, **kwargs):
+def optimise(content, style, loss_id, should_stop=None, **kwargs):
     """Stream the optimisation: yields (uint8 image, loss rows so far) every few iterations. Each row is
-    {iteration, seconds, term, weighted} for the style, content and TV terms (weighted by their weights)."""
+    {iteration, seconds, term, weighted} for the style, content and TV terms (weighted by their weights).
+    should_stop (the tab's Stop) is asked after every yield: the run ends there, its last picture kept."""
     loss_id = pick_model(loss_id, loss_networks(), "loss network")
     kwargs = settings(**kwargs)
     rows = []
     with registry.using(loss_id) as net:
         _big_enough(net, loss_id, content=content, style=style)
-        for image, losses in family.optimise(net, content, style, every=EVERY,
-                                                deadline=time.monotonic() + MAX_SECONDS, **kwargs):
+        steps = family.optimise(net, content, style, every=EVERY, deadline=time.monotonic() + MAX_SECONDS, **kwargs)
+        for image, losses in steps:
             for term, weight in (("style", "style_weight"), ("content", "content_weight"), ("tv", "tv_weight")):
                 rows.append({"iteration": losses["iteration"], "seconds": round(losses["seconds"], 2),
                              "term": term, "weighted": losses[term] * kwargs[weight]})
             yield image, rows
+            if stopped_by(should_stop):
+                steps.close()
+                return
 
 
 @results.cached("style.fast")
@@ -293,26 +297,34 @@ def bench_cases():
 
 # What the tab shows: one call per event, the results chained and put into words here (the tab only wires).
 
-def status_text(rows, iterations):
-    """The optimisation's last loss rows as one status line ("" before the first)."""
+def status_text(rows, iterations, left=False):
+    """The optimisation's last loss rows as one status line ("" before the first); left=True adds an estimate
+    of the time left, from the seconds per iteration so far."""
     if not rows:
         return ""
     last = rows[-1]
     terms = {r["term"]: r["weighted"] for r in rows[-3:]}
-    return (f"Iteration {last['iteration']} of {int(iterations)} after {last['seconds']:.1f} s: weighted style "
+    done, total = last["iteration"], int(iterations)
+    estimate = f", {about(last['seconds'] / done * (total - done))} left" if left and 0 < done < total else ""
+    return (f"Iteration {done} of {total} after {last['seconds']:.1f} s{estimate}: weighted style "
             f"{terms['style']:.3g}, content {terms['content']:.3g}, TV {terms['tv']:.3g}.")
 
 
 def optimise_shown(content_upload, content_name, style_upload, style_name, resolution, loss_id, preserve_colour,
-                   style_weight, content_weight, tv_weight, iterations, init, seed):
-    """Stream the optimisation on the pair: yields (content, style, image or None, loss rows, status line)."""
+                   style_weight, content_weight, tv_weight, iterations, init, seed, should_stop=None):
+    """Stream the optimisation on the pair: yields (content, style, image or None, loss rows, status line).
+    A run that Stop (should_stop) ended says "Stopped at iteration k of N" and keeps its last picture."""
     content, style = pair(content_upload, content_name, style_upload, style_name, resolution)
     yield content, style, None, [], "Starting..."
-    image = None
+    image, rows = None, []
     for image, rows in optimise(content, style, loss_id, style_weight=style_weight, content_weight=content_weight,
                                 tv_weight=tv_weight, iterations=iterations, init=init,
-                                preserve_colour=preserve_colour, seed=seed):
-        yield content, style, image, rows, status_text(rows, iterations)
+                                preserve_colour=preserve_colour, seed=seed, should_stop=should_stop):
+        yield content, style, image, rows, status_text(rows, iterations, left=True)
+    if stopped_by(should_stop) and rows and rows[-1]["iteration"] < int(iterations):
+        text = status_text(rows, iterations)
+        yield content, style, image, rows, f"Stopped at {text[0].lower()}{text[1:]}"
+        return
     yield content, style, image, rows, "Done. " + status_text(rows, iterations)
 
 

@@ -81,9 +81,9 @@ def test_sdedit_keeps_the_size_and_strength_matters(tiny_registry):
 
 def test_compare_samplers_fills_the_grid_cell_by_cell(tiny_registry):
     states = list(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, ["DDIM", "Euler"], [5, 10]))
-    assert len(states) == 4
+    assert len(states) == 5 and states[0][1] == [] and states[0][2].startswith("0 of 4 cells")  # a blank grid at once
     grid, rows, text = states[-1]
-    assert states[0][2] == "1 of 4 cells (DDIM, 5 steps done)..." and text.startswith("Done: 4 cells in")
+    assert states[1][2].startswith("1 of 4 cells (DDIM, 5 steps done), about ") and text.startswith("Done: 4 cells in")
     assert [r[:2] for r in rows] == [["DDIM", 5], ["DDIM", 10], ["Euler", 5], ["Euler", 10]]
     assert all(r[3] == "not measured" for r in rows) and grid.shape == states[0][0].shape
     again = list(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, ["DDIM", "Euler"], [5, 10]))[-1][0]
