@@ -267,7 +267,7 @@ def cached(name, keep_if=None):
                 store(k, value)
             except Uncacheable as why:
                 stats["uncacheable"] += 1
-                log.info("%s: result not cached (%s)", name, why)
+                log.debug("%s: result not cached (%s)", name, why)
             except OSError:
                 log.exception("%s: could not store a result", name)
 

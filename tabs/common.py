@@ -9,7 +9,7 @@ import threading
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from playground.actions.common import grey_drawing
+from playground.actions.common import NotCached, grey_drawing
 from playground.errors import PlaygroundError
 
 log = logging.getLogger("playground.ui")
@@ -24,7 +24,7 @@ def intro(sentence, details):
 
 
 def _as_ui_error(error):
-    if isinstance(error, gr.Error):
+    if isinstance(error, (gr.Error, NotCached)):  # NotCached: a page open's copy with no stored result (serving)
         return error
     if isinstance(error, PlaygroundError):
         return gr.Error(str(error), print_exception=False)

@@ -51,41 +51,50 @@ def _frame(rows):
 
 
 def _pair_view():
-    """The pair every view works on, its settings and the three pictures: made once, shared by the views."""
+    """The pair every view works on, its settings and the three pictures (rendered beside the views by
+    _pair_pictures): made once, shared by the views. One row of settings and the uploads folded away, so
+    that each view's button (first in its view) and the pictures are above the fold on a 1280x720 projector."""
     contents, styles, losses = actions.content_names(), actions.style_names(), actions.loss_networks()
     p = SimpleNamespace(result_state=gr.State(None))
     with gr.Row():
-        with gr.Column():
-            p.content_name = raw(gr.Dropdown(contents, value=contents[0] if contents else None, label="Content photo"))
+        p.content_name = raw(gr.Dropdown(contents, value=contents[0] if contents else None, label="Content photo"))
+        p.style_name = raw(gr.Dropdown(styles, value=styles[0] if styles else None, label="Style image"))
+        p.resolution = raw(gr.Dropdown(list(actions.RESOLUTIONS), value=256, label="Resolution (longer side, px)"))
+        p.loss_net = raw(gr.Dropdown(losses, value=losses[0] if losses else None, label="Loss network"))
+        p.keep = raw(gr.Checkbox(value=False, label="Preserve colour (luminance-only transfer)"))
+    with gr.Accordion("...or use your own pictures", open=False):
+        with gr.Row():
             p.content_up = image_input("...or upload a content image", height=160)
-        with gr.Column():
-            p.style_name = raw(gr.Dropdown(styles, value=styles[0] if styles else None, label="Style image"))
             p.style_up = image_input("...or upload a style image", height=160)
-        with gr.Column():
-            p.resolution = raw(gr.Dropdown(list(actions.RESOLUTIONS), value=256, label="Resolution (longer side, px)"))
-            p.loss_net = raw(gr.Dropdown(losses, value=losses[0] if losses else None, label="Loss network"))
-            p.keep = raw(gr.Checkbox(value=False, label="Preserve colour (luminance-only transfer)"))
-    with gr.Row():
-        p.content_view = image_output("Content")
-        p.style_view = image_output("Style")
-        p.result = image_output("Result")
-    p.status = gr.Markdown()
+    p.content_view = image_output("Content", height=170, render=False)
+    p.style_view = image_output("Style", height=170, render=False)
+    p.result = image_output("Result", height=300, render=False)
+    p.status = gr.Markdown(render=False)
     p.inputs = [p.content_up, p.content_name, p.style_up, p.style_name, p.resolution]
     return p
+
+
+def _pair_pictures(p):
+    """The pictures, beside the views (a column of their own; below them on a phone)."""
+    with gr.Row():
+        p.content_view.render()
+        p.style_view.render()
+    p.result.render()
+    p.status.render()
 
 
 def _optimisation_view(p):
     o = SimpleNamespace()
     with gr.Row():
+        go = gr.Button("Start", variant="primary")
+        stop_button("style_optimise")
+        o.iterations = raw(gr.Slider(1, actions.MAX_ITERATIONS, value=100, step=1, label="Iterations"))
+    with gr.Row():
         o.style_w = raw(gr.Number(value=1000, minimum=0, maximum=1e5, label="Style weight"))
         o.content_w = raw(gr.Number(value=1, minimum=0, maximum=100, label="Content weight"))
         o.tv_w = raw(gr.Number(value=0.01, minimum=0, maximum=10, label="Total variation weight"))
-        o.iterations = raw(gr.Slider(1, actions.MAX_ITERATIONS, value=100, step=1, label="Iterations"))
-    with gr.Row():
         o.init = raw(gr.Dropdown(list(actions.INITS), value="content", label="Start from"))
         o.seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (for noise)"))
-        go = gr.Button("Start", variant="primary")
-        stop_button("style_optimise")
     plot = gr.LinePlot(x="iteration", y="log10 weighted loss", color="term", color_map=LOSS_COLOURS,
                        height=260, label="log10 of the weighted losses (red style, blue content, green TV)")
 
@@ -180,16 +189,20 @@ def build():
               "get the same look instantly from a network trained for one style, and see what the network measures "
               "as \"style\".", DETAILS)
         pair = _pair_view()
-        with gr.Tab("Optimisation"):
-            settings = _optimisation_view(pair)
-        with gr.Tab("Fast network"):
-            _fast_view(pair)
-        with gr.Tab("Colour baselines"):
-            _baseline_view(pair)
-        with gr.Tab("Two methods"):
-            _two_methods_view(pair, settings)
-        with gr.Tab("What style is to the network"):
-            _grams_view(pair)
+        with gr.Row():
+            with gr.Column(scale=3):
+                with gr.Tab("Optimisation"):
+                    settings = _optimisation_view(pair)
+                with gr.Tab("Fast network"):
+                    _fast_view(pair)
+                with gr.Tab("Colour baselines"):
+                    _baseline_view(pair)
+                with gr.Tab("Two methods"):
+                    _two_methods_view(pair, settings)
+                with gr.Tab("What style is to the network"):
+                    _grams_view(pair)
+            with gr.Column(scale=2):
+                _pair_pictures(pair)
     return tab
 
 

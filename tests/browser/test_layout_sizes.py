@@ -71,12 +71,7 @@ def _top(locator):
     return locator.evaluate("e => (e.closest('.block') || e).getBoundingClientRect().top + window.scrollY")
 
 
-STYLE_LEFT = pytest.mark.xfail(strict=True, reason="the Style tab's pair pickers (tabs/style.py _pair_view) push Start to "
-                               "980 px; its layout is left to the Stop-button work on that view (issue 25)")
-
-
-@pytest.mark.parametrize("label", [pytest.param(label, marks=STYLE_LEFT) if label == "Style transfer" else label
-                                   for label, _ in app.TABS])
+@pytest.mark.parametrize("label", [label for label, _ in app.TABS])
 def test_primary_button_and_first_output_above_the_fold_on_a_projector(browser_and_config, label):
     page, config = browser_and_config
     page.set_viewport_size({"width": 1280, "height": FOLD})
