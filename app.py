@@ -62,9 +62,15 @@ BAD_REQUEST = ("This request does not match what the endpoint takes (see the API
 DELETE_CACHE = (1800, 3600)  # every 30 minutes, files older than an hour leave Gradio's cache
 # Gradio's plots give the chart the whole block's height under the block's label, so the bottom of the chart (its
 # legend: which line is which) was cut off. As a flex column the chart takes what the label leaves.
+# Two layout fixes Gradio 6.31 needs (each checked by a browser test in tests/browser/):
+# - a chart gets its block's whole height under its label, so the legend at its foot was clipped
+#   (test_classroom.py); the chart now fills what the label leaves;
+# - table headers broke words mid-word in narrow columns ("memorisa-tion"): words now wrap whole, and
+#   a column is at least as wide as its longest word (test_pages.py's Compare test).
 CSS = """
 .block:has(> .vega-embed) { display: flex; flex-direction: column; }
 .block > .vega-embed { flex: 1 1 0; min-height: 0; }
+.table-wrap th, .table-wrap th * { word-break: normal !important; overflow-wrap: normal !important; }
 """
 
 

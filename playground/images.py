@@ -15,7 +15,7 @@ import threading
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from .errors import InputError
 
@@ -230,6 +230,22 @@ def make_grid(images, nrow=None, pad=2, pad_value=255):
         y, x = pad + (i // cols) * (h + pad), pad + (i % cols) * (w + pad)
         grid[y:y + t.shape[0], x:x + t.shape[1]] = t
     return grid[..., 0] if flat else grid
+
+
+
+def labelled_grid(grid, row_labels, col_labels, tile, pad=2, margin=(110, 24)):
+    """A make_grid grid of len(row_labels) x len(col_labels) tiles of `tile` pixels, with each row's label on
+    its left and each column's above it (black on white, PIL's own font): a table a class can read."""
+    left, top = margin
+    grey = grid.ndim == 2
+    canvas = Image.new("L" if grey else "RGB", (grid.shape[1] + left, grid.shape[0] + top), 255)
+    canvas.paste(Image.fromarray(grid), (left, top))
+    draw, font = ImageDraw.Draw(canvas), ImageFont.load_default(size=14)
+    for j, text in enumerate(col_labels):
+        draw.text((left + pad + j * (tile + pad) + tile // 2, top // 2), str(text), fill=0, font=font, anchor="mm")
+    for i, text in enumerate(row_labels):
+        draw.text((left - 6, top + pad + i * (tile + pad) + tile // 2), str(text), fill=0, font=font, anchor="rm")
+    return np.asarray(canvas)
 
 
 def _pil(a):

@@ -78,7 +78,7 @@ def _walk_view():
             c.seed_b = raw(gr.Number(value=1, precision=0, minimum=0, label="Second seed"))
             c.steps = raw(gr.Slider(2, 32, value=10, step=1, label="Steps"))
             c.walk_btn = gr.Button("Walk")
-        c.strip = image_output("Interpolation")
+        c.strip = image_output("Interpolation: the first seed top left, the second bottom right, read row by row")
         c.gif = gr.Image(label="Animated", type="filepath", interactive=False, height=240)
     return c
 

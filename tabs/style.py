@@ -89,14 +89,14 @@ def _optimisation_view(p):
         go = gr.Button("Start", variant="primary")
         stop_button("style_optimise")
         o.iterations = raw(gr.Slider(1, actions.MAX_ITERATIONS, value=100, step=1, label="Iterations"))
+    plot = gr.LinePlot(x="iteration", y="log10 weighted loss", color="term", color_map=LOSS_COLOURS,
+                       height=240, label="log10 of the weighted losses (red style, blue content, green TV)")
     with gr.Row():
         o.style_w = raw(gr.Number(value=1000, minimum=0, maximum=1e5, label="Style weight"))
         o.content_w = raw(gr.Number(value=1, minimum=0, maximum=100, label="Content weight"))
         o.tv_w = raw(gr.Number(value=0.01, minimum=0, maximum=10, label="Total variation weight"))
         o.init = raw(gr.Dropdown(list(actions.INITS), value="content", label="Start from"))
         o.seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (for noise)"))
-    plot = gr.LinePlot(x="iteration", y="log10 weighted loss", color="term", color_map=LOSS_COLOURS,
-                       height=260, label="log10 of the weighted losses (red style, blue content, green TV)")
 
     def on_optimise(cu, cn, su, sn, res, loss_id, keep_colour, sw, cw, tw, iters, init_value, seed_value,
                     should_stop=None):

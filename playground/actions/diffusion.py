@@ -16,7 +16,7 @@ from .. import data, datasets, registry, results, validate
 from ..errors import InputError
 from ..families import diffusion as family
 from ..families import text_to_image as t2i
-from ..images import make_grid, save_gif, zoom
+from ..images import labelled_grid, make_grid, save_gif, zoom
 from .common import about, family_ids, fit_upload, pick_model, stopped_by
 
 SAMPLERS = ("DDPM", "DDIM", "DPM-Solver++", "Euler", "Euler ancestral", "Heun")
@@ -25,6 +25,7 @@ EVERY_CLASS = "every class in turn"
 CURVE_COLOURS = {"linear": "#1f77b4", "cosine": "#ff7f0e", "chosen t": "#d62728"}
 MAX_SIDE = 6
 TILE = 96
+SAMPLER_TILE = 128  # a sampler grid's cells are single images: bigger, so a class can compare them
 
 
 def diffusion_ids():
@@ -254,7 +255,12 @@ def compare_samplers(model_id, label, guidance, seed, samplers, step_counts, sho
     cells, rows, total, begin, done_passes = [], [], len(samplers) * len(step_counts), time.perf_counter(), 0
     with registry.using(model_id) as model:
         blank = np.full((model.output_size, model.output_size), 255, np.uint8)
-        yield make_grid([_zoom(blank)] * total, nrow=len(step_counts)), [], f"0 of {total} cells: starting..."
+        tile = _zoom(blank, SAMPLER_TILE).shape[0]
+
+        def table(images):  # rows: samplers, columns: step counts, both named on the picture
+            return labelled_grid(make_grid([_zoom(c, SAMPLER_TILE) for c in images], nrow=len(step_counts)), samplers,
+                                 [f"{n} steps" for n in step_counts], tile)
+        yield table([blank] * total), [], f"0 of {total} cells: starting..."
         for sampler in samplers:
             for steps in step_counts:
                 start = time.perf_counter()
@@ -263,8 +269,7 @@ def compare_samplers(model_id, label, guidance, seed, samplers, step_counts, sho
                 done_passes += PASSES_PER_STEP.get(sampler, 1) * steps
                 cells.append(image)
                 rows.append([sampler, steps, round(seconds, 3), _card_fd(model_id, sampler, steps)])
-                shown = cells + [blank] * (total - len(cells))
-                grid = make_grid([_zoom(c) for c in shown], nrow=len(step_counts))
+                grid = table(cells + [blank] * (total - len(cells)))
                 elapsed = time.perf_counter() - begin
                 if len(cells) == total:
                     yield grid, rows, f"Done: {total} cells in {elapsed:.1f} s."

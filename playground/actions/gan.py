@@ -22,6 +22,7 @@ from .common import family_ids
 MAX_SIDE = 8
 PR_SAMPLES = 200
 MAX_TRAIN = 10_000  # larger training sets are compared through a fixed, seeded subset
+WALK_ROW = 8  # frames per row of a latent walk's picture
 TILE = 128  # pixels a generated image is enlarged to (at most), so it is visible on a projector
 GALLERY_NOTE = ("Compared with the 2,000 shipped Fashion-MNIST test images, not the training images: "
                 + datasets.FASHION.training_missing + ". The model never trained on test images, so a close match "
@@ -155,7 +156,8 @@ def fidelity_diversity(model_id, seed, psi, label=ALL):
 
 def walk(model_id, seed_a, seed_b, steps, label=ALL):
     """A latent walk (slerp) between two seeds (one class for a conditional model: the chosen one,
-    else the first): a strip image and the path of an animated GIF."""
+    else the first): the frames read row by row, WALK_ROW to a row (big enough on a projector), and the
+    path of an animated GIF."""
     model_id = _model_id(model_id)
     seed_a, seed_b = validate.seed(seed_a, "First seed"), validate.seed(seed_b, "Second seed")
     steps = validate.number(steps, name="Steps", minimum=2, maximum=32, step=1, integer=True)
@@ -166,7 +168,7 @@ def walk(model_id, seed_a, seed_b, steps, label=ALL):
     big = big.repeat(2, -2).repeat(2, -1) if big.shape[-1] < 200 else big
     path = Path(tempfile.mkdtemp(prefix="walk-")) / f"walk-{seed_a}-{seed_b}.gif"
     save_gif(list(big) + list(big[-2:0:-1]), path, duration_ms=120)  # there and back, no repeats
-    return make_grid(zoom(frames), nrow=steps), str(path)
+    return make_grid(zoom(frames), nrow=min(steps, WALK_ROW)), str(path)
 
 
 def real_example(model_id, index):

@@ -57,6 +57,22 @@ def _draw_box(page, scope, half_width, half_height):
     page.mouse.up()
 
 
+# The words of the visible elements matching a selector that are drawn across more than one line (a word cut
+# mid-word by a narrow table column): each word's text range has rectangles on more than one line.
+SPLIT_WORDS = """selector => [...document.querySelectorAll(selector)].filter(e => e.offsetParent).flatMap(e => {
+    const split = [], walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+    for (let node; (node = walker.nextNode());) {
+        for (const m of node.textContent.matchAll(/\\S+/g)) {
+            const r = document.createRange();
+            r.setStart(node, m.index);
+            r.setEnd(node, m.index + m[0].length);
+            if (new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1) split.push(m[0]);
+        }
+    }
+    return split;
+})"""
+
+
 def _assert_clean(page):
     """No error toast on the page and no console error so far."""
     assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
@@ -201,6 +217,7 @@ def test_compare_tab_end_to_end(page):
     page.locator("text=noisy sigma=0.1 >> visible=true").first.wait_for(timeout=30000)  # a reference row
     _served_images(page, 4)  # the real images' grid and three models'
     _shot(page, "compare", settle_ms=1500)
+    assert not page.evaluate(SPLIT_WORDS, "#compare-table th"), "a Compare header breaks a word across lines"
     _assert_clean(page)
 
 
