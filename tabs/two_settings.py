@@ -14,8 +14,9 @@ def build(family, api_name, first=None):
     ids = family_ids(family)
     first = first if first in ids else (ids[0] if ids else None)
     gr.Markdown(f"The same seed at two values of **{name.lower()}**: {actions.TWO_N} images each, scored against "
-                "the same real test images as the Compare tab (the first three numbers: lower FD is closer to real; "
-                "precision is fidelity, recall diversity).")
+                "real images: held-out test images where the data set has them, every training face for ORL faces, "
+                "which the GANs learn whole (the first three numbers: lower FD is closer to real; precision is "
+                "fidelity, recall diversity).")
     with gr.Row():
         model = raw(gr.Dropdown(ids, value=first, label="Model"))
         a = raw(gr.Slider(low, high, value=a_default, step=step, label=f"First {name.lower()}"))
