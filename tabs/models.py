@@ -2,6 +2,7 @@
 import gradio as gr
 
 from playground.actions import models as actions
+from playground.actions.common import menu_choices
 from tabs.common import guarded, intro, launch_alone, model_event, model_queue, raw
 
 
@@ -21,7 +22,7 @@ def build():
         memory_md = gr.Markdown()
         models = gr.Dataframe(headers=actions.COLUMNS, interactive=False, wrap=True, label="Models")
         with gr.Row():
-            choice = raw(gr.Dropdown(ids, value=ids[0] if ids else None, label="Model", scale=3))
+            choice = raw(gr.Dropdown(menu_choices(ids), value=ids[0] if ids else None, label="Model", scale=3))
             load_btn = gr.Button("Load", variant="primary", scale=1)
             unload_btn = gr.Button("Unload", scale=1)
             refresh_btn = gr.Button("Refresh", scale=1)
