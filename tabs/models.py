@@ -29,7 +29,14 @@ def build():
         card_md = gr.Markdown(actions.card_text(ids[0]) if ids else "No model cards found in model_cards/.")
         outputs = [models, memory_md, card_md]
         choice.change(guarded(actions.card_text), choice, card_md, api_name="model_card")
-        load_btn.click(model_event(actions.load), choice, outputs, api_name="load_model", **model_queue())
+        def on_load(model_id):  # the API's parameter name
+            offline = actions.needs_network(model_id)
+            if offline:  # a sentence, and the table stays (an error would blank every output)
+                gr.Warning(offline.replace("**", ""))
+                return gr.skip(), gr.skip(), offline + "\n\n" + actions.card_text(model_id)
+            return actions.load(model_id)
+
+        load_btn.click(model_event(on_load), choice, outputs, api_name="load_model", **model_queue())
         unload_btn.click(guarded(actions.unload), choice, outputs, api_name="unload_model")
         refresh_btn.click(guarded(actions.table), None, [models, memory_md], api_name="models_status")
         tab.load(guarded(actions.table), None, [models, memory_md])

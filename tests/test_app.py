@@ -35,6 +35,14 @@ def test_load_and_unload_a_model(client):
     assert {r[0]: r for r in table["data"]}[model_id][LOADED] == "no"
 
 
+@pytest.mark.skipif("sd-turbo" not in CARD_IDS, reason="no hub model card")
+def test_loading_a_hub_model_offline_answers_a_sentence(client):
+    """Issue 25: the app runs with HF_HUB_OFFLINE=1; the card's text says why nothing loaded (the browser keeps
+    its table: an error would blank it)."""
+    _table, _memory, card = client.predict("sd-turbo", api_name="/load_model")
+    assert card.startswith("**sd-turbo needs network**: it comes from the Hugging Face hub") and "SD-Turbo" in card
+
+
 def test_bad_input_gets_a_clear_message_and_the_server_keeps_serving(client):
     with pytest.raises(AppError) as info:
         client.predict("../../etc/passwd", api_name="/load_model")
