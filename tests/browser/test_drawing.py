@@ -149,3 +149,20 @@ def test_sdedit_drawing_reaches_the_server_with_every_stroke(page):
     _shot(page, "drawing-sdedit", settle_ms=1000)
     _check_corners(_served(page, shown), invert=True)
     _assert_clean(page)
+
+
+def test_superres_upscales_an_ordinary_photo_whole(page, tmp_path):
+    """Issue 25, item 4: a 640x427 photo at x2 in upscale mode was refused; every method gives 1280x854."""
+    from playground import data
+    path = tmp_path / "photo.jpg"
+    Image.open(data.natural_images()["chelsea"].path).convert("RGB").resize((640, 427)).save(path, quality=90)
+    page.get_by_role("tab", name="Super-resolution", exact=True).click()
+    page.locator("div.block", has_text="Your image").locator("input[type=file]").last.set_input_files(str(path))
+    page.wait_for_timeout(1500)
+    page.get_by_label("x2", exact=True).check()
+    page.get_by_label("Ground-truth mode: downscale first, then measure").uncheck()
+    page.locator("#superres-go").click()
+    page.locator("#superres-table").get_by_text("lanczos", exact=True).wait_for(timeout=240000)
+    page.locator("#superres-gallery").get_by_text("(1280x854)", exact=False).first.wait_for(timeout=60000)
+    _shot(page, "superres-photo-x2", settle_ms=1000)
+    _assert_clean(page)
