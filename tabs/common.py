@@ -236,9 +236,16 @@ def drawing_input(label, source=None, **kwargs):
     if get_blocks_context() is None:
         return pad  # made alone (tests): no events to wire
     pad.clear(guarded(blank_drawing), None, pad, show_progress="hidden")
-    if source is not None:
-        pad.input(None, None, source, js="() => 'drawing'")
+    if source is not None:  # the editor also says "input" when its page loads: only a touch of the page counts
+        get_blocks_context().root_block.load(None, None, None, js=_WATCH_TOUCHES)
+        pad.input(None, source, source, js=_PICK_IF_TOUCHED)
     return pad
+
+
+_WATCH_TOUCHES = """() => { if (!window.drawingTouchWatch) { window.drawingTouchWatch = true;
+  document.addEventListener('pointerdown', (e) => { if (e.target.closest && e.target.closest('.drawing-pad canvas'))
+    window.drawingTouchedAt = performance.now(); }, true); } }"""
+_PICK_IF_TOUCHED = "(s) => (performance.now() - (window.drawingTouchedAt ?? -1e9) < 5000 ? 'drawing' : s)"
 
 
 def image_output(label, **kwargs):

@@ -107,7 +107,9 @@ def test_pixelcnn_complete_from_a_drawing_without_picking_a_tool_or_the_source(p
     page.wait_for_timeout(1500)
     pad = page.locator(".drawing-pad >> visible=true").first
     _shot(page, "drawing-pixelcnn-before")
+    assert page.get_by_label("test image").first.is_checked()  # the page loading is not a drawing
     side, box = _strokes(page, pad)
+    assert page.get_by_label("drawing").first.is_checked()  # drawing picked the drawing source
     _check_page_fills_box(side, box)
     page.get_by_role("button", name="Complete", exact=True).click()
     page.get_by_text("Completing your drawing", exact=False).first.wait_for(timeout=120000)
