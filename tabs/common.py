@@ -1,5 +1,6 @@
 """What every tab shares: the explanation block, error handling, image components, GPU wrapping."""
 import collections
+import contextlib
 import functools
 import inspect
 import logging
@@ -7,6 +8,10 @@ import os
 import threading
 
 import gradio as gr
+import numpy as np
+from gradio import component_meta
+from gradio.components.base import server
+from gradio.context import get_blocks_context
 from gradio.utils import get_upload_folder
 
 from playground.actions.common import NotCached, grey_drawing
@@ -79,6 +84,10 @@ def model_queue():
 
 NOT_UPLOADED = "This image did not come through the app's upload. Please upload the file again."
 DRAWING_PIXELS = 1024 * 1024  # the sketchpads' canvases are 280x280; anything far larger is not a drawing
+CANVAS = 280
+# The editor fits its canvas inside a 30 px frame with 40 px more below for its toolbar; a box this size shows
+# the 280 px canvas at about 100%, so the white page is most of what a student sees and touches.
+DRAWING_BOX = (CANVAS + 60, CANVAS + 120)
 
 
 def upload_folder():
@@ -132,7 +141,7 @@ class BoundedBlobs(collections.OrderedDict):
     def __init__(self, max_bytes=64 * 1024**2):
         super().__init__()
         self.max_bytes = max_bytes
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
 
     @staticmethod
     def size(blobs):
@@ -166,14 +175,77 @@ def _drawing(pad, payload):
         raise gr.Error(str(error), print_exception=False) from None
 
 
-def drawing_input(label, **kwargs):
-    """A black-brush sketchpad on a fixed 280x280 canvas. Its handler gets the composite only (a grey
-    array, None when empty), never Gradio's own decoding of every layer."""
-    pad = gr.Sketchpad(label=label, type="numpy", image_mode="L", canvas_size=(280, 280),
-                       brush=gr.Brush(default_size=18, colors=["#000000"]), **kwargs)
-    pad.blob_storage = BoundedBlobs()
-    pad.preprocess = functools.partial(_drawing, pad)
+def blank_drawing():
+    """A sketchpad's value on load and after Clear: a white page as its background. Gradio's editor keeps the
+    brush while it has a background; an empty value switches it to its image tool ("select the draw tool")."""
+    return {"background": np.full((CANVAS, CANVAS), 255, np.uint8), "layers": [], "composite": None}
+
+
+@contextlib.contextmanager
+def _no_stub_file():
+    """Gradio's component metaclass writes a .pyi stub beside the module of every new component class; not here."""
+    write, component_meta.create_or_modify_pyi = component_meta.create_or_modify_pyi, lambda *args: None
+    try:
+        yield
+    finally:
+        component_meta.create_or_modify_pyi = write
+
+
+with _no_stub_file():
+    class DrawingPad(gr.Sketchpad):
+        """gr.Sketchpad whose handler gets the composite only (a grey array, None when empty), never Gradio's own
+        decoding of every layer, with a bounded blob store written under its lock.
+
+        On the class, not patched onto an instance: Gradio rebuilds a component from its constructor arguments
+        for a session when an event updates its props, and such a copy handed the whole value to the handler."""
+
+        # no __init__ of its own: Gradio reads a component's props from its class's __init__ signature
+
+        @property
+        def blob_storage(self):
+            return self._blobs
+
+        @blob_storage.setter
+        def blob_storage(self, value):  # Gradio's __init__ sets a plain dict
+            self._blobs = value if isinstance(value, BoundedBlobs) else BoundedBlobs()
+
+        def get_block_name(self):
+            return "imageeditor"  # the browser's component: a subclass of a template is named after its parent
+
+        get_block_class = get_block_name
+
+        def preprocess(self, payload):
+            return _drawing(self, payload)
+
+        @server
+        def accept_blobs(self, data):
+            """The browser sends a drawing's background, layer and composite in parallel requests to one id;
+            upstream reads the entry, adds its part and writes it back, so one part could erase another."""
+            with self.blob_storage.lock:
+                return super().accept_blobs(data)
+
+
+def drawing_input(label, source=None, **kwargs):
+    """A black-brush sketchpad on a fixed 280x280 white page, the brush on from the start, in a box that fits
+    it. Drawing on it sets `source` (a radio of sources) to "drawing"; Clear gives a white page again."""
+    with gr.Column(scale=0, min_width=DRAWING_BOX[0]):
+        pad = DrawingPad(label=label, value=blank_drawing(), type="numpy", image_mode="L",
+                         canvas_size=(CANVAS, CANVAS), fixed_canvas=True, layers=False, transforms=(),
+                         brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+                         width=DRAWING_BOX[0], height=DRAWING_BOX[1], elem_classes=["drawing-pad"], **kwargs)
+    if get_blocks_context() is None:
+        return pad  # made alone (tests): no events to wire
+    pad.clear(guarded(blank_drawing), None, pad, show_progress="hidden")
+    if source is not None:  # the editor also says "input" when its page loads: only a touch of the page counts
+        get_blocks_context().root_block.load(None, None, None, js=_WATCH_TOUCHES)
+        pad.input(None, source, source, js=_PICK_IF_TOUCHED)
     return pad
+
+
+_WATCH_TOUCHES = """() => { if (!window.drawingTouchWatch) { window.drawingTouchWatch = true;
+  document.addEventListener('pointerdown', (e) => { if (e.target.closest && e.target.closest('.drawing-pad canvas'))
+    window.drawingTouchedAt = performance.now(); }, true); } }"""
+_PICK_IF_TOUCHED = "(s) => (performance.now() - (window.drawingTouchedAt ?? -1e9) < 5000 ? 'drawing' : s)"
 
 
 def image_output(label, **kwargs):

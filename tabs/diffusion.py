@@ -3,7 +3,7 @@ import gradio as gr
 import pandas as pd
 
 from playground.actions import diffusion as actions
-from playground.actions.common import gallery_thumbnails
+from playground.actions.common import gallery_thumbnails, network_note, usable_now
 from tabs import two_settings
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
                          model_queue, raw)
@@ -119,8 +119,8 @@ def _forward_view(forward_tab):
 def _edit_view(model, label, guidance, source):
     # The sketchpad has a row of its own: beside other components in a row its canvas was sized to
     # the whole row when the tab opened after another one, and strokes landed outside the view.
-    sketch = drawing_input("Draw here (or leave it empty to use the Forward process tab's upload)",
-                           height=320, elem_id="sdedit-sketch")
+    gr.Markdown("Draw here, or leave the page blank to edit the Forward process tab's upload.")
+    sketch = drawing_input("Drawing", elem_id="sdedit-sketch")
     with gr.Row():
         strength = raw(gr.Slider(0.05, 1, value=0.6, step=0.05, label="Strength (0 keep, 1 new)"))
         edit_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
@@ -137,7 +137,7 @@ def _edit_view(model, label, guidance, source):
 
 
 def _text_to_image_view():
-    t2i_ids = actions.text_to_image_ids()
+    t2i_ids, needs_network = usable_now(actions.text_to_image_ids())
     gr.Markdown("A large text-to-image model from the Hugging Face hub, for contrast with the small models "
                 "above: the same denoising idea, trained on billions of captioned web images. It needs the "
                 "network the first time (about 5 GB) and then runs from the cache; offline it says so. "
@@ -151,6 +151,8 @@ def _text_to_image_view():
         t2i_seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
     t2i_btn = gr.Button("Draw", variant="primary")
     t2i_md = gr.Markdown()
+    if needs_network:
+        gr.Markdown(network_note(needs_network), elem_id="t2i-needs-network")
     picture = image_output("Picture", height=420)
     t2i_btn.click(model_event(actions.text_to_image), [t2i_model, prompt, t2i_steps, t2i_size, t2i_seed],
                   [picture, t2i_md], api_name="text_to_image", **model_queue())

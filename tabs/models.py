@@ -2,6 +2,7 @@
 import gradio as gr
 
 from playground.actions import models as actions
+from playground.actions.common import menu_choices
 from tabs.common import guarded, intro, launch_alone, model_event, model_queue, raw
 
 
@@ -20,7 +21,7 @@ def build():
               "offline they show as *needs network* and everything else keeps working.")
         memory_md = gr.Markdown()
         with gr.Row():  # above the table, which is long: on a projector the buttons stay in view
-            choice = raw(gr.Dropdown(ids, value=ids[0] if ids else None, label="Model", scale=3))
+            choice = raw(gr.Dropdown(menu_choices(ids), value=ids[0] if ids else None, label="Model", scale=3))
             load_btn = gr.Button("Load", variant="primary", scale=1)
             unload_btn = gr.Button("Unload", scale=1)
             refresh_btn = gr.Button("Refresh", scale=1)
@@ -32,7 +33,14 @@ def build():
         card_md = gr.Markdown(actions.card_text(ids[0]) if ids else "No model cards found in model_cards/.")
         outputs = [models, memory_md, card_md]
         choice.change(guarded(actions.card_text), choice, card_md, api_name="model_card")
-        load_btn.click(model_event(actions.load), choice, outputs, api_name="load_model", **model_queue())
+        def on_load(model_id):  # the API's parameter name
+            offline = actions.needs_network(model_id)
+            if offline:  # a sentence, and the table stays (an error would blank every output)
+                gr.Warning(offline.replace("**", ""))
+                return gr.skip(), gr.skip(), offline + "\n\n" + actions.card_text(model_id)
+            return actions.load(model_id)
+
+        load_btn.click(model_event(on_load), choice, outputs, api_name="load_model", **model_queue())
         unload_btn.click(guarded(actions.unload), choice, outputs, api_name="unload_model")
         refresh_btn.click(guarded(actions.table), None, [models, memory_md], api_name="models_status")
         tab.load(guarded(actions.table), None, [models, memory_md])

@@ -47,7 +47,7 @@ def _sources(label):
     gallery.select(guarded(on_pick), None, [source, index])
     with gr.Row():
         upload = image_input("Upload (any size; made grey, light backgrounds inverted)", height=200)
-        drawing = drawing_input("Drawing", height=260)
+        drawing = drawing_input("Drawing", source)
     return source, index, upload, drawing
 
 

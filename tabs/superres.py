@@ -42,8 +42,10 @@ def build():
                 scale = raw(gr.Radio([("x2", 2), ("x4", 4)], value=4, label="Scale"))
                 truth = raw(gr.Checkbox(value=True, label="Ground-truth mode: downscale first, then measure"))
                 go = gr.Button("Upscale with every method", variant="primary", elem_id="superres-go")
-                gr.Markdown(f"Largest image to upscale: {actions.MAX_PIXELS:,} pixels (x{actions.SCALES[-1]} of that "
-                            "in ground-truth mode, which downscales first).")
+                gr.Markdown(f"Largest image to upscale: {actions.MAX_PIXELS:,} pixels, for example 640x480 "
+                            f"(x{actions.SCALES[-1]} of that in ground-truth mode, which downscales first); a larger "
+                            "one is shrunk to that first, and the tab says so. The networks run in tiles.")
+                notice = gr.Markdown(elem_id="superres-notice")
         scores = gr.Dataframe(headers=HEADERS, label="Every method (ground-truth mode fills PSNR and SSIM)",
                               interactive=False, elem_id="superres-table")
         gr.Markdown(NOTE)
@@ -70,9 +72,9 @@ def build():
             names = list(res["outputs"]) + (["ground truth"] if res["truth"] is not None else [])
             best = actions.slider_default(res)
             return (res, actions.table(res), _gallery(res), actions.slider_pair(res, best),
-                    gr.update(choices=names, value=best), actions.zoom_crops(res, 0.5, 0.5))
+                    gr.update(choices=names, value=best), actions.zoom_crops(res, 0.5, 0.5), res.get("note") or "")
 
-        go.click(model_event(on_go), [upload, scale, truth], [result, scores, outputs, slider, method, crops],
+        go.click(model_event(on_go), [upload, scale, truth], [result, scores, outputs, slider, method, crops, notice],
                  api_name="superres_upscale", **model_queue())
 
         def on_method(res, name):

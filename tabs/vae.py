@@ -3,6 +3,7 @@ import gradio as gr
 import pandas as pd
 
 from playground.actions import vae as actions
+from playground.actions.common import network_note, usable_now
 from tabs import ood_panel, two_settings
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
                          model_queue, raw)
@@ -49,16 +50,18 @@ def _source_inputs(prefix, model_id):
     gallery.select(guarded(on_pick), None, [source, index])
     with gr.Row():
         upload = image_input("Upload (any size; made grey, light backgrounds inverted)", height=200)
-        drawing = drawing_input("Drawing", height=260)
+        drawing = drawing_input("Drawing", source)
     return source, index, upload, drawing, gallery
 
 
-def _reconstruct_view(ids, recon_ids, first):
+def _reconstruct_view(ids, recon_ids, first, needs_network):
     with gr.Row():
         model = raw(gr.Dropdown(recon_ids, value=first, label="Model (hub autoencoders need the network)"))
         decode = raw(gr.Radio(list(actions.DECODES), value="mean", label="Decoding"))
         seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed (sampled decoding)"))
         go = gr.Button("Reconstruct", variant="primary")
+    if needs_network:
+        gr.Markdown(network_note(needs_network), elem_id="vae-needs-network")
     # the button and the results first, the image to reconstruct (picked below) after: on a 1280x720 projector the
     # pickers pushed the button and every result below the fold
     with gr.Row():
@@ -188,14 +191,14 @@ def _holdout_view(ids, first):
 
 def build():
     ids = actions.vae_ids()
-    recon_ids = actions.recon_ids()
+    recon_ids, needs_network = usable_now(actions.recon_ids())
     first = actions.OOD_ID if actions.OOD_ID in ids else (ids[0] if ids else None)
     with gr.Blocks() as tab:
         intro("An encoder squeezes an image into a few numbers, a decoder rebuilds it. Pick an image and "
               "click Reconstruct; then explore the latent space and see why likelihood is not an anomaly detector.",
               DETAILS)
         with gr.Tab("Reconstruct"):
-            _reconstruct_view(ids, recon_ids, first)
+            _reconstruct_view(ids, recon_ids, first, needs_network)
         with gr.Tab("Latent map"):
             _latent_map_view()
         with gr.Tab("Interpolate and sample"):

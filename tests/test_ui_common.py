@@ -101,3 +101,47 @@ def test_drawings_never_used_are_dropped_oldest_first():
     for key in "abcd":
         blobs[key] = EditorDataBlobs(background=None, layers=[b"x" * 300], composite=None)
     assert list(blobs) == ["b", "c", "d"]
+
+
+def test_a_sessions_copy_of_a_sketchpad_still_hands_over_its_composite_only():
+    """Gradio rebuilds a component from its constructor arguments for a session when an event updates its props
+    (blocks.postprocess_data); that copy must keep the composite-only preprocess and the bounded blob store
+    (issue 25: the whole value reached the handler, which answered "The drawing is empty")."""
+    from gradio.components.image_editor import EditorDataBlobs
+    pad = common.drawing_input("Drawing")
+    copy = pad.__class__(**{**pad.constructor_args, "render": False})
+    assert isinstance(copy.blob_storage, common.BoundedBlobs)
+    copy.blob_storage["a"] = EditorDataBlobs(background=None, layers=[], composite=_png((280, 280)))
+    drawn = copy.preprocess(copy.data_model(id="a"))
+    assert getattr(drawn, "shape", None) == (280, 280)
+    assert copy.get_block_name() == "imageeditor"
+
+
+def test_sketchpads_open_with_the_brush_on_a_white_page_and_no_crop_or_layers():
+    """A blank white background keeps Gradio's editor on the brush (an empty value switches it to the image
+    tool: "select the draw tool to start"); no layers menu, no crop."""
+    pad = common.drawing_input("Drawing")
+    value = pad.value
+    assert value and value.get("background") is not None and not value.get("layers")
+    assert pad.layers.disabled and not pad.transforms and pad.brush and pad.canvas_size == (280, 280)
+    assert pad.width and pad.height and pad.width < 2 * pad.canvas_size[0]
+
+
+def test_blob_uploads_of_one_drawing_never_overwrite_each_other():
+    """The browser sends a drawing's parts (background, layers, composite) in parallel requests to the same id."""
+    import threading
+
+    from gradio.components.image_editor import AcceptBlobs
+    pad = common.drawing_input("Drawing")
+    ids = [f"d{i}" for i in range(200)]
+
+    def send(kind):
+        for i in ids:
+            pad.accept_blobs(AcceptBlobs(data={"type": kind, "index": None, "file": b"", "id": i},
+                                         files=[("f", b"x" * 10)]))
+    threads = [threading.Thread(target=send, args=(kind,)) for kind in ("composite", "background")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(pad.blob_storage[i].composite and pad.blob_storage[i].background for i in ids)

@@ -35,6 +35,30 @@ def family_ids(family, reg=None):
     return sorted(i for i, c in (reg or registry.default()).cards().items() if c.family == name)
 
 
+def usable_now(ids, reg=None):
+    """(usable, needs network): ids split by whether they can run now. A hub model that is not in the local
+    cache needs the network while the hub is unreachable (or HF_HUB_OFFLINE=1); menus leave those out."""
+    reg = reg or registry.default()
+    needs = [i for i in ids if reg.availability(i) == registry.NEEDS_NETWORK]
+    return [i for i in ids if i not in needs], needs
+
+
+def network_note(needs):
+    """The sentence under a menu that left hub models out ("" when none was)."""
+    if not needs:
+        return ""
+    names = ", ".join(f"`{i}`" for i in needs)
+    return (f"*Needs the network, so not offered now:* {names} (from the Hugging Face hub, not in this machine's "
+            "cache). Everything else here runs offline.")
+
+
+def menu_choices(ids):
+    """(label, id) pairs for a menu that keeps every model (the Models tab reads any card): a model that needs
+    the network now is labelled so."""
+    _, needs = usable_now(ids)
+    return [(f"{i} ({registry.NEEDS_NETWORK})" if i in needs else i, i) for i in ids]
+
+
 def pick_model(model_id, ids, what):
     """model_id if it is one of ids; else a clear message (none of `what` installed, or not one of them)."""
     if not ids:

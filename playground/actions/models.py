@@ -58,6 +58,17 @@ def card_text(model_id):
     return facts + body
 
 
+def needs_network(model_id):
+    """The sentence for a model that cannot load now (a hub model not in the cache while the hub is unreachable),
+    else None: the tab says it and keeps what it shows."""
+    reg = registry.default()
+    model_id = validate.choice(model_id, sorted(reg.cards()), name="Model")
+    if reg.availability(model_id) != registry.NEEDS_NETWORK:
+        return None
+    return (f"**{model_id} {registry.NEEDS_NETWORK}**: it comes from the Hugging Face hub and is not in this "
+            "machine's cache, so nothing was loaded. Every model without that label runs offline.")
+
+
 def load(model_id):
     """Load a model now: (table rows, memory line, its card)."""
     reg = registry.default()

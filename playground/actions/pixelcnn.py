@@ -83,7 +83,8 @@ def model_input(source, index=0, upload=None, drawing=None):
         return np.asarray(images[index]), f"test image {index} ({data.FASHION_CLASSES[int(labels[index])]})"
     src = upload if source == "upload" else drawing
     if src is None:
-        raise InputError(f"Choose an image for the {source} source first.")
+        raise InputError("The drawing is empty: draw something first." if source == "drawing"
+                         else f"Choose an image for the {source} source first.")
     if source == "drawing":  # an array from the sketchpad; an upload is a path or data: URL for the normaliser
         src = np.asarray(src)
         if src.size == 0 or src.ndim < 2 or src.min() == src.max():

@@ -6,12 +6,14 @@
 
 The learned models are the installed cards of the superres family whose resolution is the scale
 ("x2" or "x4"). Every upload goes through images.normalize_image; inputs above MAX_PIXELS (upscale
-mode) or MAX_PIXELS * scale^2 (ground-truth mode, where the image is downscaled first) are refused
-with a message; the networks run in tiles (families.superres.upscale) so memory stays bounded.
+mode) or MAX_PIXELS * scale^2 (ground-truth mode, where the image is downscaled first) are shrunk to
+that size first and the result's "note" says so; the networks run in tiles (families.superres.upscale)
+so memory stays bounded.
 """
 import time
 
 import numpy as np
+from PIL import Image
 
 from .. import data, registry, results, validate
 from ..errors import InputError
@@ -19,7 +21,7 @@ from ..families import superres as family
 from ..images import normalize_image
 from .common import family_ids
 
-MAX_PIXELS = 512 * 512  # of the image that is upscaled (outputs up to 2048 x 2048 at x4)
+MAX_PIXELS = 640 * 480  # of the image that is upscaled (an ordinary photo; outputs up to 2560 x 1920 at x4)
 MIN_SIDE = 8
 CLASSICAL = ("nearest", "bilinear", "bicubic", "lanczos")
 SCALES = (2, 4)
@@ -57,17 +59,22 @@ def default_pick():
 
 
 def _image(src, scale, ground_truth):
+    """The upload as uint8 RGB, and a sentence when it was shrunk (aspect kept) to the largest size this tab
+    upscales at this scale (None otherwise)."""
     image = normalize_image(src, mode="RGB")
     h, w = image.shape[:2]
-    cap = MAX_PIXELS * (scale * scale if ground_truth else 1)
-    if h * w > cap:
-        what = "in ground-truth mode (it is downscaled first)" if ground_truth else "to upscale"
-        raise InputError(f"The image is {w}x{h} ({w * h:,} pixels); the largest image {what} at x{scale} has "
-                         f"{cap:,} pixels (for example {int(cap ** 0.5)}x{int(cap ** 0.5)}). Crop or shrink it first.")
     least = MIN_SIDE * (scale if ground_truth else 1)
     if min(h, w) < least:
         raise InputError(f"The image is {w}x{h}; it needs at least {least} pixels on each side here.")
-    return image
+    cap = MAX_PIXELS * (scale * scale if ground_truth else 1)
+    if h * w <= cap:
+        return image, None
+    shrink = (cap / (h * w)) ** 0.5
+    size = (max(least, int(w * shrink)), max(least, int(h * shrink)))
+    image = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+    what = "in ground-truth mode" if ground_truth else "to upscale"
+    return image, (f"Your {w}x{h} image was shrunk to {size[0]}x{size[1]} first: the largest image {what} at "
+                   f"x{scale} here has {cap:,} pixels, so that every method finishes in about a minute.")
 
 
 def _run(method, low, scale):
@@ -89,7 +96,7 @@ def upscale_all(src, scale=4, ground_truth=False, chosen=None):
     scale, ground_truth = _scale(scale), validate.choice(ground_truth, (True, False), name="Ground-truth mode")
     offered = methods(scale)
     chosen = offered if chosen is None else [validate.choice(m, offered, name="Method") for m in chosen]
-    image = _image(src, scale, ground_truth)
+    image, note = _image(src, scale, ground_truth)
     truth = family.mod_crop(image, scale) if ground_truth else None
     low = family.downscale(truth, scale) if ground_truth else image
     outputs, rows = {}, []
@@ -100,7 +107,7 @@ def upscale_all(src, scale=4, ground_truth=False, chosen=None):
         outputs[method] = out
         m = family.y_metrics(out, truth, scale) if ground_truth else {"psnr": None, "ssim": None}
         rows.append([method, m["psnr"], m["ssim"], round(ms, 1)])
-    return {"scale": scale, "input": low, "truth": truth, "outputs": outputs, "rows": rows}
+    return {"scale": scale, "input": low, "truth": truth, "outputs": outputs, "rows": rows, "note": note}
 
 
 def table(result):

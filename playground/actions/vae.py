@@ -127,7 +127,8 @@ def model_input(model_id, source, index=0, upload=None, drawing=None):
         return image, f"test image {int(index)} ({name})"
     src = upload if source == "upload" else drawing
     if src is None:
-        raise InputError(f"Choose an image for the {source} source first.")
+        raise InputError("The drawing is empty: draw something first." if source == "drawing"
+                         else f"Choose an image for the {source} source first.")
     if source == "drawing":
         src = np.asarray(src)
         if src.size == 0 or src.ndim < 2 or (src.ndim == 3 and src.shape[-1] == 4 and not src[..., 3].any()) \

@@ -119,3 +119,9 @@ def test_what_the_tab_shows_is_put_into_words_here(tiny_registry):
     assert "bits/dim under the model's own p(x)" in text and heat.shape[:2] == image.shape[:2]
     masked, gated, text = actions.receptive_field_shown(14, 14)
     assert masked.shape == gated.shape and text.count("\n\n") >= 1
+
+
+def test_an_empty_drawing_says_so_whatever_reaches_the_action(tiny_registry):
+    """A blank sketchpad sends no composite (None): the sentence is about the drawing, not "choose an image"."""
+    with pytest.raises(InputError, match="The drawing is empty"):
+        next(actions.complete(actions.MAIN_ID, "drawing", 0, drawing=None))

@@ -76,9 +76,12 @@ def test_bad_settings_are_refused(tiny_registry, scale, truth, match):
 
 def test_size_limits(tiny_registry, monkeypatch):
     monkeypatch.setattr(actions, "MAX_PIXELS", 32 * 32)
-    with pytest.raises(InputError, match="1,600 pixels.*largest image to upscale at x4 has 1,024"):
-        actions.upscale_all(_png(40, 40), 4)
+    shrunk = actions.upscale_all(_png(40, 40), 4)  # issue 25: shrunk to the cap and said so, not refused
+    assert shrunk["input"].shape == (32, 32, 3) and shrunk["outputs"]["bicubic"].shape == (128, 128, 3)
+    assert shrunk["note"] == ("Your 40x40 image was shrunk to 32x32 first: the largest image to upscale at x4 here "
+                              "has 1,024 pixels, so that every method finishes in about a minute.")
     assert actions.upscale_all(_png(40, 40), 4, True)["input"].shape == (10, 10, 3)  # downscaled first
+    assert actions.upscale_all(_png(40, 40), 4, True)["note"] is None
     with pytest.raises(InputError, match="at least 8 pixels"):
         actions.upscale_all(_png(4, 30), 4)
     with pytest.raises(InputError, match="at least 32 pixels"):
@@ -148,3 +151,12 @@ def test_the_scale_as_the_api_documents_it(tiny_registry):
     result = actions.upscale_all(_png(16, 16), "4", False, ["bicubic"])
     assert result["scale"] == 4 and result["outputs"]["bicubic"].shape == (64, 64, 3)
     assert actions.methods("2") == actions.methods(2)
+
+
+def test_an_ordinary_photo_upscales_whole(tiny_registry):
+    """Issue 25: a 640x427 photo at x2 (and x4) runs in tiles, whole, with no crop or shrink."""
+    for scale in (2, 4):
+        result = actions.upscale_all(_png(427, 640), scale, False)
+        assert result["note"] is None and result["input"].shape == (427, 640, 3)
+        assert all(o.shape == (427 * scale, 640 * scale, 3) for o in result["outputs"].values())
+        assert [r[0] for r in actions.table(result)] == actions.methods(scale)

@@ -140,3 +140,8 @@ def test_what_the_tab_shows_is_put_into_words_here(tiny_registry):
     assert text.startswith("**AUROC ") and "95th percentile" in text and histogram and roc and top.ndim == 2
     image, heat, text = actions.score_shown("test image", 3, None, None)
     assert "bits/dim, higher than" in text and heat.shape[:2] == image.shape[:2]
+
+
+def test_an_empty_drawing_says_so_whatever_reaches_the_action(tiny_registry):
+    with pytest.raises(InputError, match="The drawing is empty"):
+        actions.model_input("vae-fashion", "drawing", drawing=None)
