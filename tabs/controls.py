@@ -144,7 +144,7 @@ _CONVERT = {"dropdown": _choice, "radio": _choice, "checkboxgroup": _choices, "c
 
 
 def _describe(component, key):
-    kind = type(component).__name__.lower()
+    kind = next(k.__name__.lower() for k in KINDS if isinstance(component, k))  # a subclass by its Gradio kind
     choices = tuple((str(c[0]), c[1]) if isinstance(c, (list, tuple)) else (str(c), c)
                     for c in (getattr(component, "choices", None) or ()))
     step = getattr(component, "step", None)
