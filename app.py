@@ -54,6 +54,10 @@ PUBLIC_API = (
 # result only (playground.results); warm_results stores them all in the background at start-up.
 OPEN_WITH = ("generate", "reconstruct", "diffusion_generate", "pixelcnn_sample")
 OPEN_FROM_CACHE = ("style_optimise", "compare")
+# Also warmed at start-up: the heavy views' defaults (a class clicks them in the first minutes; stored, they
+# answer at once instead of holding the heavy lane) and the views whose first call scores a whole gallery
+WARM_ALSO = ("gan_two_settings", "vae_two_settings", "diffusion_two_settings", "pixelcnn_two_settings",
+             "compare_samplers", "pixelcnn_likelihood", "score", "precision_recall")
 # Per-session state: Gradio keeps a copy of every component's config per session (about 0.9 MB here) for up
 # to 10,000 sessions, and every sessionless API call is a session. 200 covers a class of 30 with room.
 SESSIONS_KEPT = 200
@@ -129,7 +133,7 @@ def launch_kwargs(args):
 WARM_DONE = "result cache warm"  # logged when warm_results ends (the classroom bench waits for it)
 
 
-def warm_results(url, api_names=OPEN_WITH + OPEN_FROM_CACHE):
+def warm_results(url, api_names=OPEN_WITH + OPEN_FROM_CACHE + WARM_ALSO):
     """Run each named event once on its controls' defaults, through the app's own API and lanes, so the
     shared result cache holds what the tabs open with (playground.results). Failures are logged."""
     log = logging.getLogger("playground.warm")

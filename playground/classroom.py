@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import registry
 from .cards import REPO_ROOT, list_cards
-from .load import BUDGET, SLACK_BYTES, UPLOAD, _rss_bytes, free_port, percentile, upload_payload, wait_until_serving
+from .load import SLACK_BYTES, UPLOAD, _rss_bytes, free_port, percentile, upload_payload, wait_until_serving
 
 START, END = "<!-- classroom:start -->", "<!-- classroom:end -->"  # the README's classroom section
 WARM_TIMEOUT = 1800  # seconds to wait for the app's start-up warm-up before the students arrive anyway
@@ -170,9 +170,10 @@ def measure_classroom(students=30, seconds=120, threads=1, app_root=None):
     paths = runnable_paths(registry.Registry())
     skipped = sorted({t for t, _ in PATHS} - {t for t, _ in paths})
     port = free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS=str(threads), PLAYGROUND_MEMORY_BUDGET=BUDGET,
-               GRADIO_ANALYTICS_ENABLED="False", PLAYGROUND_RESULTS_DIR=tempfile.mkdtemp(prefix="classroom-"),
-               PYTHONUNBUFFERED="1")
+    # the app as a teacher runs it: its default memory budget (the load test's small one forces evictions)
+    env = {k: v for k, v in os.environ.items() if k != registry.BUDGET_ENV}
+    env.update(HF_HUB_OFFLINE="1", OMP_NUM_THREADS=str(threads), GRADIO_ANALYTICS_ENABLED="False",
+               PLAYGROUND_RESULTS_DIR=tempfile.mkdtemp(prefix="classroom-"), PYTHONUNBUFFERED="1")
     log = tempfile.NamedTemporaryFile("w+", prefix="classroom-app-", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=app_root or REPO_ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
@@ -195,7 +196,7 @@ def measure_classroom(students=30, seconds=120, threads=1, app_root=None):
     finally:
         proc.terminate()
         proc.wait(10)
-    budget = registry.parse_bytes(BUDGET)
+    budget = registry.DEFAULT_BUDGET
     errors = sorted({c["outcome"] for c in clicks if c["outcome"] not in ("ok", "queue full", "timed out")})
     return {"students": students, "seconds": seconds, "warm_up_s": warm_s, "wall_s": round(wall, 1), "paths": [t for t, _ in paths],
             "skipped": skipped, "kinds": summarise(clicks), "error_examples": errors[:3],
