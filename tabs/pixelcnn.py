@@ -58,7 +58,8 @@ def _controls(ids, first):
         model = raw(gr.Dropdown(ids, value=first, label="Model"))
         label = raw(gr.Dropdown(choices, value=choices[0] if choices else None, label="Class",
                                 visible=bool(choices)))
-        temperature = raw(gr.Slider(0.1, 2, value=1, step=0.05, label="Temperature (below 1: smoother pixels, fainter garments)"))
+        temperature = raw(gr.Slider(0.1, 2, value=1, step=0.05,
+                                    label="Temperature (below 1: smoother pixels, fainter garments)"))
         seed = raw(gr.Number(value=0, precision=0, minimum=0, label="Seed"))
 
     def on_model(model_id):
