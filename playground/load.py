@@ -136,8 +136,9 @@ def measure_load(clients=30, seconds=60, threads=1):
     skipped = sorted({name for name, _, _ in CALLS} - {name for name, _ in calls})
     upload = upload_payload()
     port = free_port()
+    # no start-up warm-up (app.warm_results): it would run the heavy views' defaults beside the calls timed here
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS=str(threads), PLAYGROUND_MEMORY_BUDGET=BUDGET,
-               GRADIO_ANALYTICS_ENABLED="False")
+               GRADIO_ANALYTICS_ENABLED="False", PLAYGROUND_WARM="0")
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO_ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
