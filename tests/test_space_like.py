@@ -89,7 +89,8 @@ def test_style_tab(space):
 def test_superres_tab(space):
     from gradio_client import handle_file
     _, path = superres.default_pick()
-    table, gallery, slider, method, crops = space.predict(handle_file(path), 4, True, api_name="/superres_upscale")
+    table, gallery, slider, method, crops, _notice = space.predict(handle_file(path), 4, True,
+                                                                  api_name="/superres_upscale")
     assert "bicubic" in [row[0] for row in table["data"]] and len(gallery) >= 4
 
 
