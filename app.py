@@ -102,20 +102,24 @@ def build_app():
     # first; so gradio, and tabs.serving which imports it, come in here
     import gradio as gr
 
-    from tabs import serving
+    from tabs import lesson_panel, link_bar, serving
 
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nGenerative image models you can click through: how they make pictures, "
                     "how to measure them, and what can go wrong. Everything here runs offline on models this "
                     "project trained itself; hub models are an upgrade when a network is available.")
-        for label, module in TABS:
-            with gr.Tab(label):
-                importlib.import_module(module).build()  # a Blocks made inside a Blocks renders there
+        bar = link_bar.bar()
+        lessons = lesson_panel.panel()
+        with gr.Tabs(elem_id="tabs"):
+            for label, module in TABS:
+                with gr.Tab(label):
+                    importlib.import_module(module).build()  # a Blocks made inside a Blocks renders there
+        opened = link_bar.wire(demo, bar, lessons, PUBLIC_API, OPEN_WITH)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     demo.delete_cache = DELETE_CACHE
     serving.private_events(demo, PUBLIC_API)
     serving.lanes(demo)
-    serving.open_with_results(demo, OPEN_WITH, OPEN_FROM_CACHE)
+    serving.open_with_results(demo, OPEN_WITH, OPEN_FROM_CACHE, after=opened)
     serving.gpu_events(demo)
     serving.error_boundary(demo, BAD_REQUEST)
     return demo

@@ -2,7 +2,8 @@
 import gradio as gr
 
 from playground.actions import compare as actions
-from tabs.common import guarded, intro, launch_alone, model_event, model_queue, raw
+from tabs import links
+from tabs.common import intro, launch_alone, model_event, model_queue, raw
 from tabs.stopping import stop_button, stoppable
 
 DETAILS = actions.EXPLAIN + """
@@ -43,7 +44,7 @@ def build():
             c, t = actions.dataset_models(name)
             return gr.update(choices=c, value=t)
 
-        dataset.change(guarded(on_dataset), dataset, models)
+        links.follows(dataset, on_dataset, [models])
         go.click(model_event(stoppable("compare", actions.run)), [dataset, models, n, seed, sampler, steps],
                  [grids, table, status, export], api_name="compare", show_progress="minimal", **model_queue())
     return tab

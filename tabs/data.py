@@ -29,7 +29,7 @@ def build():
             with gr.Column(scale=2):
                 grid = image_output("Samples")
         note = gr.Markdown()
-        with gr.Accordion("Inspect an upload: what a model receives", open=False):
+        with gr.Accordion("Inspect an upload: what a model receives", open=False, elem_id="inspect_upload"):
             with gr.Row():
                 upload = image_input("Any image")
                 seen = image_output("After the normaliser")

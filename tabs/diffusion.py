@@ -4,7 +4,7 @@ import pandas as pd
 
 from playground.actions import diffusion as actions
 from playground.actions.common import gallery_thumbnails, network_note, usable_now
-from tabs import two_settings
+from tabs import links, two_settings
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
                          model_queue, raw)
 from tabs.stopping import stop_button, stoppable
@@ -54,7 +54,7 @@ def _generate_view(ids, first):
         return (gr.update(choices=choices, visible=bool(choices), value=choices[0] if choices else None),
                 name, count)
 
-    model.change(guarded(on_model), model, [label, sampler, steps])
+    links.follows(model, on_model, [label, sampler, steps])
     go.click(model_event(stoppable("diffusion_generate", actions.generate)),
              [model, label, guidance, sampler, steps, seed, side], [xt, x0, status, gif], api_name="diffusion_generate",
              show_progress="minimal", **model_queue())

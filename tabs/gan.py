@@ -5,7 +5,7 @@ import gradio as gr
 import pandas as pd
 
 from playground.actions import gan as actions
-from tabs import two_settings
+from tabs import links, two_settings
 from tabs.common import guarded, image_input, image_output, intro, launch_alone, model_event, model_queue, raw
 
 ETHICS = """**Faces of real people.** The 400 training photos show 40 people who sat for a research data set
@@ -72,7 +72,7 @@ def _grid_view(ids):
 
 def _walk_view():
     c = SimpleNamespace()
-    with gr.Accordion("Latent walk: from one seed's face to another's", open=False):
+    with gr.Accordion("Latent walk: from one seed's face to another's", open=False, elem_id="walk"):
         with gr.Row():
             c.seed_a = raw(gr.Number(value=0, precision=0, minimum=0, label="First seed"))
             c.seed_b = raw(gr.Number(value=1, precision=0, minimum=0, label="Second seed"))
@@ -85,7 +85,7 @@ def _walk_view():
 
 def _discriminator_view(ids):
     c = SimpleNamespace()
-    with gr.Accordion("Discriminator view: what does the critic think?", open=False):
+    with gr.Accordion("Discriminator view: what does the critic think?", open=False, elem_id="critic"):
         with gr.Row():
             c.real_index = raw(gr.Slider(0, (actions.training_size(ids[0]) if ids else 400) - 1, value=0, step=1,
                                          label="Training image to compare"))
@@ -99,7 +99,7 @@ def _discriminator_view(ids):
 
 def _timeline_view():
     c = SimpleNamespace()
-    with gr.Accordion("How it learned: fixed noise through training", open=False):
+    with gr.Accordion("How it learned: fixed noise through training", open=False, elem_id="timeline"):
         gr.Markdown("The same 64 latents drawn at evenly spaced steps of training, and the losses. Watch blobs "
                     "turn into faces; a collapsing GAN would show the same face everywhere.")
         c.load_tl = gr.Button("Show the training timeline")
@@ -115,7 +115,7 @@ def _wire_grid(g, real_index):
         return (gr.update(choices=[actions.ALL] + names, value=actions.ALL, visible=bool(names)),
                 gr.update(maximum=actions.training_size(model_id) - 1, value=0))
 
-    g.model.change(guarded(on_model), g.model, [g.label, real_index])
+    links.follows(g.model, on_model, [g.label, real_index])
 
     def on_generate(model_id, label_value, seed_value, side_value, psi_value):  # the API's parameter names
         image, made, side, summary = actions.generate_shown(model_id, label_value, seed_value, side_value, psi_value)
@@ -171,10 +171,10 @@ def build():
         grid = _grid_view(ids)
         walk = _walk_view()
         critic = _discriminator_view(ids)
-        with gr.Accordion("Two truncations side by side, with the numbers", open=False):
+        with gr.Accordion("Two truncations side by side, with the numbers", open=False, elem_id="two_truncations"):
             two_settings.build("gan", "gan_two_settings")
         timeline = _timeline_view()
-        with gr.Accordion("Risks: deepfakes, consent, memorisation, bias", open=False):
+        with gr.Accordion("Risks: deepfakes, consent, memorisation, bias", open=False, elem_id="risks"):
             gr.Markdown(ETHICS)
         _wire_grid(grid, critic.real_index)
         _wire_walk(grid, walk)

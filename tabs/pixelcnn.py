@@ -3,7 +3,7 @@ import gradio as gr
 
 from playground.actions import pixelcnn as actions
 from playground.actions.common import gallery_thumbnails
-from tabs import ood_panel, two_settings
+from tabs import links, ood_panel, two_settings
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
                          model_queue, raw)
 from tabs.stopping import stop_button, stoppable
@@ -66,7 +66,7 @@ def _controls(ids, first):
         c = actions.class_choices(model_id)
         return gr.update(choices=c, visible=bool(c), value=c[0] if c else None)
 
-    model.change(guarded(on_model), model, label)
+    links.follows(model, on_model, [label])
     return model, label, temperature, seed
 
 

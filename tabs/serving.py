@@ -28,7 +28,7 @@ def lanes(demo):
             fn.concurrency_id, fn.concurrency_limit = f"lane-{lane}", LIMITS[lane]
 
 
-def open_with_results(demo, computed, from_cache):
+def open_with_results(demo, computed, from_cache, after=None):
     """Each named event also runs when the page opens, on the controls' default values, so a tab opens
     showing what its first click gives. `computed` events run (cheap, and answered by the shared result
     cache once warm: playground.results); `from_cache` ones (minutes of work) only show a stored result
@@ -38,8 +38,9 @@ def open_with_results(demo, computed, from_cache):
         for name in (*computed, *from_cache):
             src = events[name]
             fn = _stored_only(src.fn, len(src.outputs)) if name in from_cache else src.fn
-            demo.load(fn, src.inputs, src.outputs, api_visibility="private", show_progress="minimal",
-                      concurrency_id=src.concurrency_id, concurrency_limit=src.concurrency_limit)
+            (after.then if after is not None else demo.load)(
+                fn, src.inputs, src.outputs, api_visibility="private", show_progress="minimal",
+                concurrency_id=src.concurrency_id, concurrency_limit=src.concurrency_limit)
 
 
 def _stored_only(handler, n_outputs):

@@ -62,7 +62,7 @@ def _pair_view():
         p.resolution = raw(gr.Dropdown(list(actions.RESOLUTIONS), value=256, label="Resolution (longer side, px)"))
         p.loss_net = raw(gr.Dropdown(losses, value=losses[0] if losses else None, label="Loss network"))
         p.keep = raw(gr.Checkbox(value=False, label="Preserve colour (luminance-only transfer)"))
-    with gr.Accordion("...or use your own pictures", open=False):
+    with gr.Accordion("...or use your own pictures", open=False, elem_id="own_pictures"):
         with gr.Row():
             p.content_up = image_input("...or upload a content image", height=160)
             p.style_up = image_input("...or upload a style image", height=160)
@@ -199,7 +199,7 @@ def build():
                     _baseline_view(pair)
                 with gr.Tab("Two methods"):
                     _two_methods_view(pair, settings)
-                with gr.Tab("What style is to the network"):
+                with gr.Tab("What style is to the network", elem_id="grams"):
                     _grams_view(pair)
             with gr.Column(scale=2):
                 _pair_pictures(pair)

@@ -4,7 +4,7 @@ import pandas as pd
 
 from playground.actions import vae as actions
 from playground.actions.common import network_note, usable_now
-from tabs import ood_panel, two_settings
+from tabs import links, ood_panel, two_settings
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
                          model_queue, raw)
 
@@ -75,7 +75,7 @@ def _reconstruct_view(ids, recon_ids, first, needs_network):
     def on_model(model_id):
         return gr.update(maximum=actions.test_count(model_id) - 1, value=0), actions.thumbnails(model_id)
 
-    model.change(guarded(on_model), model, [index, gallery])
+    links.follows(model, on_model, [index, gallery])
 
     def on_reconstruct(model_id, src, i, up, draw, dec, s):  # the API's parameter names
         return actions.reconstruct_shown(model_id, src, i, up, draw, dec, s)
@@ -138,7 +138,7 @@ def _interpolate_view(ids, first):
         top = actions.test_count(model_id) - 1
         return gr.update(maximum=top, value=0), gr.update(maximum=top, value=1)
 
-    walk_model.change(guarded(on_walk_model), walk_model, [index_a, index_b])
+    links.follows(walk_model, on_walk_model, [index_a, index_b])
     walk_btn.click(model_event(actions.interpolate), [walk_model, index_a, index_b, steps], [strip, gif],
                    api_name="interpolate", **model_queue())
     sample_btn.click(model_event(actions.sample),
