@@ -71,10 +71,12 @@ DELETE_CACHE = (1800, 3600)  # every 30 minutes, files older than an hour leave 
 #   (test_classroom.py); the chart now fills what the label leaves;
 # - table headers broke words mid-word in narrow columns ("memorisa-tion"): words now wrap whole, and
 #   a column is at least as wide as its longest word (test_pages.py's Compare test).
+# And one of ours: a lesson step outlines the control it points at (tabs/link_bar.py).
 CSS = """
 .block:has(> .vega-embed) { display: flex; flex-direction: column; }
 .block > .vega-embed { flex: 1 1 0; min-height: 0; }
 .table-wrap th, .table-wrap th * { word-break: normal !important; overflow-wrap: normal !important; }
+.lesson-point { outline: 3px solid #f97316 !important; outline-offset: 4px; transition: outline 0.3s; }
 """
 
 
@@ -108,8 +110,9 @@ def build_app():
         gr.Markdown(f"# {TITLE}\nGenerative image models you can click through: how they make pictures, "
                     "how to measure them, and what can go wrong. Everything here runs offline on models this "
                     "project trained itself; hub models are an upgrade when a network is available.")
-        bar = link_bar.bar()
         lessons = lesson_panel.panel()
+        bar = link_bar.bar(also=lambda: lesson_panel.menu_into(lessons))
+        lesson_panel.box_into(lessons)
         with gr.Tabs(elem_id="tabs"):
             for label, module in TABS:
                 with gr.Tab(label):

@@ -15,6 +15,7 @@ body for the teacher (a plain explanation, then a "## Deeper" section).
         settings: {truncation_psi: 0.5}   # optional: what this step changes
         question: What should the student ask themselves?
         notice: What they should see.
+        point: truncation_psi   # optional: the control the page points at (scrolled to and outlined)
 
 The library reads the files only; whether a control slug names a real control of the view, with a legal value, is
 the UI's to say: `load_all(controls=...)` takes a function (tab, view) -> {slug: control with .check(value)}, as
@@ -30,7 +31,7 @@ LESSONS_DIR = REPO_ROOT / "lessons"
 LEVELS = ("intro", "core", "deeper")
 KEYS = ("id", "title", "tab", "view", "level", "minutes", "settings", "locked", "hidden", "steps")
 OPTIONAL = {"settings": dict, "locked": list, "hidden": list}
-STEP_KEYS = ("text", "settings", "question", "notice")
+STEP_KEYS = ("text", "settings", "question", "notice", "point")
 DEEPER = "## Deeper"
 
 
@@ -44,6 +45,7 @@ class Step:
     question: str
     notice: str
     settings: dict = field(default_factory=dict)
+    point: str = ""  # a control slug of the view, or ""
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ def _step(i, raw, where):
             raise LessonError(f"{field_}.{key}': missing")
     return Step(text=_text(raw["text"], f"{field_}.text'"), question=_text(raw["question"], f"{field_}.question'"),
                 notice=_text(raw["notice"], f"{field_}.notice'"),
-                settings=_mapping(raw.get("settings", {}), f"{field_}.settings'"))
+                settings=_mapping(raw.get("settings", {}), f"{field_}.settings'"),
+                point=_text(raw["point"], f"{field_}.point'") if "point" in raw else "")
 
 
 def _body(body, where):
@@ -161,6 +164,9 @@ def check_controls(lesson, controls):
         for name in getattr(lesson, key):
             if name not in known:
                 raise LessonError(f"{where}: field '{key}': no control {name!r} in {lesson.tab}/{lesson.view}")
+    for i, step in enumerate(lesson.steps):
+        if step.point and step.point not in known:
+            raise LessonError(f"{where}: field 'steps[{i}].point': no control {step.point!r} in {lesson.tab}/{lesson.view}")
     settings = _checked(lesson.settings, known, where, "settings")
     steps = tuple(replace(step, settings=_checked(step.settings, known, where, f"steps[{i}].settings"))
                   for i, step in enumerate(lesson.steps))

@@ -13,12 +13,17 @@ LEVEL_WORDS = {"intro": "introduction", "core": "core", "deeper": "going deeper"
 
 
 def panel():
-    """The panel's components (hidden until a lesson opens) and the menu that opens one."""
-    c = SimpleNamespace(state=gr.State(None))  # {"id": lesson id, "step": index}
-    with gr.Row(equal_height=True):
-        c.pick = gr.Dropdown(menu(), value=None, label="Lessons: pick one, then start it", scale=4,
-                             elem_id="lesson-pick")
-        c.start = gr.Button("Start the lesson", size="sm", scale=0, min_width=180)
+    """The lesson state, to fill with menu_into (the menu that opens a lesson) and box_into (the step panel)."""
+    return SimpleNamespace(state=gr.State(None))  # {"id": lesson id, "step": index}
+
+
+def menu_into(c):
+    c.pick = gr.Dropdown(menu(), value=None, label="Lessons and tours", scale=3, elem_id="lesson-pick")
+    c.start = gr.Button("Start", size="sm", scale=0, min_width=90)
+
+
+def box_into(c):
+    """The step panel, hidden until a lesson opens."""
     with gr.Column(visible=False, variant="panel", elem_id="lesson-panel") as c.box:
         c.heading = gr.Markdown(elem_id="lesson-heading")
         c.step = gr.Markdown(elem_id="lesson-step")
@@ -28,7 +33,6 @@ def panel():
             c.back = gr.Button("Back", size="sm", min_width=80)
             c.next = gr.Button("Next step", size="sm", variant="primary", min_width=80, elem_id="lesson-next")
             c.end = gr.Button("End the lesson", size="sm", min_width=80)
-    return c
 
 
 def menu():

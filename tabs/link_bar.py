@@ -1,25 +1,46 @@
 """The bar above the tabs: a link's note, "Copy link to this view", and the page-open event that reads the
 URL (tabs/links.py says what a link holds). `bar()` makes the components before the tabs; `wire(...)`
 connects them once every tab exists (app.build_app)."""
+import json
 from types import SimpleNamespace
 
 import gradio as gr
 
 from tabs import lesson_panel, links
-from tabs.controls import MAIN, controls, views
+from tabs.controls import MAIN, controls, view_controls, views
 from tabs.controls import _walk as walk
 
-# After a link's settings arrive, press the view's own button (the real action, in its lane), once the
-# selected tab has rendered it. An id that never appears is given up after 10 s.
-CLICK = """(target) => {
+# After a link's settings arrive, go where the link points as a student would: click its tab, its sub-tab or
+# accordion (each once it is on the page), then the view's own button (the real action, in its lane). A
+# step that never appears is given up after 20 s. The server's gr.Tabs update does the same where it lands.
+GO = """(target) => {
   if (!target) return;
-  let tries = 0;
-  const press = () => {
-    const button = document.getElementById(target);
-    if (button) { button.click(); return; }
-    if (++tries < 50) setTimeout(press, 200);
+  const t = JSON.parse(target);
+  const shown = (e) => e && e.offsetParent !== null;
+  const find = (selector, label) => [...document.querySelectorAll(selector)]
+    .find(e => shown(e) && e.innerText.trim() === label);
+  const steps = [
+    () => !t.tab || ((b) => b && (b.getAttribute("aria-selected") === "true" || b.click() || true))(
+      find("button[role=tab]", t.tab)),
+    () => !t.view || ((b) => b && (b.getAttribute("aria-selected") === "true" || b.click() || true))(
+      find("button[role=tab]", t.view)),
+    () => !t.accordion || ((b) => b && (b.classList.contains("open") || b.click() || true))(
+      find(".label-wrap", t.accordion)),
+    () => !t.button || ((b) => shown(b) && (b.click() || true))(document.getElementById(t.button)),
+    () => !t.point || ((e) => e && (point(e.closest(".block") || e) || true))(
+      find("[data-testid=block-info], label > span, .label-wrap", t.point)),
+  ];
+  const point = (e) => {
+    e.scrollIntoView({block: "center", behavior: "smooth"});
+    e.classList.add("lesson-point");
+    setTimeout(() => e.classList.remove("lesson-point"), 6000);
   };
-  setTimeout(press, 300);
+  let i = 0, tries = 0;
+  const go = () => {
+    if (i >= steps.length) return;
+    if (steps[i]()) { i++; tries = 0; setTimeout(go, 250); } else if (++tries < 80) setTimeout(go, 250);
+  };
+  setTimeout(go, 100);
 }"""
 # The link written by the server is a query; the page knows its own address.
 SHOW_LINK = """(query) => {
@@ -34,14 +55,17 @@ SHOW_LINK = """(query) => {
 PRIVATE = {"api_visibility": "private", "queue": False}
 
 
-def bar():
+def bar(also=None):
+    """The note, and one row: Copy link and its box, then what also() makes (the lessons menu)."""
     c = SimpleNamespace()
     c.note = gr.Markdown(elem_id="link-note")
     c.run = gr.Textbox(visible=False)
     c.where = gr.State({})  # {"tab": the tab the student is on, tab: its view}, for Copy link
-    with gr.Row(equal_height=True):
-        c.copy = gr.Button("Copy link to this view", size="sm", scale=0, min_width=220)
-        c.link = gr.Textbox(show_label=False, placeholder="The link to this view appears here", scale=4,
+    with gr.Row(equal_height=False):
+        if also:
+            also()
+        c.copy = gr.Button("Copy link to this view", size="sm", scale=0, min_width=200)
+        c.link = gr.Textbox(show_label=False, placeholder="The link to this view appears here", scale=3,
                             container=False, interactive=False, elem_id="link-box")
     return c
 
@@ -84,6 +108,18 @@ def _view_updates(where, tops, containers):
     elif isinstance(box, gr.Accordion):
         out[box] = gr.Accordion(open=True)
     return out
+
+
+def target(p, plan, button, point=""):
+    """What the page's GO script clicks: the labels of the plan's tab and view, and the button's elem_id; then
+    the label of the control a lesson's step points at."""
+    if not plan.tab:
+        return ""
+    box = p.containers.get((plan.tab, plan.view))
+    shown = {**p.uses.get((plan.tab, plan.view), {}), **view_controls(p.table, plan.tab, plan.view)}
+    return json.dumps({"tab": p.tops[plan.tab].label, "view": box.label if isinstance(box, gr.Tab) else None,
+                       "accordion": box.label if isinstance(box, gr.Accordion) else None, "button": button,
+                       "point": shown[point].label if point in shown else None})
 
 
 def note_text(notes):
@@ -139,7 +175,8 @@ def wire(demo, c, lessons_ui, public, opened_with=()):
     def outcome(plan, run, lesson=None, step=0):
         where = {"tab": plan.tab, plan.tab: plan.view} if plan.tab else gr.skip()
         panel = lesson_panel.shown(lesson, step) if lesson else lesson_panel.hidden()
-        return [note_text(plan.notes), run, where] + panel + links.updates(plan, p.inputs)
+        point = lesson.steps[step].point if lesson else ""
+        return [note_text(plan.notes), target(p, plan, run, point), where] + panel + links.updates(plan, p.inputs)
 
     def on_open(request: gr.Request):
         params = dict(getattr(request, "query_params", None) or {})
@@ -165,7 +202,7 @@ def wire(demo, c, lessons_ui, public, opened_with=()):
         return [chosen.get(block, gr.skip()) for block in p.nav]
 
     def then_select(event):
-        event.then(select, c.where, p.nav, **PRIVATE).then(None, c.run, None, js=CLICK)
+        event.then(select, c.where, p.nav, **PRIVATE).then(None, c.run, None, js=GO)
 
     opened = demo.load(on_open, None, shown, **PRIVATE)
     then_select(opened)

@@ -1,0 +1,133 @@
+"""Links and lessons in the real page (headless Debian Chromium): a link sets every settable control of a tab and
+Copy link writes it back; every lesson opens by its link on its view with its settings and its first output;
+a bad link shows its one-line note; Next step applies the step and runs the view."""
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+
+from playground import lessons as library
+from tabs import controls as ctl
+from tabs import link_bar, links
+from tests.browser.test_pages import ARGS, CHROMIUM
+from tests.conftest import ARTIFACTS
+from tests.unit.test_links import tab_links
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SHOTS = ARTIFACTS / "screenshots" / "lessons"
+# An output of the selected view: a served image or a drawn chart that is visible, once nothing is pending.
+SHOWN = """() => ![...document.querySelectorAll('.pending, .generating')].some(e => e.offsetParent) &&
+  [...document.querySelectorAll("img[src*='/file='], .vega-embed svg, .vega-embed canvas")].some(e => e.offsetParent)"""
+
+
+@pytest.fixture(scope="module")
+def app_page():
+    import app
+    return link_bar.page(ctl.built_app()[0], app.PUBLIC_API)
+
+
+@pytest.fixture(scope="module")
+def browser(fresh_app_url):
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b.url = fresh_app_url
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    page.close()
+
+
+def _open(page, url, query):
+    page.goto(url.rstrip("/") + "/" + query, wait_until="load")
+    page.get_by_role("tab").first.wait_for(timeout=60000)
+    page.wait_for_timeout(1500)  # the page-open event, then the selecting one
+
+
+def _copied(page):
+    """The query Copy link writes for what the page shows now."""
+    page.get_by_role("button", name="Copy link to this view").click()
+    box = page.locator("#link-box textarea, #link-box input").first
+    page.wait_for_function("() => { const b = document.querySelector('#link-box textarea, #link-box input');"
+                           " return b && b.value.includes('?'); }", timeout=20000)
+    return dict(parse_qsl(urlsplit(box.input_value()).query))
+
+
+def _selected_tabs(page):
+    return page.evaluate("() => [...document.querySelectorAll('[role=tab][aria-selected=true]')]"
+                         ".filter(e => e.offsetParent).map(e => e.innerText.trim())")
+
+
+def _values(p, tab, params):
+    plan = links.plan(p.table, p.views, {"tab": tab, **params}, uses=p.uses)
+    return {c: links.text_value(v) for c, v in plan.values.items()}
+
+
+@pytest.mark.parametrize("tab", ["gan", "vae", "diffusion", "pixelcnn", "style_transfer", "super_resolution",
+                                 "compare", "data", "models"])
+def test_a_link_sets_every_control_of_a_tab_and_copy_link_writes_it_back(page, browser, app_page, tab):
+    p = app_page
+    for params in tab_links(p, tab):
+        query = "?" + urlencode([("tab", tab), *params.items()], safe=",")
+        _open(page, browser.url, query)
+        assert not page.locator("text=Part of this link was left out").count(), query
+        copied = _copied(page)
+        assert copied.pop("tab") == tab
+        assert _values(p, tab, copied) == _values(p, tab, params), (tab, copied)
+    assert p.tops[tab].label in _selected_tabs(page)
+    assert not page.errors
+
+
+@pytest.mark.parametrize("lesson_id", sorted(path.stem for path in library.LESSONS_DIR.glob("*.md")))
+def test_a_lesson_opens_by_its_link_with_its_settings_and_first_output(page, browser, app_page, lesson_id):
+    p = app_page
+    lesson = p.lessons[lesson_id]
+    _open(page, browser.url, f"?lesson={lesson_id}")
+    page.wait_for_selector(f"#lesson-heading >> text={lesson.title}", timeout=20000)
+    labels = [p.tops[lesson.tab].label] + ([p.containers[(lesson.tab, lesson.view)].label]
+                                           if (lesson.tab, lesson.view) in p.containers else [])
+    page.wait_for_function(SHOWN, timeout=300000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{lesson_id}.png"))
+    selected = _selected_tabs(page)
+    assert all(label in selected for label in labels if label not in ("How it works, in more detail",)) or \
+        page.locator(".open").count(), (labels, selected)
+    copied = _copied(page)
+    assert (copied.get("tab"), copied.get("view", "main")) == (lesson.tab, lesson.view)
+    expected = _values(p, lesson.tab, {"view": lesson.view, **{k: links.text_value(v) for k, v in
+                                                               lesson.settings.items()},
+                                       **{k: links.text_value(v) for k, v in lesson.steps[0].settings.items()}})
+    defaults = {c.component: links.text_value(c.default) for c in p.table.values()}
+    expected = {c: v for c, v in expected.items() if c in defaults and v != defaults[c]}  # what Copy link writes
+    assert expected.items() <= _values(p, lesson.tab, {k: v for k, v in copied.items() if k != "tab"}).items()
+    assert not page.locator(".toast-body.error").count()
+    assert not page.errors
+
+
+def test_a_bad_link_says_what_it_left_out_and_the_page_works(page, browser):
+    _open(page, browser.url, "?tab=gan&truncation_psi=7&nope=1&seed=5")
+    note = page.locator("#link-note").inner_text()
+    assert "Part of this link was left out" in note and "'nope'" in note and "truncation_psi" in note
+    assert _copied(page) == {"tab": "gan", "seed": "5"}
+    assert not page.errors
+
+
+def test_next_step_applies_the_step_and_runs_the_view(page, browser):
+    _open(page, browser.url, "?lesson=truncation")
+    page.wait_for_function(SHOWN, timeout=120000)
+    first = page.locator("img[src*='/file=']").first.get_attribute("src")
+    page.locator("#lesson-next").click()
+    page.wait_for_selector("#lesson-heading >> text=step 2 of", timeout=20000)
+    page.wait_for_function(f"() => {{ const i = document.querySelector(\"img[src*='/file=']\");"
+                           f" return i && i.getAttribute('src') !== {first!r}; }}", timeout=120000)
+    assert _copied(page).get("truncation_psi") == "0.5"
+    page.get_by_role("button", name="End the lesson").click()
+    page.wait_for_selector("#lesson-panel", state="hidden", timeout=10000)
