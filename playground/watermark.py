@@ -16,6 +16,7 @@ it on any picture. A found mark says a copy of this code marked the picture; a m
 """
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -31,6 +32,8 @@ STEP = 30.0  # the lattice's step (canonical DCT units): the mark moves each coe
 LARGEST = 1000.0  # coefficients larger than this are left alone and not read: their share of any change is too big
 ROUNDS = 3  # mark, round and clip to 8 bits, measure again: clipping at black and white undoes some of it
 MIN_SIDE = 8
+# the robustness table `python -m playground.bench --watermark` writes and the Data tab shows (in assets: it ships)
+TABLE = Path(__file__).resolve().parent / "assets" / "watermark.json"
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
@@ -66,7 +69,8 @@ _DITHER = _dither()
 def _pixels(image):
     a = np.asarray(image)
     if not isinstance(image, np.ndarray) or a.dtype != np.uint8:
-        raise InputError(f"The watermark works on 8-bit pixels (a uint8 array), not {getattr(a, 'dtype', type(image))}.")
+        what = a.dtype if isinstance(image, np.ndarray) else type(image).__name__
+        raise InputError(f"The watermark works on 8-bit pixels (a uint8 array), not {what}.")
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3):
