@@ -57,7 +57,8 @@ def _watermark_view():
                 verdict = gr.Markdown()
                 stamped = image_output("With the mark stamped on")
                 stamp_note = gr.Markdown()
-        gr.Dataframe(rows, headers=watermark_check.HEADERS, label="How often the mark survives", interactive=False)
+        gr.Dataframe(rows, headers=watermark_check.HEADERS, label="How often the mark survives", interactive=False,
+                     max_height=900)
         gr.Markdown(about)
         gr.Markdown(watermark_check.CANNOT_PROVE)
     check.click(guarded(watermark_check.check), suspect, verdict, api_name="watermark_check")
