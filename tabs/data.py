@@ -1,7 +1,7 @@
 """Data tab: what the models learn from, and what the playground makes of an uploaded image."""
 import gradio as gr
 
-from playground.actions import gallery
+from playground.actions import gallery, watermark_check
 from tabs.common import guarded, image_input, image_output, intro, launch_alone, raw
 
 
@@ -37,7 +37,32 @@ def build():
         show.click(guarded(gallery.sample), [name, side, seed], [grid, note], api_name="data_sample")
         upload.upload(guarded(gallery.inspect_upload), upload, [seen, seen_note], api_name="inspect_upload")
         tab.load(guarded(gallery.sample), [name, side, seed], [grid, note])
+        _watermark_view()
     return tab
+
+
+def _watermark_view():
+    """Was this made here? An upload checked for the invisible watermark, its robustness table and its limits."""
+    rows, about = watermark_check.robustness()
+    with gr.Accordion("Was this made here? (invisible watermark)", open=False):
+        gr.Markdown("The playground can hide an invisible mark in a picture it makes: a faint pattern in the "
+                    "picture's broad brightness that survives JPEG, resizing and screenshots, which strip the "
+                    "recipe a PNG carries in its text. Upload a picture to look for the mark.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                suspect = image_input("Picture to check")
+                check = gr.Button("Check for the mark", variant="primary")
+                stamp = gr.Button("Stamp the mark on it (anyone with the code can)")
+            with gr.Column(scale=1):
+                verdict = gr.Markdown()
+                stamped = image_output("With the mark stamped on")
+                stamp_note = gr.Markdown()
+        gr.Dataframe(rows, headers=watermark_check.HEADERS, label="How often the mark survives", interactive=False,
+                     max_height=900)
+        gr.Markdown(about)
+        gr.Markdown(watermark_check.CANNOT_PROVE)
+    check.click(guarded(watermark_check.check), suspect, verdict, api_name="watermark_check")
+    stamp.click(guarded(watermark_check.mark_upload), suspect, [stamped, stamp_note])
 
 
 if __name__ == "__main__":
