@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = ARTIFACTS / "screenshots" / "lessons"
 # An output of the selected view: a served image or a drawn chart that is visible, once nothing is pending.
 SHOWN = """() => ![...document.querySelectorAll('.pending, .generating')].some(e => e.offsetParent) &&
-  [...document.querySelectorAll("img[src*='/file='], .vega-embed svg, .vega-embed canvas")].some(e => e.offsetParent)"""
+  [...document.querySelectorAll("img[src*='/file='], .vega-embed")].some(e => e.offsetParent && e.offsetHeight > 40)"""
 
 
 @pytest.fixture(scope="module")
