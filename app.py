@@ -115,6 +115,7 @@ def build_app():
     demo.delete_cache = DELETE_CACHE
     serving.private_events(demo, PUBLIC_API)
     serving.lanes(demo)
+    importlib.import_module("tabs.provenance").record(demo)  # images carry their recipe (issue 26)
     serving.open_with_results(demo, OPEN_WITH, OPEN_FROM_CACHE)
     serving.gpu_events(demo)
     serving.error_boundary(demo, BAD_REQUEST)
