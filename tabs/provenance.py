@@ -1,7 +1,8 @@
 """Every image a public event shows is a PNG that carries its recipe (issue 26; playground.provenance).
 
 `record(demo)` (app.build_app calls it after tabs.serving.lanes, so that the page-opening copies of events share
-it) wraps the handler of every public event with image outputs (gr.Image, gr.Gallery, gr.ImageSlider that are
+it) wraps the handler of every public event with image outputs, and of every private one that recomputes part of
+a public one from the same inputs (a slider's release) under that endpoint's name (gr.Image, gr.Gallery, gr.ImageSlider that are
 not input controls): each uint8 array or PIL image it returns, or yields, becomes a PNG in Gradio's cache with the
 recipe made from the event's inputs, named from slugs (`gan-generate-gan-faces-seed0.png`: no user text). Gradio
 serves a file already in its cache as it is, under that name. Paths (GIFs, stored figures), gr.update and
@@ -52,8 +53,11 @@ def link_slug(key, tab, view, own):
     return f"{key[1]}.{key[2]}"
 
 
-def _event(fn, table, place):
-    where = next((place[target] for target, _ in fn.targets if target in place), None)
+def _event(fn, table, place, public=None):
+    """The Event of fn; a private fn that recomputes part of a public one (same inputs: a slider's release) takes
+    the public one's place and name (public), so that its images carry a recipe that endpoint makes again."""
+    source = public or fn
+    where = next((place[target] for target, _ in source.targets if target in place), None)
     by_id = {c.component._id: c for c in table.values()}
     images = {}
     for i, out in enumerate(fn.outputs):
@@ -66,16 +70,26 @@ def _event(fn, table, place):
     own = {k[2] for k in table if k[:2] == (tab, view)}
     inputs = tuple((link_slug(c.key, tab, view, own), c) if (c := by_id.get(block._id)) else (None, None)
                    for block in fn.inputs)
-    return Event(tab, view, fn.api_name, inputs, images, tuple(o._id for o in fn.outputs))
+    return Event(tab, view, source.api_name, inputs, images, tuple(o._id for o in fn.outputs))
 
 
 def record(demo):
     """Wrap every public event with image outputs (see the module's doc). Call after tabs.serving.private_events."""
     table = controls.controls(demo)
     place = {block._id: (tab, view) for block, tab, view in controls._walk(demo)}
+    public = [fn for fn in demo.fns.values() if fn.api_visibility == "public" and fn.fn is not None]
     for fn in demo.fns.values():
-        if fn.api_visibility == "public" and fn.fn is not None and (event := _event(fn, table, place)):
+        twin = fn if fn in public else _public_twin(fn, public)
+        if twin is not None and fn.fn is not None and (event := _event(fn, table, place, twin)):
             fn.fn = _recording(fn.fn, event)
+
+
+def _public_twin(fn, public):
+    """The public event a private one recomputes part of: the same inputs, outputs among its outputs."""
+    ids = [block._id for block in fn.inputs]
+    outputs = {block._id for block in fn.outputs}
+    return next((p for p in public if ids and [b._id for b in p.inputs] == ids
+                 and outputs <= {b._id for b in p.outputs}), None)
 
 
 def _recording(handler, event):

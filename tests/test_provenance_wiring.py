@@ -27,8 +27,9 @@ def _toy(handler, private=None):
                 picture = gr.Image(label="Upload", type="filepath")
             out, gallery, words = image_output("Out"), gr.Gallery(label="Many", format="png"), gr.Markdown()
         go.click(handler, [seed, steps, picture], [out, gallery, words], api_name="toy")
-        if private:
-            go.click(private, [seed, steps, picture], [out, gallery, words], api_name="hidden", api_visibility="private")
+        if private:  # a private event of other inputs, and one recomputing the public one's image (a release)
+            go.click(private, [seed, steps], [out, words], api_name="hidden", api_visibility="private")
+            steps.release(private, [seed, steps, picture], [out], api_name="twin", api_visibility="private")
     tab_provenance.record(demo)
     return {fn.api_name: fn.fn for fn in demo.fns.values()}
 
@@ -61,7 +62,7 @@ def test_streams_updates_skips_errors_and_private_events_pass_through():
         yield gr.skip(), gr.update(value=None), "starting"
         yield PIXELS, None, "done"
 
-    def failing(seed, steps, picture):
+    def failing(seed, steps, picture=None):
         raise gr.Error("no")
     fns = _toy(model_event(stream), private=failing)
     assert inspect.isgeneratorfunction(fns["toy"]) and fns["toy"].model_event
@@ -71,8 +72,14 @@ def test_streams_updates_skips_errors_and_private_events_pass_through():
     assert provenance.read_recipe(last[0])["seed"] == 1 and last[1:] == (None, "done")
     assert Path(last[0]).name == "toy-toy-seed1.png"  # one image shown: no label in its name
     with pytest.raises(gr.Error):
-        fns["hidden"](1, 2, None)
-    assert fns["hidden"] is failing  # private events are not wrapped
+        fns["twin"](1, 2, None)
+    assert fns["hidden"] is failing  # private events are not wrapped, unless they recompute a public one's images
+
+
+def test_a_private_event_recomputing_a_public_ones_image_carries_that_endpoints_recipe():
+    fns = _toy(lambda seed, steps, picture: (PIXELS, None, ""), private=lambda seed, steps, picture=None: PIXELS)
+    rec = provenance.read_recipe(fns["twin"](5, 6, None))
+    assert (rec["endpoint"], rec["view"], rec["settings"]) == ("toy", "other_view", {"seed": 5, "steps": 6})
 
 
 def test_gradio_serves_the_png_as_it_is_under_its_name(tmp_path):
