@@ -124,11 +124,12 @@ def recipe_of(event, values):
         if control.kind in NOT_SETTINGS:
             images.append((control.key[2], value))
             continue
-        verdict = control.check(value) if control.settable else controls.Verdict(_plain(value), value)
-        if verdict.ok:
-            settings[name] = verdict.value
+        # the handler accepted the value: a choice the menu did not have when built (another model's class) stays
+        verdict = control.check(value) if control.settable else controls.Verdict(False)
+        if verdict.ok or _plain(value):
+            settings[name] = verdict.value if verdict.ok else value
         if control.kind == "radio":
-            sources.update({str(v): verdict.value for _, v in control.choices})
+            sources.update({str(v): settings.get(name) for _, v in control.choices})
     # an image counts when it was sent and, where a radio picks the source ("test image", "upload", "drawing"),
     # when that radio picks it
     used = any(value is not None and sources.get(slug, slug) == slug for slug, value in images)

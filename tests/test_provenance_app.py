@@ -8,7 +8,6 @@ the same upload, since the upload is not part of the recipe.
 """
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ import pytest
 from PIL import Image
 
 from playground import provenance
-from tests.conftest import ARTIFACTS, start_app
+from tests.conftest import _serve
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +23,8 @@ pytestmark = pytest.mark.slow
 # uploads ({image control slug: file}); small settings keep the whole file to a few minutes on one thread
 UPLOAD = "upload"
 CASES = {
-    "generate": {"grid_size": 1, "seed": 3, "truncation_psi": 0.7},
+    "generate": {"model": "gan-fashion", "class": "Bag", "grid_size": 1, "seed": 3, "truncation_psi": 0.7},  # a
+    # class the menu gets only when that model is picked
     "walk": {"steps": 2, "first_seed": 2},
     "timeline": {"model": "gan-fashion"},
     "gan_two_settings": {"first_truncation": 0.5, "seed": 1},
@@ -67,15 +67,9 @@ KEEP_CACHE = ("pixelcnn_likelihood", "pixelcnn_two_settings")
 def served(tmp_path_factory):
     """(client, results folder) of an app of this module's own, whose result cache the tests empty."""
     from gradio_client import Client
-    ARTIFACTS.mkdir(exist_ok=True)
     results = tmp_path_factory.mktemp("results")
-    proc, url = start_app(env={"PLAYGROUND_RESULTS_DIR": str(results)})
-    yield Client(url, verbose=False), results
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    for _, url in _serve(env={"PLAYGROUND_RESULTS_DIR": str(results)}):
+        yield Client(url, verbose=False), results
 
 
 @pytest.fixture(scope="module")
