@@ -28,7 +28,7 @@ CASES = {
     "walk": {"steps": 2, "first_seed": 2},
     "timeline": {"model": "gan-fashion"},
     "gan_two_settings": {"first_truncation": 0.5, "seed": 1},
-    "discriminate": {"training_image_to_compare": 5},
+    "discriminate": {"model": "gan-fashion", "training_image_to_compare": 5},  # the model of the session's grid
     "reconstruct": {"model": "vae-fashion", "test_image": 7, "decoding": "sample", "seed": 2},
     "latent_map": {"z1": 0.5},
     "interpolate": {"steps": 2, "second_test_image": 3},
