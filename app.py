@@ -104,7 +104,7 @@ def build_app():
     # first; so gradio, and tabs.serving which imports it, come in here
     import gradio as gr
 
-    from tabs import lesson_panel, link_bar, serving
+    from tabs import lesson_panel, link_bar, provenance, serving
 
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nGenerative image models you can click through: how they make pictures, "
@@ -122,6 +122,7 @@ def build_app():
     demo.delete_cache = DELETE_CACHE
     serving.private_events(demo, PUBLIC_API)
     serving.lanes(demo)
+    provenance.record(demo)  # every image an event shows is a PNG carrying its recipe (issue 26)
     serving.open_with_results(demo, OPEN_WITH, OPEN_FROM_CACHE, after=opened)
     serving.gpu_events(demo)
     serving.error_boundary(demo, BAD_REQUEST)

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from tabs import lesson_panel, links
+from tabs import lesson_panel, links, restore
 from tabs.controls import MAIN, controls, view_controls, views
 from tabs.controls import _walk as walk
 
@@ -64,6 +64,7 @@ def bar(also=None):
     with gr.Row(equal_height=False):
         if also:
             also()
+        c.restore = restore.button()
         c.copy = gr.Button("Copy link to this view", size="sm", scale=0, min_width=200)
         c.link = gr.Textbox(show_label=False, placeholder="The link to this view appears here", scale=3,
                             container=False, interactive=False, elem_id="link-box")
@@ -172,11 +173,12 @@ def wire(demo, c, lessons_ui, public, opened_with=()):
     p = page(demo, public)
     shown = [c.note, c.run, c.where] + lesson_panel.outputs(lessons_ui) + p.inputs
 
-    def outcome(plan, run, lesson=None, step=0):
+    def outcome(plan, run, lesson=None, step=0, said=""):
         where = {"tab": plan.tab, plan.tab: plan.view} if plan.tab else gr.skip()
         panel = lesson_panel.shown(lesson, step) if lesson else lesson_panel.hidden()
         point = lesson.steps[step].point if lesson else ""
-        return [note_text(plan.notes), target(p, plan, run, point), where] + panel + links.updates(plan, p.inputs)
+        note = "\n\n".join(filter(None, [said, note_text(plan.notes)]))
+        return [note, target(p, plan, run, point), where] + panel + links.updates(plan, p.inputs)
 
     def on_open(request: gr.Request):
         params = dict(getattr(request, "query_params", None) or {})
@@ -210,6 +212,13 @@ def wire(demo, c, lessons_ui, public, opened_with=()):
         then_select(button.click(lambda state, m=move: on_step(state, m), lessons_ui.state, shown, **PRIVATE))
     then_select(lessons_ui.start.click(on_start, lessons_ui.pick, shown, **PRIVATE))
     lessons_ui.end.click(lambda: lesson_panel.hidden(), None, lesson_panel.outputs(lessons_ui), **PRIVATE)
+
+    def on_restore(path):
+        params, said, again = restore.read(path)
+        plan = links.plan(p.table, p.views, params, uses=p.uses)
+        return outcome(plan, p.buttons.get((plan.tab, plan.view), ("", None))[0] if again else "", said=said)
+
+    then_select(c.restore.upload(on_restore, c.restore, shown, api_visibility="private"))
     _wire_copy(p, c)
     return opened
 

@@ -57,9 +57,9 @@ def start_app(*extra, env=None, root=ROOT, timeout=120):
     raise RuntimeError(f"app did not answer within {timeout}s; see {log.name}")
 
 
-def _serve():
+def _serve(env=None):
     ARTIFACTS.mkdir(exist_ok=True)
-    proc, url = start_app()
+    proc, url = start_app(env=env)
     yield proc, url
     proc.terminate()
     try:

@@ -131,3 +131,38 @@ def test_next_step_applies_the_step_and_runs_the_view(page, browser):
     assert _copied(page).get("truncation_psi") == "0.5"
     page.get_by_role("button", name="End the lesson").click()
     page.wait_for_selector("#lesson-panel", state="hidden", timeout=10000)
+
+
+def _served(page, timeout=120000):
+    """The bytes of the first visible served image, once one is shown."""
+    page.wait_for_function(SHOWN, timeout=timeout)
+    src = page.evaluate("() => [...document.querySelectorAll(\"img[src*='/file=']\")].find(i => i.offsetParent).src")
+    return src, page.request.get(src).body()
+
+
+def test_restore_from_image_makes_the_same_png_again(page, browser, tmp_path):
+    _open(page, browser.url, "?tab=gan&seed=7&grid_size=2&truncation_psi=0.7")
+    first_src, first = _served(page)
+    assert first.startswith(b"\x89PNG") and b"generative-playground" in first
+    made = tmp_path / first_src.rsplit("/", 1)[-1]
+    made.write_bytes(first)
+    _open(page, browser.url, "")  # a fresh page, on the defaults
+    _served(page)
+    page.locator("#restore input[type=file], input[type=file]").first.set_input_files(str(made))
+    page.wait_for_selector("#link-note >> text=Restored from the image's recipe", timeout=30000)
+    page.wait_for_function("(src) => [...document.querySelectorAll(\"img[src*='/file=']\")]"
+                           ".some(i => i.offsetParent && i.src.endsWith(src))", arg=first_src.rsplit("/", 2)[-1],
+                           timeout=120000)
+    _, again = _served(page)
+    assert again == first  # the same file, byte for byte: pixels, mark and recipe
+    assert _copied(page) == {"tab": "gan", "seed": "7", "grid_size": "2", "truncation_psi": "0.7"}
+
+
+def test_restore_refuses_a_png_without_a_recipe(page, browser, tmp_path):
+    from PIL import Image
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (32, 32), "white").save(plain)
+    _open(page, browser.url, "")
+    page.locator("#restore input[type=file], input[type=file]").first.set_input_files(str(plain))
+    page.wait_for_selector("text=carries no Generative Playground recipe", timeout=30000)
+    assert not page.errors
