@@ -1,8 +1,12 @@
 """Issue 25, "Classroom-ready", in the real page: what a class saw wrong, checked where they saw it."""
+import io
+
+import numpy as np
 import pytest
+from PIL import Image
 
 from playground.cards import list_cards
-from tests.browser.pages import assert_clean, shot
+from tests.browser.pages import assert_clean, served_images, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 VIEWPORT, CONSOLE_ERRORS = (1280, 720), False  # the page of tests/browser/conftest.py: a projector
@@ -66,3 +70,25 @@ def test_every_models_column_is_in_view(page):
     assert len(edges) == 11
     assert all(right <= edge + 1 for _, right, edge in edges), edges
 
+
+@pytest.mark.skipif("pixelcnn-fashion" not in {c.id for c in list_cards()}, reason="no PixelCNN model card")
+def test_pixelcnn_at_temperature_half_draws_garments_not_black_squares(page):
+    """At temperature 0.5 all 16 samples were black. Sample at 0.5 in the tab: most tiles of the grid the page
+    shows hold a garment (as tests/unit/test_pixelcnn_temperature.py finds on the model: at least 11 of 16)."""
+    page.get_by_role("tab", name="PixelCNN", exact=True).click()
+    served_images(page, 1, timeout=120000)  # the page-open result (temperature 1), so it does not land after the click
+    box = page.get_by_label("number input for Temperature (below 1: smoother pixels, fainter garments)").first
+    box.fill("0.5")
+    box.press("Enter")
+    page.get_by_role("button", name="Sample", exact=True).filter(visible=True).last.click()
+    page.get_by_text("temperature 0.5)", exact=False).first.wait_for(timeout=300000)  # the finished run's summary
+    shot(page, "pixelcnn-temperature-half", settle_ms=1000)
+    src = page.locator("img[src*='/file=']:not([src*='.gif']) >> visible=true").first.get_attribute("src")
+    grid = np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("L"))
+    tile, pad = 84, 2  # playground.actions.pixelcnn.SMALL, images.make_grid's white padding
+    starts = [pad + i * (tile + pad) for i in range(4)]
+    tiles = [grid[y:y + tile, x:x + tile] for y in starts for x in starts]
+    lit = [float((t > 32).mean()) for t in tiles]  # share of each sample's pixels that are not background
+    assert grid.shape == (4 * (tile + pad) + pad,) * 2, grid.shape
+    assert sum(share > 0.05 for share in lit) >= 11, lit
+    assert_clean(page)
