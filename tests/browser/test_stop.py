@@ -75,7 +75,7 @@ def test_stopping_pixelcnn_keeps_the_rows_written_and_a_gif(page):
     _open(page, "PixelCNN", opened_images=1)
     _visible(page, "label:has-text('Fast exact sampler') input").first.uncheck()
     _set_number(page, "Grid size (n x n)", 6)
-    _start_and_stop(page, "Sample", "of 28 written", "Stopped at row", "stopped-pixelcnn", images=1, gif=True)
+    _start_and_stop(page, "Sample", "pixels of row 1 of 28", "Stopped at row", "stopped-pixelcnn", images=1, gif=True)
 
 
 @pytest.mark.skipif("style-loss-random" not in CARDS, reason="no style loss network card")

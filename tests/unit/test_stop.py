@@ -90,11 +90,12 @@ def test_pixelcnn_sample_stops_at_a_row_with_the_gif_so_far(tiny_registry):
     assert _frames(gif) >= 4
 
 
-def test_the_whole_network_sampler_stops_within_a_row(tiny_registry):
+def test_the_whole_network_sampler_stops_within_a_row(tiny_registry, monkeypatch):
     """Half a minute a row for 36 images: Stop is asked after every pixel there, and the row so far is kept."""
+    monkeypatch.setattr(pixelcnn, "PARTIAL_S", 1e9)  # within a row, only the first pixel is shown
     states = list(pixelcnn.sample(pixelcnn.MAIN_ID, pixelcnn.NO_CLASS, 1.0, 0, side=1, fast=False,
                                   should_stop=after(30)))
-    assert [s[1].split(",")[0] for s in states[:-1]] == ["Row 1 of 28 written"]
+    assert [s[1].split(",")[0] for s in states[:-1]] == ["1 of 28 pixels of row 1 of 28 written", "Row 1 of 28 written"]
     assert states[-1][1].startswith("Stopped at row 2 of 28")  # the 30th question: pixel 2 of row 2
 
 
