@@ -92,3 +92,30 @@ def test_stopping_compare_keeps_the_models_done(page):
     n.fill("500")
     n.press("Enter")
     _start_and_stop(page, "Compare", "models done", "Stopped at model", "stopped-compare", images=2, gif=False)
+
+
+@pytest.mark.skipif(not {"ddpm-fashion", "pixelcnn-fashion"} <= CARDS, reason="no diffusion or PixelCNN model card")
+def test_stop_pressed_while_the_run_waits_in_its_lane_means_it_never_starts(page):
+    """A PixelCNN run queued behind a diffusion run (both in the sampling lane, one at a time) and stopped while
+    it waits: when its turn comes it ends at once with a note, writing no row (Stop used to do nothing there)."""
+    _open(page, "Diffusion", opened_images=2)
+    _visible(page, "input[aria-label='Sampler']").first.click()
+    page.get_by_role("option", name="DDPM", exact=True).click()
+    _set_number(page, "Steps", 1000)
+    _button(page, "Generate").click()
+    page.get_by_text("of 1000 (DDPM)", exact=False).first.wait_for(timeout=FIRST_PARTIAL_S * 1000)  # the lane is busy
+    _open(page, "PixelCNN", opened_images=1)
+    _visible(page, "label:has-text('Fast exact sampler') input").first.uncheck()
+    _button(page, "Sample").click()
+    page.wait_for_timeout(2000)  # the run has joined the queue and waits behind the diffusion run
+    _button(page, "Stop").click()
+    page.wait_for_timeout(1000)
+    _open(page, "Diffusion")
+    _button(page, "Stop").click()
+    page.get_by_text("Stopped at step", exact=False).first.wait_for(timeout=120000)
+    _open(page, "PixelCNN")
+    page.get_by_text("stopped before it started", exact=False).first.wait_for(timeout=60000)
+    shot(page, "stopped-while-queued", settle_ms=3000)
+    assert page.get_by_text("pixels of row", exact=False).count() == 0  # no row was written
+    served_images(page, 1, timeout=10000)  # and the grid it showed before is still there
+    assert not page.errors, page.errors
