@@ -7,7 +7,8 @@ measures them all on the same real images, with reference rows that say what the
 The real images are what the app has at run time, with no root: for Fashion-MNIST the 2,000 test
 images shipped in the gallery, split by a seeded permutation into a reference half (what every
 distance is measured against) and a held-out half (the reference rows); for the ORL faces the
-ladder's two halves (playground.ladder.real_sets). Every row, model or reference, is N images
+ladder's two halves (playground.ladder.real_sets), taken in turns by person (in_turns) so that any N of
+them holds every person. Every row, model or reference, is N images
 against the same N reference images, so the rows compare with each other, and not with the cards'
 numbers (other N, other reference). Memorisation needs the images a model trained on: all 400 ORL
 faces, or Fashion-MNIST's training split when it is installed (else the card's figure is shown).
@@ -63,7 +64,7 @@ def real_images(dataset, seed=0):
     record = datasets.get(dataset)
     if record.gallery is None:
         sets = ladder.real_sets(dataset, seed)
-        return sets.train, sets.heldout, sets.seen
+        return sets.train[in_turns(sets.train_labels)], sets.heldout[in_turns(sets.heldout_labels)], sets.seen
     images = np.asarray(record.gallery()[0])
     order = np.random.default_rng(seed).permutation(len(images))
     half = len(images) // 2
@@ -72,6 +73,17 @@ def real_images(dataset, seed=0):
     except DataMissing:
         seen = None
     return images[np.sort(order[:half])], images[np.sort(order[half:])], seen
+
+
+def in_turns(labels):
+    """Positions of a set's images taken in turns by label: the first image of every label, then the second of
+    every label ... Compare scores the first N images of a set, and a set stored label by label (the ladder's
+    halves of the ORL faces, five of each person) would give, at N=100 of 200, 20 of the 40 people."""
+    labels = np.asarray(labels)
+    turn = np.zeros(len(labels), int)
+    for label in np.unique(labels):
+        turn[labels == label] = np.arange((labels == label).sum())
+    return np.lexsort((np.arange(len(labels)), turn))  # by turn, then in the set's order
 
 
 def draw(model, family, n, seed, sampler=None, knob=None):
@@ -185,7 +197,7 @@ def record(dataset_name, model_ids, n, seed, sampler, steps):
     return {"data_set": dataset, "images_per_model": n, "seed": seed, "sampler": sampler, "steps": steps,
             "models": models, "versions": devices.versions(), "python": platform.python_version(),
             "device": str(devices.pick_device()), "reference": "seeded halves of the shipped test images"
-            if datasets.get(dataset).gallery else f"ladder.real_sets('{dataset}') halves"}
+            if datasets.get(dataset).gallery else f"ladder.real_sets('{dataset}') halves, in turns by label"}
 
 
 def write_export(rows, grids, rec, folder):

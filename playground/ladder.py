@@ -272,6 +272,8 @@ class RealSets(NamedTuple):
     heldout: np.ndarray   # the floor and the blurred / noisy rungs are made from these
     n: int                # images per side
     seen: np.ndarray      # every image the model trained on (memorisation compares with these)
+    train_labels: np.ndarray = None    # the labels of train and heldout (classes, or people for the faces)
+    heldout_labels: np.ndarray = None
 
 
 def real_sets(dataset, seed=0, size=64):
@@ -280,9 +282,9 @@ def real_sets(dataset, seed=0, size=64):
     "all": the ORL faces), seeded halves per label of those images as the generators see them."""
     record = datasets.get(dataset)
     if record.generator_split != "all":
-        train, _ = record.load("train")
-        test, _ = record.load("test")
-        return RealSets(train, test, record.ladder_n, train)
+        train, train_labels = record.load("train")
+        test, test_labels = record.load("test")
+        return RealSets(train, test, record.ladder_n, train, train_labels, test_labels)
     images, labels = record.real_images(size)  # exactly as the GAN trains on them (faces: prepare_faces)
     a, b = split_halves(labels, seed)
-    return RealSets(images[a], images[b], min(len(a), len(b)), images)
+    return RealSets(images[a], images[b], min(len(a), len(b)), images, np.asarray(labels)[a], np.asarray(labels)[b])

@@ -76,12 +76,6 @@ def model_event(fn):
     return handler
 
 
-def model_queue():
-    """Event kwargs for model work. The registry puts every model on one device, so all model
-    events share one concurrency id: one model call at a time on that device."""
-    return {"concurrency_limit": 1, "concurrency_id": "model-device"}
-
-
 NOT_UPLOADED = "This image did not come through the app's upload. Please upload the file again."
 DRAWING_PIXELS = 1024 * 1024  # the sketchpads' canvases are 280x280; anything far larger is not a drawing
 CANVAS = 280

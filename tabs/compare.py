@@ -3,7 +3,7 @@ import gradio as gr
 
 from playground.actions import compare as actions
 from tabs import links
-from tabs.common import intro, launch_alone, model_event, model_queue, raw
+from tabs.common import intro, launch_alone, model_event, raw
 from tabs.stopping import stop_button, stoppable
 
 DETAILS = actions.EXPLAIN + """
@@ -46,7 +46,7 @@ def build():
 
         links.follows(dataset, on_dataset, [models])
         go.click(model_event(stoppable("compare", actions.run)), [dataset, models, n, seed, sampler, steps],
-                 [grids, table, status, export], api_name="compare", show_progress="minimal", **model_queue())
+                 [grids, table, status, export], api_name="compare", show_progress="minimal")
     return tab
 
 

@@ -6,7 +6,7 @@ from playground.actions import diffusion as actions
 from playground.actions.common import gallery_thumbnails, network_note, usable_now
 from tabs import links, two_settings
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
-                         model_queue, raw)
+                         raw)
 from tabs.stopping import stop_button, stoppable
 
 MAIN_ID = "ddpm-fashion"  # the first model shown
@@ -57,7 +57,7 @@ def _generate_view(ids, first):
     links.follows(model, on_model, [label, sampler, steps])
     go.click(model_event(stoppable("diffusion_generate", actions.generate)),
              [model, label, guidance, sampler, steps, seed, side], [xt, x0, status, gif], api_name="diffusion_generate",
-             show_progress="minimal", **model_queue())
+             show_progress="minimal")
     return model, label, guidance, seed
 
 
@@ -81,8 +81,8 @@ def _compare_view(first, model, label, guidance, seed):
                                  interactive=False)
     compare_btn.click(model_event(stoppable("compare_samplers", actions.compare_samplers)),
                       [model, label, guidance, seed, chosen, counts],
-                      [compare_grid, compare_table, compare_status], api_name="compare_samplers", show_progress="minimal",
-                      **model_queue())
+                      [compare_grid, compare_table, compare_status], api_name="compare_samplers",
+                      show_progress="minimal")
 
 
 def _forward_view(forward_tab):
@@ -133,7 +133,7 @@ def _edit_view(model, label, guidance, source):
         return actions.edit_drawing_or_upload(model_id, composite, upload, s, class_label, w, seed_value)
 
     edit_btn.click(model_event(on_edit), [model, sketch, source, strength, label, guidance, edit_seed],
-                   [before, after], api_name="diffusion_edit", **model_queue())
+                   [before, after], api_name="diffusion_edit")
 
 
 def _text_to_image_view():
@@ -155,7 +155,7 @@ def _text_to_image_view():
         gr.Markdown(network_note(needs_network), elem_id="t2i-needs-network")
     picture = image_output("Picture", height=420)
     t2i_btn.click(model_event(actions.text_to_image), [t2i_model, prompt, t2i_steps, t2i_size, t2i_seed],
-                  [picture, t2i_md], api_name="text_to_image", **model_queue())
+                  [picture, t2i_md], api_name="text_to_image")
 
 
 def build():

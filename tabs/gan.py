@@ -6,7 +6,7 @@ import pandas as pd
 
 from playground.actions import gan as actions
 from tabs import links, two_settings
-from tabs.common import guarded, image_input, image_output, intro, launch_alone, model_event, model_queue, raw
+from tabs.common import guarded, image_input, image_output, intro, launch_alone, model_event, raw
 
 ETHICS = """**Faces of real people.** The 400 training photos show 40 people who sat for a research data set
 in 1992-1994 (credit: AT&T Laboratories Cambridge). They agreed to a face-recognition study, not to
@@ -122,14 +122,12 @@ def _wire_grid(g, real_index):
         return image, made, side, None, None, None, summary
 
     g.go.click(model_event(on_generate), [g.model, g.label, g.seed, g.side, g.psi],
-               [g.grid, g.faces, g.side_state, g.picked, g.near_px, g.near_ft, g.verdict], api_name="generate",
-               **model_queue())
+               [g.grid, g.faces, g.side_state, g.picked, g.near_px, g.near_ft, g.verdict], api_name="generate")
 
     def on_pr(model_id, label_value, seed_value, psi_value):
         return actions.precision_recall_shown(model_id, label_value, seed_value, psi_value)
 
-    g.pr_btn.click(model_event(on_pr), [g.model, g.label, g.seed, g.psi], g.pr_md, api_name="precision_recall",
-                   **model_queue())
+    g.pr_btn.click(model_event(on_pr), [g.model, g.label, g.seed, g.psi], g.pr_md, api_name="precision_recall")
     for setting in (g.model, g.label, g.seed, g.psi):  # the numbers were for other settings: they go
         setting.change(lambda: "", None, g.pr_md, queue=False)
 
@@ -137,7 +135,7 @@ def _wire_grid(g, real_index):
         return actions.selected_shown(model_id, made, side_value, evt.index[0], evt.index[1])
 
     g.grid.select(model_event(on_select), [g.model, g.faces, g.side_state],
-                  [g.picked, g.near_px, g.near_ft, g.verdict], **model_queue())
+                  [g.picked, g.near_px, g.near_ft, g.verdict])
 
 
 def _wire_walk(g, w):
@@ -145,7 +143,7 @@ def _wire_walk(g, w):
         return actions.walk(model_id, a, b, n, label_value)
 
     w.walk_btn.click(model_event(on_walk), [g.model, g.label, w.seed_a, w.seed_b, w.steps], [w.strip, w.gif],
-                     api_name="walk", **model_queue())
+                     api_name="walk")
 
 
 def _wire_discriminator(g, d):
@@ -153,7 +151,7 @@ def _wire_discriminator(g, d):
         return actions.judge_shown(model_id, made, index, upload)
 
     d.judge_btn.click(model_event(on_judge), [g.model, g.faces, d.real_index, d.real_upload],
-                      [d.real_img, d.scores_md], api_name="discriminate", **model_queue())
+                      [d.real_img, d.scores_md], api_name="discriminate")
 
 
 def _wire_timeline(g, t):

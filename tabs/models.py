@@ -3,7 +3,7 @@ import gradio as gr
 
 from playground.actions import models as actions
 from playground.actions.common import menu_choices
-from tabs.common import guarded, intro, launch_alone, model_event, model_queue, raw
+from tabs.common import guarded, intro, launch_alone, model_event, raw
 
 
 def build():
@@ -40,7 +40,7 @@ def build():
                 return gr.skip(), gr.skip(), offline + "\n\n" + actions.card_text(model_id)
             return actions.load(model_id)
 
-        load_btn.click(model_event(on_load), choice, outputs, api_name="load_model", **model_queue())
+        load_btn.click(model_event(on_load), choice, outputs, api_name="load_model")
         unload_btn.click(guarded(actions.unload), choice, outputs, api_name="unload_model")
         refresh_btn.click(guarded(actions.table), None, [models, memory_md], api_name="models_status")
         tab.load(guarded(actions.table), None, [models, memory_md])

@@ -3,7 +3,7 @@ likelihood against the complexity-corrected score (playground.ood.in_out_view's 
 import gradio as gr
 import pandas as pd
 
-from tabs.common import model_event, model_queue
+from tabs.common import model_event
 
 NAMES = ("clothes (in)", "digits (out)")
 COLOURS = {NAMES[0]: "#1f77b4", NAMES[1]: "#ff7f0e"}
@@ -32,4 +32,4 @@ def build(view_fn, model_name, score_name, api_name="out_of_distribution"):
         r = view_fn()
         return _text(r), pd.DataFrame(r["raw"]), pd.DataFrame(r["corrected"])
 
-    button.click(model_event(on_click), None, [text, raw_hist, cor_hist], api_name=api_name, **model_queue())
+    button.click(model_event(on_click), None, [text, raw_hist, cor_hist], api_name=api_name)

@@ -5,7 +5,7 @@ from playground.actions import pixelcnn as actions
 from playground.actions.common import gallery_thumbnails
 from tabs import links, ood_panel, two_settings
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
-                         model_queue, raw)
+                         raw)
 from tabs.stopping import stop_button, stoppable
 
 DETAILS = """An **autoregressive model** writes an image the way you write a sentence: one pixel at a time,
@@ -81,7 +81,7 @@ def _sample_view(model, label, temperature, seed):
     grid = image_output("Written so far, row by row")
     gif = gr.Image(label="Animated", type="filepath", interactive=False, height=260)
     go.click(model_event(stoppable("pixelcnn_sample", actions.sample)), [model, label, temperature, seed, side, fast],
-             [grid, status, gif], api_name="pixelcnn_sample", show_progress="minimal", **model_queue())
+             [grid, status, gif], api_name="pixelcnn_sample", show_progress="minimal")
 
 
 def _complete_view(model, temperature, seed):
@@ -96,8 +96,7 @@ def _complete_view(model, temperature, seed):
     strip = image_output("Original | what the model sees (grey: hidden) | completions")
     complete_btn.click(model_event(stoppable("pixelcnn_complete", actions.complete)),
                        [model, source, index, upload, drawing, hidden, k, seed, temperature],
-                       [strip, complete_md], api_name="pixelcnn_complete", show_progress="minimal",
-                       **model_queue())
+                       [strip, complete_md], api_name="pixelcnn_complete", show_progress="minimal")
 
 
 def _likelihood_view(model):
@@ -113,7 +112,7 @@ def _likelihood_view(model):
         return actions.likelihood_shown(model_id, src, i, up, draw)
 
     score_btn.click(model_event(on_score), [model, l_source, l_index, l_upload, l_drawing],
-                    [l_shown, l_heat, l_md], api_name="pixelcnn_likelihood", **model_queue())
+                    [l_shown, l_heat, l_md], api_name="pixelcnn_likelihood")
     gr.Markdown("---")
     ood_panel.build(actions.out_of_distribution, actions.MAIN_ID, "-log2 p(x) / 784",
                     api_name="pixelcnn_out_of_distribution")
@@ -138,7 +137,7 @@ def _receptive_field_view():
 
     for i, trigger in enumerate((field_btn.click, row.release, col.release)):
         trigger(model_event(on_field), [row, col], [masked_img, gated_img, field_md],
-                api_name="receptive_field" if i == 0 else False, **model_queue())
+                api_name="receptive_field" if i == 0 else False)
 
 
 def build():

@@ -12,17 +12,23 @@ and keeps nothing: a class reads that as a crash. Here Stop only raises a flag:
   many run at once), so Stop answers while the model lanes are busy. It sets the flag of that view's runs
   in the same session only: another student's run, or another view of the same page, goes on.
 
-A Stop pressed while the run still waits in the queue finds nothing running and does nothing; the run
-starts when its turn comes and can be stopped then. Calls without a session (a raw HTTP client) run to
-their end.
+A Stop pressed while the run still waits in its lane marks that queued event (found in Gradio's own queue
+by its session and view): when its turn comes the handler ends at once, changes no output and says so in a
+note (NOT_STARTED). Gradio 6.31 has no public call that drops a waiting event and answers its client, and
+`cancels=` paints Error (above), so the event runs, for no time. Calls without a session (a raw HTTP client)
+run to their end.
 """
 import inspect
 import threading
 
 import gradio as gr
+from gradio.context import LocalContext
 
+NOT_STARTED = "Stopped before it started: Stop was pressed while the run waited for its turn."
 _lock = threading.Lock()
 _running = {}  # (session hash, view) -> the stop flags of that view's runs in that session
+_unstarted = {}  # ids of queued events whose Stop was pressed while they waited (a dict: oldest first)
+UNSTARTED_KEPT = 1024  # marks of events that never ran (their page closed) go, oldest first, past this many
 
 
 def _key(request, view):
@@ -36,6 +42,12 @@ def stoppable(view, fn):
     Gradio sees fn's own parameters (without should_stop) and passes the request first, by annotation;
     the API's inputs stay what they were."""
     def handler(request, *args):
+        with _lock:
+            stopped_while_waiting = _unstarted.pop(LocalContext.event_id.get(None), False)
+        if stopped_while_waiting:
+            gr.Info(NOT_STARTED)
+            yield gr.skip()  # every output as it was (a generator that yields nothing would blank them)
+            return
         key, flag = _key(request, view), threading.Event()
         if key:
             with _lock:
@@ -56,17 +68,32 @@ def stoppable(view, fn):
     handler.__annotations__ = {"request": gr.Request}
     handler.__name__ = handler.__qualname__ = getattr(fn, "__name__", view)
     handler.__doc__ = fn.__doc__
+    handler.stop_view = view  # how request_stop knows the view's events in the queue (functools.wraps copies it)
     return handler
 
 
+def _waiting(view, session):
+    """Ids of the session's events of `view` that wait in a lane: Gradio's queue (Blocks._queue, internal),
+    read as it is, since 6.31 offers no public view of it."""
+    queue = getattr(LocalContext.blocks.get(None), "_queue", None)
+    lanes = list(getattr(queue, "event_queue_per_concurrency_id", {}).values())
+    return [e._id for lane in lanes for e in list(lane.queue)
+            if e.session_hash == session and getattr(e.fn.fn, "stop_view", None) == view]
+
+
 def request_stop(view, request):
-    """Raise the stop flag of `view`'s runs in the request's session; False when none is running."""
+    """Raise the stop flag of `view`'s runs in the request's session, and mark its runs still waiting in their
+    lane so that they end as they start; False when there is neither."""
     key = _key(request, view)
+    waiting = _waiting(view, key[0]) if key else []
     with _lock:
         flags = list(_running.get(key, ())) if key else []
+        _unstarted.update(dict.fromkeys(waiting, True))
+        while len(_unstarted) > UNSTARTED_KEPT:
+            _unstarted.pop(next(iter(_unstarted)))
     for flag in flags:
         flag.set()
-    return bool(flags)
+    return bool(flags or waiting)
 
 
 def stop_button(view):

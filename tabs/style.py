@@ -6,7 +6,7 @@ import gradio as gr
 import pandas as pd
 
 from playground.actions import style as actions
-from tabs.common import guarded, image_input, image_output, intro, launch_alone, model_event, model_queue, raw
+from tabs.common import guarded, image_input, image_output, intro, launch_alone, model_event, raw
 from tabs.stopping import stop_button, stoppable
 
 DETAILS = """**Optimisation** (Gatys et al. 2016) starts from the photo (or noise) and changes its pixels with L-BFGS to
@@ -107,7 +107,7 @@ def _optimisation_view(p):
     go.click(model_event(stoppable("style_optimise", on_optimise)),
              p.inputs + [p.loss_net, p.keep, o.style_w, o.content_w, o.tv_w, o.iterations, o.init, o.seed],
              [p.content_view, p.style_view, p.result, plot, p.status, p.result_state],
-             api_name="style_optimise", show_progress="minimal", **model_queue())
+             api_name="style_optimise", show_progress="minimal")
     return o
 
 
@@ -125,10 +125,9 @@ def _fast_view(p):
         name = actions.network_style_name(model_id)
         return gr.update(value=name) if name else gr.update()
 
-    fast_id.change(model_event(on_network), fast_id, p.style_name, **model_queue())  # it loads the network
+    fast_id.change(model_event(on_network), fast_id, p.style_name)  # it loads the network
     fast_go.click(model_event(on_fast), p.inputs + [p.keep, fast_id, strength],
-                  [p.content_view, p.style_view, p.result, p.status, p.result_state], api_name="style_fast",
-                  **model_queue())
+                  [p.content_view, p.style_view, p.result, p.status, p.result_state], api_name="style_fast")
 
 
 def _baseline_view(p):
@@ -163,8 +162,7 @@ def _two_methods_view(p, o):
 
     compare_go.click(model_event(on_compare), p.inputs + [method_a, method_b, p.keep, o.style_w, o.content_w, o.tv_w,
                                                           o.iterations, o.init, o.seed],
-                     [p.content_view, p.style_view, left, right, compare_md], api_name="style_compare",
-                     **model_queue())
+                     [p.content_view, p.style_view, left, right, compare_md], api_name="style_compare")
 
 
 def _grams_view(p):
@@ -179,8 +177,7 @@ def _grams_view(p):
     def on_grams(cu, cn, su, sn, res, loss_id, last):  # the API's parameter names
         return actions.grams_shown(cu, cn, su, sn, res, loss_id, last)
 
-    gram_go.click(model_event(on_grams), p.inputs + [p.loss_net, p.result_state], grams, api_name="style_grams",
-                  **model_queue())
+    gram_go.click(model_event(on_grams), p.inputs + [p.loss_net, p.result_state], grams, api_name="style_grams")
 
 
 def build():

@@ -2,7 +2,7 @@
 import gradio as gr
 
 from playground.actions import superres as actions
-from tabs.common import guarded, image_input, intro, launch_alone, model_event, model_queue, raw
+from tabs.common import guarded, image_input, intro, launch_alone, model_event, raw
 
 HEADERS = ["method", "PSNR (dB)", "gain over bicubic (dB)", "SSIM", "ms"]
 NOTE = ("PSNR and SSIM are measured on the luminance Y with `scale` pixels cropped from each border, as "
@@ -75,7 +75,7 @@ def build():
                     gr.update(choices=names, value=best), actions.zoom_crops(res, 0.5, 0.5), res.get("note") or "")
 
         go.click(model_event(on_go), [upload, scale, truth], [result, scores, outputs, slider, method, crops, notice],
-                 api_name="superres_upscale", **model_queue())
+                 api_name="superres_upscale")
 
         def on_method(res, name):
             return actions.slider_pair(res, name) if res and name else None

@@ -4,7 +4,7 @@ import gradio as gr
 
 from playground.actions import compare as actions
 from playground.actions.common import family_ids
-from tabs.common import image_output, model_event, model_queue, raw
+from tabs.common import image_output, model_event, raw
 from tabs.stopping import stop_button, stoppable
 
 
@@ -35,4 +35,4 @@ def build(family, api_name, first=None):
         yield from actions.two_settings(model_id, first, second, s, should_stop=should_stop)
 
     go.click(model_event(stoppable(api_name, run)), [model, a, b, seed], [grid_a, grid_b, table, status],
-             api_name=api_name, show_progress="minimal", **model_queue())
+             api_name=api_name, show_progress="minimal")

@@ -6,7 +6,7 @@ from playground.actions import vae as actions
 from playground.actions.common import network_note, usable_now
 from tabs import links, ood_panel, two_settings
 from tabs.common import (drawing_input, guarded, image_input, image_output, intro, launch_alone, model_event,
-                         model_queue, raw)
+                         raw)
 
 DETAILS = """A **variational autoencoder** (Kingma and Welling 2014) has two networks. The **encoder** maps an
 image x to a distribution q(z|x) over a short latent vector z (here 32 numbers, or 2 for the map); the
@@ -81,7 +81,7 @@ def _reconstruct_view(ids, recon_ids, first, needs_network):
         return actions.reconstruct_shown(model_id, src, i, up, draw, dec, s)
 
     go.click(model_event(on_reconstruct), [model, source, index, upload, drawing, decode, seed],
-             [shown, recon, error, recon_md], api_name="reconstruct", **model_queue())
+             [shown, recon, error, recon_md], api_name="reconstruct")
 
 
 def _latent_map_view():
@@ -104,10 +104,9 @@ def _latent_map_view():
         points, manifold_image, point_image = actions.latent_map_view(a, b)
         return pd.DataFrame(points), manifold_image, point_image
 
-    map_btn.click(model_event(on_map), [z1, z2], [scatter, manifold, point], api_name="latent_map",
-                  **model_queue())
+    map_btn.click(model_event(on_map), [z1, z2], [scatter, manifold, point], api_name="latent_map")
     for slider in (z1, z2):
-        slider.release(model_event(actions.decode_point), [z1, z2], point, api_name=False, **model_queue())
+        slider.release(model_event(actions.decode_point), [z1, z2], point, api_name=False)
 
 
 def _interpolate_view(ids, first):
@@ -140,10 +139,10 @@ def _interpolate_view(ids, first):
 
     links.follows(walk_model, on_walk_model, [index_a, index_b])
     walk_btn.click(model_event(actions.interpolate), [walk_model, index_a, index_b, steps], [strip, gif],
-                   api_name="interpolate", **model_queue())
+                   api_name="interpolate")
     sample_btn.click(model_event(actions.sample),
                      [walk_model, sample_seed, temperature, side, sample_decode, prior], samples,
-                     api_name="sample", **model_queue())
+                     api_name="sample")
 
 
 def _holdout_view(ids, first):
@@ -177,16 +176,15 @@ def _holdout_view(ids, first):
         return text, pd.DataFrame(histogram), pd.DataFrame(roc_rows), most_anomalous
 
     holdout_btn.click(model_event(on_holdout), [kind, percentile], [holdout_md, hist, roc, top],
-                      api_name="anomaly", **model_queue())
+                      api_name="anomaly")
     for trigger in (percentile.release, kind.change):  # scores are cached: moving the threshold is instant
-        trigger(model_event(on_holdout), [kind, percentile], [holdout_md, hist, roc, top], api_name=False,
-                **model_queue())
+        trigger(model_event(on_holdout), [kind, percentile], [holdout_md, hist, roc, top], api_name=False)
 
     def on_score(src, i, up, draw):  # the API's parameter names
         return actions.score_shown(src, i, up, draw)
 
     score_btn.click(model_event(on_score), [a_source, a_index, a_upload, a_drawing], [a_shown, a_heat, a_md],
-                    api_name="score", **model_queue())
+                    api_name="score")
 
 
 def build():

@@ -29,6 +29,7 @@ BITS_MAX = 12     # bits per pixel at the top of the heatmap's scale
 SCORE_N = 1000    # gallery images (and digits) scored for the percentile and out-of-distribution views
 MAX_SIDE = 6
 MAX_COMPLETIONS = 8
+PARTIAL_S = 1.0   # within a row of the whole network (seconds), Sample shows the grid so far this often
 
 
 def pixelcnn_ids():
@@ -95,9 +96,10 @@ def model_input(source, index=0, upload=None, drawing=None):
 # sample ------------------------------------------------------------------------------------------
 @results.cached("pixelcnn.sample")
 def sample(model_id, label, temperature, seed, side=4, fast=True, should_stop=None):
-    """Yield (grid so far, progress text, None) after every written row, then (grid, summary, GIF path).
-    should_stop (the tab's Stop) is asked after every row: when it says so the run ends there, with the
-    rows written, "Stopped at row k of 28" and the GIF of the rows so far."""
+    """Yield (grid so far, progress text, None) after every written row, and within a row of the whole network
+    (seconds long) at most every PARTIAL_S, then (grid, summary, GIF path). should_stop (the tab's Stop) is
+    asked after every pixel: when it says so the run ends there, with what is written, "Stopped at row k of 28"
+    and the GIF of the rows so far."""
     model_id = _model_id(model_id)
     y = _label(model_id, label)
     temperature = validate.number(temperature, name="Temperature", minimum=0.1, maximum=2, step=0.05)
@@ -106,17 +108,27 @@ def sample(model_id, label, temperature, seed, side=4, fast=True, should_stop=No
     if not isinstance(fast, bool):
         raise InputError(f"Fast sampler is on or off (true or false), not {fast!r}.")
     frames, start, stopped = [], time.perf_counter(), None
+    shown = start - PARTIAL_S  # the first pixel is shown at once
     with registry.using(model_id) as model:
-        rows = family.sample_pixels(model, seed, side * side, y, float(temperature), fast, should_stop=should_stop)
-        for row, images in rows:
+        size = model.image_size
+        rows = family.sample_pixels(model, seed, side * side, y, float(temperature), fast)
+        for row, cols, images in rows:
+            written, row_done = row * size + cols, cols == size
+            stop = written < size * size and stopped_by(should_stop)
+            if not (row_done or stop or time.perf_counter() - shown >= PARTIAL_S):
+                continue  # a pixel of the whole network: the grid is shown at most every PARTIAL_S
             grid = make_grid([zoom(im, SMALL) for im in images], nrow=side)
-            frames.append(grid)
-            if row + 1 < model.image_size and stopped_by(should_stop):
-                stopped = (row + 1, model.image_size)
+            if row_done or stop:
+                frames.append(grid)  # the GIF has a frame a row (and the row so far when stopped)
+            if stop:
+                stopped = (row + 1, size)
                 rows.close()
                 break
-            left = (time.perf_counter() - start) / (row + 1) * (model.image_size - row - 1)
-            yield grid, f"Row {row + 1} of {model.image_size} written, {about(left)} left", None
+            shown = time.perf_counter()
+            left = (shown - start) / written * (size * size - written)
+            done = f"{cols} of {size} pixels of row {row + 1} of {size} written" if not row_done else \
+                f"Row {row + 1} of {size} written"
+            yield grid, f"{done}, {about(left)} left", None
         sampler = "fast exact sampler" if fast and model.kind == "gated" else "whole network per pixel"
     seconds = time.perf_counter() - start
     path = Path(tempfile.mkdtemp(prefix="pixelcnn-")) / f"samples-{seed}.gif"
@@ -141,7 +153,8 @@ def complete(model_id, source, index=0, upload=None, drawing=None, hidden=14, k=
     """Hide the lower `hidden` rows and write them k times. Yields (strip, text) after every row; the
     strip is [original | what the model sees | k completions]. A conditional model first reads the
     class from the visible rows (p(y | visible) by Bayes) and draws each completion's class from it.
-    should_stop (the tab's Stop) is asked after every row: the strip keeps the rows written so far."""
+    should_stop (the tab's Stop) is asked after every row (every pixel of the whole network): the strip keeps
+    what is written so far."""
     model_id = _model_id(model_id)
     hidden = validate.number(hidden, name="Hidden rows", minimum=1, maximum=27, step=1, integer=True)
     k = validate.number(k, name="Completions", minimum=1, maximum=MAX_COMPLETIONS, step=1, integer=True)
@@ -161,12 +174,14 @@ def complete(model_id, source, index=0, upload=None, drawing=None, hidden=14, k=
             top = np.argsort(-post)[:3]
             text += " From the visible rows it reads: " + ", ".join(
                 f"{data.FASHION_CLASSES[i]} {post[i]:.0%}" for i in top) + "."
-        rows = family.sample_pixels(model, seed, k, labels, float(temperature), start=image, rows_from=keep,
-                                    should_stop=should_stop)
+        rows = family.sample_pixels(model, seed, k, labels, float(temperature), start=image, rows_from=keep)
         begin = time.perf_counter()
-        for row, done in rows:
+        for row, cols, done in rows:
+            stop = (row, cols) != (27, 28) and stopped_by(should_stop)
+            if cols < 28 and not stop:
+                continue  # a pixel of the whole network (the masked model): the strip shows written rows
             strip = make_grid([zoom(im, SMALL) for im in [image, seen, *done]], nrow=k + 2)
-            if row < 27 and stopped_by(should_stop):
+            if stop:
                 rows.close()
                 yield strip, (f"{text} Stopped at row {row + 1} of 28 after {time.perf_counter() - start:.1f} s: "
                               "the rows written so far.")
@@ -260,8 +275,14 @@ def bench_cases():
         case.max_runs = 20 if fast else 1  # 784 whole-network passes per run: 95 s on 2 idle threads
         case.warm_up = fast  # the fast case's warm-up loads the model; a naive run takes long enough alone
         return case
+    def first_partial(i):  # what the tab shows first with the fast sampler off (a 6x6 grid); never cached, closed
+        states = sample(MAIN_ID, EVERY_CLASS, 1.0, i, MAX_SIDE, False, should_stop=lambda: False)
+        next(states)
+        states.close()
+    first_partial.max_runs = 5
     return {f"PixelCNN: 16 samples, whole network per pixel ({MAIN_ID})": run(False),
-            f"PixelCNN: 16 samples, fast exact sampler ({MAIN_ID})": run(True)}
+            f"PixelCNN: 16 samples, fast exact sampler ({MAIN_ID})": run(True),
+            f"PixelCNN: first partial grid of 36 samples, whole network per pixel ({MAIN_ID})": first_partial}
 
 
 

@@ -291,12 +291,13 @@ def rows_seen(model):
     return sum(layer.k // 2 for layer in model.layers)
 
 
-def sample_pixels(model, seed, n=16, labels=None, temperature=1.0, fast=True, start=None, rows_from=0, should_stop=None):
-    """Write images pixel by pixel; yields (row, uint8 (n,H,W) so far) after every finished row.
+def sample_pixels(model, seed, n=16, labels=None, temperature=1.0, fast=True, start=None, rows_from=0):
+    """Write images pixel by pixel; yields (row, pixels of it written, uint8 (n,H,W) so far) after every row of
+    the fast sampler and after every pixel of the whole network (a row of it takes seconds, so views show it
+    coming). A consumer that stops early closes the generator: the last state it got is the run so far.
 
     start / rows_from: keep start's rows above rows_from and write the rest (image completion).
-    fast: the exact sampler with cached columns (gated models only; masked ones always run the whole network).
-    should_stop: asked after each pixel of the whole network (a slow row); when it says so, the row so far ends it."""
+    fast: the exact sampler with cached columns (gated models only; masked ones always run the whole network)."""
     n = _count(n)
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not \
             0.05 <= temperature <= 3 or not math.isfinite(temperature):
@@ -321,11 +322,10 @@ def sample_pixels(model, seed, n=16, labels=None, temperature=1.0, fast=True, st
                 for c in range(size):
                     params = model(to_input(canvas.numpy().astype(np.uint8), device), y)[:, :, r, c]
                     canvas[:, r, c] = _draw(params.cpu(), u[:, r, c], temperature)
-                    if c < size - 1 and should_stop is not None and should_stop():
-                        return (yield r, canvas.numpy().astype(np.uint8))  # the row so far, and no more
+                    yield r, c + 1, canvas.numpy().astype(np.uint8)
             else:
                 _fast_row(model, canvas, r, y, u, temperature, device)
-            yield r, canvas.numpy().astype(np.uint8)
+                yield r, size, canvas.numpy().astype(np.uint8)
 
 
 def _fast_row(model, canvas, r, y, u, temperature, device):
@@ -355,7 +355,8 @@ def _fast_row(model, canvas, r, y, u, temperature, device):
 
 def sample(model, seed, n=16, labels=None, temperature=1.0, fast=True):
     """uint8 (n,H,W) samples (see sample_pixels)."""
-    *_, (_, out) = sample_pixels(model, seed, n, labels, temperature, fast)
+    for _, _, out in sample_pixels(model, seed, n, labels, temperature, fast):
+        pass  # the last state; keeping every pixel's would hold hundreds of copies
     return out
 
 

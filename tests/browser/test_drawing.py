@@ -8,29 +8,12 @@ import pytest
 from PIL import Image
 
 from playground.cards import list_cards
-from tests.browser.test_pages import ARGS, CHROMIUM, _assert_clean, _shot  # noqa: F401
+from tests.browser.pages import assert_clean, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CANVAS = 280
 # (x, y) fractions of the white page where strokes start: four corners (just inside) and the middle
 STARTS = [(0.08, 0.08), (0.92, 0.08), (0.08, 0.92), (0.92, 0.92), (0.5, 0.5)]
-
-
-@pytest.fixture(scope="module")
-def page(fresh_app_url):
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.errors = []
-        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(fresh_app_url, wait_until="load")
-        page.get_by_role("tab").first.wait_for(timeout=60000)
-        yield page
-        browser.close()
 
 
 def _longest_white(line):
@@ -105,7 +88,7 @@ def test_pixelcnn_complete_from_a_drawing_without_picking_a_tool_or_the_source(p
     page.get_by_role("tab", name="Complete", exact=True).click()
     page.wait_for_timeout(1500)
     pad = page.locator(".drawing-pad >> visible=true").first
-    _shot(page, "drawing-pixelcnn-before")
+    shot(page, "drawing-pixelcnn-before")
     assert page.get_by_label("test image").first.is_checked()  # the page loading is not a drawing
     side, box = _strokes(page, pad)
     assert page.get_by_label("drawing").first.is_checked()  # drawing picked the drawing source
@@ -113,11 +96,11 @@ def test_pixelcnn_complete_from_a_drawing_without_picking_a_tool_or_the_source(p
     page.get_by_role("button", name="Complete", exact=True).click()
     page.get_by_text("Completing your drawing", exact=False).first.wait_for(timeout=120000)
     page.get_by_text("Each completion's class was drawn", exact=False).first.wait_for(timeout=120000)
-    _shot(page, "drawing-pixelcnn-complete", settle_ms=1000)
+    shot(page, "drawing-pixelcnn-complete", settle_ms=1000)
     strip = _served(page, page.locator("img[src*='/file='] >> visible=true").last)
     tile = strip.shape[0]
     _check_corners(strip[:, :tile] if strip.shape[1] > tile else strip, invert=True)
-    _assert_clean(page)
+    assert_clean(page)
 
 
 def test_vae_drawing_reaches_the_server_with_every_stroke(page):
@@ -130,10 +113,10 @@ def test_vae_drawing_reaches_the_server_with_every_stroke(page):
     _check_page_fills_box(side, box)
     page.get_by_role("button", name="Reconstruct", exact=True).click()
     page.get_by_text("your drawing", exact=False).first.wait_for(timeout=60000)
-    _shot(page, "drawing-vae", settle_ms=1000)
+    shot(page, "drawing-vae", settle_ms=1000)
     shown = page.locator("div.block", has_text="Input, as the model sees it").locator("img").last
     _check_corners(_served(page, shown), invert=True)
-    _assert_clean(page)
+    assert_clean(page)
 
 
 @pytest.mark.skipif("ddpm-fashion" not in {c.id for c in list_cards()}, reason="no diffusion model card yet")
@@ -147,9 +130,9 @@ def test_sdedit_drawing_reaches_the_server_with_every_stroke(page):
     page.get_by_role("button", name="Noise and denoise", exact=True).click()
     shown = page.locator("img[src*='/file='] >> visible=true").first  # your image, as the model sees it
     shown.wait_for(timeout=120000)
-    _shot(page, "drawing-sdedit", settle_ms=1000)
+    shot(page, "drawing-sdedit", settle_ms=1000)
     _check_corners(_served(page, shown), invert=True)
-    _assert_clean(page)
+    assert_clean(page)
 
 
 def test_superres_upscales_an_ordinary_photo_whole(page, tmp_path):
@@ -165,5 +148,5 @@ def test_superres_upscales_an_ordinary_photo_whole(page, tmp_path):
     page.locator("#superres-go").click()
     page.locator("#superres-table").get_by_text("lanczos", exact=True).wait_for(timeout=240000)
     page.locator("#superres-gallery").get_by_text("(1280x854)", exact=False).first.wait_for(timeout=60000)
-    _shot(page, "superres-photo-x2", settle_ms=1000)
-    _assert_clean(page)
+    shot(page, "superres-photo-x2", settle_ms=1000)
+    assert_clean(page)

@@ -7,11 +7,11 @@ import urllib.request
 import pytest
 
 import app
-from tests.browser.test_pages import ARGS, CHROMIUM
 from tests.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FOLD, PHONE = 720, 390
+VIEWPORT = (1280, FOLD)  # the page of tests/browser/conftest.py
 SHOWN = "(() => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; })()"
 
 
@@ -53,17 +53,9 @@ def first_button_and_output(config, label):
 
 
 @pytest.fixture(scope="module")
-def browser_and_config(fresh_app_url):
-    from playwright.sync_api import sync_playwright
+def config(fresh_app_url):
     with urllib.request.urlopen(f"{fresh_app_url}config", timeout=60) as r:
-        config = json.load(r)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": FOLD})
-        page.goto(fresh_app_url, wait_until="load")  # not networkidle: gr.State keeps a heartbeat stream open
-        page.get_by_role("tab").first.wait_for(timeout=60000)
-        yield page, config
-        browser.close()
+        return json.load(r)
 
 
 def _top(locator):
@@ -72,8 +64,7 @@ def _top(locator):
 
 
 @pytest.mark.parametrize("label", [label for label, _ in app.TABS])
-def test_primary_button_and_first_output_above_the_fold_on_a_projector(browser_and_config, label):
-    page, config = browser_and_config
+def test_primary_button_and_first_output_above_the_fold_on_a_projector(page, config, label):
     page.set_viewport_size({"width": 1280, "height": FOLD})
     page.get_by_role("tab", name=label, exact=True).click()
     page.wait_for_timeout(800)
@@ -88,8 +79,7 @@ def test_primary_button_and_first_output_above_the_fold_on_a_projector(browser_a
 
 
 @pytest.mark.parametrize("label", [label for label, _ in app.TABS])
-def test_nothing_scrolls_sideways_on_a_phone(browser_and_config, label):
-    page, _ = browser_and_config
+def test_nothing_scrolls_sideways_on_a_phone(page, label):
     page.set_viewport_size({"width": 1280, "height": FOLD})  # the tab bar folds some tabs into a menu on a phone
     page.get_by_role("tab", name=label, exact=True).click()
     page.set_viewport_size({"width": PHONE, "height": 844})

@@ -8,11 +8,11 @@ import pytest
 from playground import lessons as library
 from tabs import controls as ctl
 from tabs import link_bar, links
-from tests.browser.test_pages import ARGS, CHROMIUM
 from tests.conftest import ARTIFACTS
 from tests.unit.test_links import tab_links
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CONSOLE_ERRORS = False  # a refusal (Restore of a plain PNG) is logged to the console by Gradio itself
 SHOTS = ARTIFACTS / "screenshots" / "lessons"
 # An output of the selected view: a served image or a drawn chart that is visible, once nothing is pending.
 SHOWN = """() => ![...document.querySelectorAll('.pending, .generating')].some(e => e.offsetParent) &&
@@ -23,27 +23,6 @@ SHOWN = """() => ![...document.querySelectorAll('.pending, .generating')].some(e
 def app_page():
     import app
     return link_bar.page(ctl.built_app()[0], app.PUBLIC_API)
-
-
-@pytest.fixture(scope="module")
-def browser(fresh_app_url):
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        b.url = fresh_app_url
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    page.close()
 
 
 def _open(page, url, query):
@@ -73,11 +52,11 @@ def _values(p, tab, params):
 
 @pytest.mark.parametrize("tab", ["gan", "vae", "diffusion", "pixelcnn", "style_transfer", "super_resolution",
                                  "compare", "data", "models"])
-def test_a_link_sets_every_control_of_a_tab_and_copy_link_writes_it_back(page, browser, app_page, tab):
+def test_a_link_sets_every_control_of_a_tab_and_copy_link_writes_it_back(page, fresh_app_url, app_page, tab):
     p = app_page
     for params in tab_links(p, tab):
         query = "?" + urlencode([("tab", tab), *params.items()], safe=",")
-        _open(page, browser.url, query)
+        _open(page, fresh_app_url, query)
         assert not page.locator("text=Part of this link was left out").count(), query
         copied = _copied(page)
         assert copied.pop("tab") == tab
@@ -87,10 +66,10 @@ def test_a_link_sets_every_control_of_a_tab_and_copy_link_writes_it_back(page, b
 
 
 @pytest.mark.parametrize("lesson_id", sorted(path.stem for path in library.LESSONS_DIR.glob("*.md")))
-def test_a_lesson_opens_by_its_link_with_its_settings_and_first_output(page, browser, app_page, lesson_id):
+def test_a_lesson_opens_by_its_link_with_its_settings_and_first_output(page, fresh_app_url, app_page, lesson_id):
     p = app_page
     lesson = p.lessons[lesson_id]
-    _open(page, browser.url, f"?lesson={lesson_id}")
+    _open(page, fresh_app_url, f"?lesson={lesson_id}")
     page.wait_for_selector(f"#lesson-heading >> text={lesson.title}", timeout=20000)
     labels = [p.tops[lesson.tab].label] + ([p.containers[(lesson.tab, lesson.view)].label]
                                            if (lesson.tab, lesson.view) in p.containers else [])
@@ -112,16 +91,16 @@ def test_a_lesson_opens_by_its_link_with_its_settings_and_first_output(page, bro
     assert not page.errors
 
 
-def test_a_bad_link_says_what_it_left_out_and_the_page_works(page, browser):
-    _open(page, browser.url, "?tab=gan&truncation_psi=7&nope=1&seed=5")
+def test_a_bad_link_says_what_it_left_out_and_the_page_works(page, fresh_app_url):
+    _open(page, fresh_app_url, "?tab=gan&truncation_psi=7&nope=1&seed=5")
     note = page.locator("#link-note").inner_text()
     assert "Part of this link was left out" in note and "'nope'" in note and "truncation_psi" in note
     assert _copied(page) == {"tab": "gan", "seed": "5"}
     assert not page.errors
 
 
-def test_next_step_applies_the_step_and_runs_the_view(page, browser):
-    _open(page, browser.url, "?lesson=truncation")
+def test_next_step_applies_the_step_and_runs_the_view(page, fresh_app_url):
+    _open(page, fresh_app_url, "?lesson=truncation")
     page.wait_for_function(SHOWN, timeout=120000)
     first = page.locator("img[src*='/file=']").first.get_attribute("src")
     page.locator("#lesson-next").click()
@@ -140,13 +119,13 @@ def _served(page, timeout=120000):
     return src, page.request.get(src).body()
 
 
-def test_restore_from_image_makes_the_same_png_again(page, browser, tmp_path):
-    _open(page, browser.url, "?tab=gan&seed=7&grid_size=2&truncation_psi=0.7")
+def test_restore_from_image_makes_the_same_png_again(page, fresh_app_url, tmp_path):
+    _open(page, fresh_app_url, "?tab=gan&seed=7&grid_size=2&truncation_psi=0.7")
     first_src, first = _served(page)
     assert first.startswith(b"\x89PNG") and b"generative-playground" in first
     made = tmp_path / first_src.rsplit("/", 1)[-1]
     made.write_bytes(first)
-    _open(page, browser.url, "")  # a fresh page, on the defaults
+    _open(page, fresh_app_url, "")  # a fresh page, on the defaults
     _served(page)
     page.locator("#restore input[type=file], input[type=file]").first.set_input_files(str(made))
     page.wait_for_selector("#link-note >> text=Restored from the image's recipe", timeout=30000)
@@ -158,11 +137,11 @@ def test_restore_from_image_makes_the_same_png_again(page, browser, tmp_path):
     assert _copied(page) == {"tab": "gan", "seed": "7", "grid_size": "2", "truncation_psi": "0.7"}
 
 
-def test_restore_refuses_a_png_without_a_recipe(page, browser, tmp_path):
+def test_restore_refuses_a_png_without_a_recipe(page, fresh_app_url, tmp_path):
     from PIL import Image
     plain = tmp_path / "plain.png"
     Image.new("RGB", (32, 32), "white").save(plain)
-    _open(page, browser.url, "")
+    _open(page, fresh_app_url, "")
     page.locator("#restore input[type=file], input[type=file]").first.set_input_files(str(plain))
     page.wait_for_selector("text=carries no Generative Playground recipe", timeout=30000)
     assert not page.errors

@@ -4,8 +4,7 @@ one answers a sentence and keeps the table (an error blanked every output)."""
 import pytest
 
 from playground.cards import list_cards
-from tests.browser.test_drawing import page  # noqa: F401 - the module's browser page
-from tests.browser.test_pages import _shot
+from tests.browser.pages import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 HUB = sorted(c.id for c in list_cards() if c.is_hub)
@@ -23,7 +22,7 @@ def _options(page, label):
 def test_vae_menu_leaves_out_hub_autoencoders_and_says_so(page):
     page.get_by_role("tab", name="VAE", exact=True).click()
     options = _options(page, "Model (hub autoencoders need the network)")
-    _shot(page, "offline-vae-menu")
+    shot(page, "offline-vae-menu")
     assert "sd-vae-ft-mse" not in options and "vae-fashion" in options, options
     assert page.locator("#vae-needs-network").get_by_text("sd-vae-ft-mse").is_visible()
 
@@ -33,7 +32,7 @@ def test_text_to_image_menu_leaves_out_hub_models_and_says_so(page):
     page.get_by_role("tab", name="Diffusion", exact=True).click()
     page.get_by_role("tab", name="Text to image (hub)", exact=True).click()
     page.wait_for_timeout(500)
-    _shot(page, "offline-text-to-image")
+    shot(page, "offline-text-to-image")
     assert page.locator("#t2i-needs-network").get_by_text("sd-turbo").is_visible()
     assert "sd-turbo" not in _options(page, "Model")
 
@@ -48,12 +47,12 @@ def test_models_load_labels_hub_models_and_keeps_the_table_when_one_is_asked_for
     cell.first.wait_for(timeout=30000)
     page.locator("input[aria-label='Model'] >> visible=true").first.click()
     page.get_by_role("option", name="sd-turbo (needs network)", exact=True).click()
-    _shot(page, "offline-models-menu")
+    shot(page, "offline-models-menu")
     page.get_by_role("button", name="Load", exact=True).click()
     toast = page.locator(".toast-body").first
     toast.wait_for(timeout=60000)
     assert "needs network" in toast.inner_text() and "Hugging Face hub" in toast.inner_text()  # a warning
     page.wait_for_timeout(1000)
-    _shot(page, "offline-models-load")
+    shot(page, "offline-models-load")
     assert memory.is_visible() and cell.count() >= 1  # the outputs are still there (an error blanked them)
     assert page.get_by_text("sd-turbo needs network", exact=False).first.is_visible()  # and the card says why

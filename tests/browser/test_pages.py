@@ -1,46 +1,14 @@
 """The real page in headless Debian Chromium: every tab opens, renders, and logs no console error."""
 import re
-from pathlib import Path
 
 import pytest
 
 import app
 from playground.cards import list_cards
+from tests.browser.pages import assert_clean, served_images, shot
 from tests.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def page(fresh_app_url):
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.errors = []
-        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(fresh_app_url, wait_until="load")  # not networkidle: gr.State keeps a heartbeat stream open
-        page.get_by_role("tab").first.wait_for(timeout=60000)
-        yield page
-        browser.close()
-
-
-def _served_images(page, n, timeout=60000):
-    """Wait until at least n served images (outputs, not icons) are visible."""
-    page.wait_for_function("() => [...document.querySelectorAll(\"img[src*='/file=']\")]"
-                           f".filter(i => i.offsetParent).length >= {n}", timeout=timeout)
-
-
-def _shot(page, name, settle_ms=500):
-    """Screenshot to artifacts/screenshots/<name>.png once the page has settled."""
-    page.wait_for_timeout(settle_ms)
-    page.screenshot(path=str(ARTIFACTS / "screenshots" / f"{name}.png"), full_page=True)
 
 
 def _draw_box(page, scope, half_width, half_height):
@@ -73,12 +41,6 @@ SPLIT_WORDS = """selector => [...document.querySelectorAll(selector)].filter(e =
 })"""
 
 
-def _assert_clean(page):
-    """No error toast on the page and no console error so far."""
-    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
-    assert not page.errors, page.errors
-
-
 @pytest.mark.parametrize("label", [label for label, _ in app.TABS])
 def test_every_tab_renders_without_console_errors(page, label):
     page.get_by_role("tab", name=label, exact=True).click()
@@ -94,9 +56,9 @@ def test_every_tab_renders_without_console_errors(page, label):
 def test_tabs_open_with_a_result(page, label):
     """No click: the tab shows its default first result (app.OPEN_WITH runs when the page opens)."""
     page.get_by_role("tab", name=label, exact=True).click()
-    _served_images(page, 1, timeout=120000)
-    _shot(page, f"opened-{label.lower()}")
-    _assert_clean(page)
+    served_images(page, 1, timeout=120000)
+    shot(page, f"opened-{label.lower()}")
+    assert_clean(page)
 
 
 def test_models_tab_loads_a_model_from_the_browser(page):
@@ -121,13 +83,13 @@ def test_gan_tab_end_to_end(page):
     images = page.locator("img[src*='/file='] >> visible=true")  # served outputs, not icons
     images.first.wait_for(timeout=60000)  # the grid
     images.first.click(position={"x": 60, "y": 60})
-    _served_images(page, 4)  # grid, pick, neighbours
+    served_images(page, 4)  # grid, pick, neighbours
     page.get_by_text("Pixel space:").first.wait_for(timeout=60000)
     page.get_by_text("How it learned: fixed noise through training").click()
     page.get_by_role("button", name="Show the training timeline", exact=True).click()
     page.get_by_text("step 1,000", exact=False).first.wait_for(timeout=60000)
-    _shot(page, "gan-used")
-    _assert_clean(page)
+    shot(page, "gan-used")
+    assert_clean(page)
 
 
 def test_vae_tab_end_to_end(page):
@@ -144,13 +106,13 @@ def test_vae_tab_end_to_end(page):
     page.get_by_text("your drawing", exact=False).first.wait_for(timeout=60000)
     page.get_by_role("tab", name="Latent map", exact=True).click()
     page.get_by_role("button", name="Draw the latent map", exact=True).click()
-    _served_images(page, 1)
-    _shot(page, "vae-latent-map", settle_ms=1500)
+    served_images(page, 1)
+    shot(page, "vae-latent-map", settle_ms=1500)
     page.get_by_role("tab", name="Anomaly: out of distribution", exact=True).click()
     page.get_by_role("button", name="Score clothes and digits", exact=True).click()
     page.get_by_text("AUROC, digits as anomalies", exact=False).first.wait_for(timeout=120000)
-    _shot(page, "vae-ood", settle_ms=1000)
-    _assert_clean(page)
+    shot(page, "vae-ood", settle_ms=1000)
+    assert_clean(page)
 
 
 @pytest.mark.skipif("ddpm-fashion" not in {c.id for c in list_cards()},
@@ -160,23 +122,23 @@ def test_diffusion_tab_end_to_end(page):
     page.get_by_role("tab", name="Diffusion", exact=True).click()
     page.get_by_role("button", name="Generate", exact=True).last.click()
     page.get_by_text("s per image", exact=False).first.wait_for(timeout=120000)
-    _served_images(page, 3)  # x_t, x0 and the trajectory GIF
-    _shot(page, "diffusion", settle_ms=1000)
+    served_images(page, 3)  # x_t, x0 and the trajectory GIF
+    shot(page, "diffusion", settle_ms=1000)
     page.get_by_role("tab", name="Compare samplers", exact=True).click()
     page.get_by_role("button", name="Compare", exact=True).click()
     page.get_by_text("Done: 16 cells in", exact=False).first.wait_for(timeout=240000)
-    _shot(page, "diffusion-compare", settle_ms=1500)
+    shot(page, "diffusion-compare", settle_ms=1500)
     page.get_by_role("tab", name="Forward process", exact=True).click()
     page.get_by_text("alpha-bar", exact=False).first.wait_for(timeout=30000)
     page.get_by_text("At t = 300 (linear)", exact=False).first.wait_for(timeout=60000)
-    _shot(page, "diffusion-forward", settle_ms=1500)
+    shot(page, "diffusion-forward", settle_ms=1500)
     page.get_by_role("tab", name="Edit (SDEdit)", exact=True).click()
     page.wait_for_timeout(1000)  # the sketchpad sizes its canvas once visible
     _draw_box(page, "#sdedit-sketch", 30, 70)
     page.get_by_role("button", name="Noise and denoise", exact=True).click()
-    _served_images(page, 2, timeout=120000)  # your image as the model sees it, and the edit
-    _shot(page, "diffusion-sdedit", settle_ms=1000)
-    _assert_clean(page)
+    served_images(page, 2, timeout=120000)  # your image as the model sees it, and the edit
+    shot(page, "diffusion-sdedit", settle_ms=1000)
+    assert_clean(page)
 
 
 @pytest.mark.skipif(not {"pixelcnn-fashion", "pixelcnn-masked-small"} <= {c.id for c in list_cards()},
@@ -186,21 +148,21 @@ def test_pixelcnn_tab_end_to_end(page):
     page.get_by_role("tab", name="PixelCNN", exact=True).click()
     page.get_by_role("button", name="Sample", exact=True).click()
     page.get_by_text("fast exact sampler, temperature", exact=False).first.wait_for(timeout=120000)
-    _served_images(page, 2)  # the grid and the GIF
-    _shot(page, "pixelcnn", settle_ms=1000)
+    served_images(page, 2)  # the grid and the GIF
+    shot(page, "pixelcnn", settle_ms=1000)
     page.get_by_role("tab", name="Complete", exact=True).click()
     page.get_by_role("button", name="Complete", exact=True).click()
     page.get_by_text("Each completion's class was drawn", exact=False).first.wait_for(timeout=120000)
-    _shot(page, "pixelcnn-complete", settle_ms=1000)
+    shot(page, "pixelcnn-complete", settle_ms=1000)
     page.get_by_role("tab", name="Likelihood", exact=True).click()
     page.get_by_role("button", name="Score this image", exact=True).click()
     page.get_by_text("bits/dim under the model's own p(x)", exact=False).first.wait_for(timeout=180000)
-    _shot(page, "pixelcnn-likelihood", settle_ms=1000)
+    shot(page, "pixelcnn-likelihood", settle_ms=1000)
     page.get_by_role("tab", name="Receptive field", exact=True).click()
     page.get_by_role("button", name="Show the receptive fields", exact=True).click()
     page.get_by_text("no blind spot", exact=False).first.wait_for(timeout=60000)
-    _shot(page, "pixelcnn-field", settle_ms=1000)
-    _assert_clean(page)
+    shot(page, "pixelcnn-field", settle_ms=1000)
+    assert_clean(page)
 
 
 @pytest.mark.skipif(not {"gan-fashion", "vae-fashion"} <= {c.id for c in list_cards()},
@@ -215,10 +177,10 @@ def test_compare_tab_end_to_end(page):
     page.get_by_text("The zip holds the grids", exact=False).first.wait_for(timeout=300000)
     page.locator("a[download='compare.zip'] >> visible=true").first.wait_for(timeout=30000)  # the export's link
     page.locator("text=noisy sigma=0.1 >> visible=true").first.wait_for(timeout=30000)  # a reference row
-    _served_images(page, 4)  # the real images' grid and three models'
-    _shot(page, "compare", settle_ms=1500)
+    served_images(page, 4)  # the real images' grid and three models'
+    shot(page, "compare", settle_ms=1500)
     assert not page.evaluate(SPLIT_WORDS, "#compare-table th"), "a Compare header breaks a word across lines"
-    _assert_clean(page)
+    assert_clean(page)
 
 
 def test_superres_tab_end_to_end(page):
@@ -227,10 +189,10 @@ def test_superres_tab_end_to_end(page):
     page.get_by_role("tab", name="Super-resolution", exact=True).click()
     page.get_by_label("...or pick an example").click()
     page.get_by_role("option", name="chelsea", exact=True).click()
-    _served_images(page, 1)  # the picked image in the upload box
+    served_images(page, 1)  # the picked image in the upload box
     page.locator("#superres-go").click()
     page.locator("#superres-table").get_by_text("lanczos", exact=True).wait_for(timeout=120000)
-    _served_images(page, 10, timeout=120000)  # gallery, slider and crops
+    served_images(page, 10, timeout=120000)  # gallery, slider and crops
     page.locator("#superres-slider img >> visible=true").first.wait_for(timeout=60000)  # the before/after slider
     crops = page.locator("#superres-crops img >> visible=true")
     first = crops.first.get_attribute("src")
@@ -239,8 +201,8 @@ def test_superres_tab_end_to_end(page):
     slider.dispatch_event("pointerup")
     page.wait_for_function("(src) => { const i = document.querySelector('#superres-crops img');"
                            " return i && i.src !== src; }", arg=first, timeout=60000)
-    _shot(page, "superres-used", settle_ms=1000)
-    _assert_clean(page)
+    shot(page, "superres-used", settle_ms=1000)
+    assert_clean(page)
 
 
 @pytest.mark.skipif("style-loss-random" not in {c.id for c in list_cards()}, reason="no style loss network card yet")
@@ -251,24 +213,24 @@ def test_style_tab_end_to_end(page):
     page.get_by_label("number input for Iterations").press("Enter")
     page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_text("Done. Iteration 10 of 10", exact=False).first.wait_for(timeout=300000)
-    _served_images(page, 3)  # content, style, result
-    _shot(page, "style", settle_ms=1000)
+    served_images(page, 3)  # content, style, result
+    shot(page, "style", settle_ms=1000)
     page.get_by_role("tab", name="What style is to the network", exact=True).click()
     page.get_by_role("button", name="Show the Gram matrices", exact=True).click()
-    _served_images(page, 9, timeout=120000)  # three pictures and six heatmaps
-    _shot(page, "style-grams", settle_ms=1000)
+    served_images(page, 9, timeout=120000)  # three pictures and six heatmaps
+    shot(page, "style-grams", settle_ms=1000)
     page.get_by_role("tab", name="Colour baselines", exact=True).click()
     page.get_by_role("button", name="Transfer colours", exact=True).click()
     page.get_by_text("colour statistics only", exact=False).first.wait_for(timeout=60000)
     page.get_by_role("tab", name="Two methods", exact=True).click()
     page.get_by_role("button", name="Compare", exact=True).last.click()
     page.locator("p:visible", has_text="Right:").first.wait_for(timeout=300000)  # a hidden paragraph elsewhere also matches
-    _shot(page, "style-compare", settle_ms=1000)
+    shot(page, "style-compare", settle_ms=1000)
     page.get_by_role("tab", name="Fast network", exact=True).click()  # a network for another style sets the style
     page.get_by_label("Fast network (one style each)").click()
     page.get_by_role("option", name="style-fast-grass", exact=True).click()
     page.wait_for_function("() => [...document.querySelectorAll('input')].some(i => i.value === 'grass')", timeout=60000)
     page.get_by_role("button", name="Stylise", exact=True).click()
     page.get_by_text("It paints the style it was trained on: grass", exact=False).first.wait_for(timeout=120000)
-    _shot(page, "style-fast", settle_ms=1000)
-    _assert_clean(page)
+    shot(page, "style-fast", settle_ms=1000)
+    assert_clean(page)

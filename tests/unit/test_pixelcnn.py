@@ -80,9 +80,18 @@ def test_the_fast_sampler_writes_the_same_pixels_as_the_naive_one(kind, num_clas
 def test_rows_stream_and_completion_keeps_the_given_rows(images):
     model = tiny("gated", layers=3)
     rows = list(pixelcnn.sample_pixels(model, 0, 2, start=images[0], rows_from=20))
-    assert [r for r, _ in rows] == list(range(20, 28))
-    done = rows[-1][1]
+    assert [(r, cols) for r, cols, _ in rows] == [(r, 28) for r in range(20, 28)]
+    done = rows[-1][2]
     assert (done[:, :20] == images[0][:20]).all() and not np.array_equal(done[0, 20:], done[1, 20:])
+
+
+def test_the_whole_network_streams_every_pixel_and_the_fast_sampler_every_row():
+    model = tiny("gated", layers=2)
+    naive = list(pixelcnn.sample_pixels(model, 0, 2, fast=False, start=np.zeros((28, 28), np.uint8), rows_from=26))
+    assert [(r, cols) for r, cols, _ in naive] == [(r, c) for r in (26, 27) for c in range(1, 29)]
+    assert (naive[0][2][:, 26, 1:] == 0).all()  # the first state: one pixel of the row written
+    fast = list(pixelcnn.sample_pixels(model, 0, 2, start=np.zeros((28, 28), np.uint8), rows_from=26))
+    assert [(r, cols) for r, cols, _ in fast] == [(26, 28), (27, 28)] and np.array_equal(fast[-1][2], naive[-1][2])
 
 
 def test_a_low_temperature_concentrates_the_draws():

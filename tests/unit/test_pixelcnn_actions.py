@@ -30,6 +30,22 @@ def test_sampling_streams_rows_then_a_gif_and_is_seeded(tiny_registry):
     assert np.array_equal(naive[0], grid) and "whole network per pixel" in naive[1]
 
 
+def test_the_whole_network_sampler_shows_its_first_row_coming(tiny_registry, monkeypatch):
+    """A row of the whole network takes seconds (23 s for 36 images): the grid is shown after its first pixel,
+    then at most every PARTIAL_S within a row, and after every row; the GIF keeps a frame a row."""
+    monkeypatch.setattr(actions, "PARTIAL_S", 1e9)
+    states = list(actions.sample(actions.MASKED_ID, None, 1.0, 3, side=1, fast=False))
+    texts = [text.split(",")[0] for _, text, _ in states[:-1]]
+    assert texts == ["1 of 28 pixels of row 1 of 28 written"] + [f"Row {r} of 28 written" for r in range(1, 29)]
+    monkeypatch.setattr(actions, "PARTIAL_S", 0)  # every pixel
+    every = list(actions.sample(actions.MASKED_ID, None, 1.0, 4, side=1, fast=False))  # another seed: not cached
+    assert [text.split(",")[0] for _, text, _ in every[:28]] == [
+        f"{c} of 28 pixels of row 1 of 28 written" for c in range(1, 28)] + ["Row 1 of 28 written"]
+    assert len(every) == 28 * 28 + 1 and every[0][0].shape == every[-1][0].shape
+    with Image.open(every[-1][2]) as im:
+        assert im.n_frames >= 28
+
+
 def test_completion_keeps_the_visible_rows_and_reads_the_class(tiny_registry):
     states = list(actions.complete(actions.MAIN_ID, "test image", 5, hidden=4, k=3, seed=1))
     strip, text = states[-1]
@@ -89,7 +105,10 @@ def test_bad_inputs_get_clear_messages(tiny_registry, call):
 def test_bench_cases_time_naive_and_fast(tiny_registry):
     cases = actions.bench_cases()
     assert [k.split(",")[1].strip() for k in cases] == ["whole network per pixel (pixelcnn-fashion)",
-                                                        "fast exact sampler (pixelcnn-fashion)"]
+                                                        "fast exact sampler (pixelcnn-fashion)",
+                                                        "whole network per pixel (pixelcnn-fashion)"]
+    assert list(cases)[2].startswith("PixelCNN: first partial grid")
+    assert list(cases.values())[2](0) is None  # the first state only: the tiny model's 6x6 grid after one pixel
 
 
 def _png_file(tmp_path):

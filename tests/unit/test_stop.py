@@ -90,11 +90,12 @@ def test_pixelcnn_sample_stops_at_a_row_with_the_gif_so_far(tiny_registry):
     assert _frames(gif) >= 4
 
 
-def test_the_whole_network_sampler_stops_within_a_row(tiny_registry):
+def test_the_whole_network_sampler_stops_within_a_row(tiny_registry, monkeypatch):
     """Half a minute a row for 36 images: Stop is asked after every pixel there, and the row so far is kept."""
+    monkeypatch.setattr(pixelcnn, "PARTIAL_S", 1e9)  # within a row, only the first pixel is shown
     states = list(pixelcnn.sample(pixelcnn.MAIN_ID, pixelcnn.NO_CLASS, 1.0, 0, side=1, fast=False,
                                   should_stop=after(30)))
-    assert [s[1].split(",")[0] for s in states[:-1]] == ["Row 1 of 28 written"]
+    assert [s[1].split(",")[0] for s in states[:-1]] == ["1 of 28 pixels of row 1 of 28 written", "Row 1 of 28 written"]
     assert states[-1][1].startswith("Stopped at row 2 of 28")  # the 30th question: pixel 2 of row 2
 
 
@@ -161,3 +162,43 @@ def test_the_stop_flag_belongs_to_one_session_and_one_view():
     assert list(run) == [1, 2] and seen[1] is True
     assert list(elsewhere) == [1, 2]
     assert not stopping.request_stop("view", mine)  # nothing left running
+
+
+def test_a_run_stopped_while_it_waits_in_its_lane_ends_as_it_starts(monkeypatch):
+    """Stop finds the session's events of its view in Gradio's queue and marks them; such a run, when its turn
+    comes, leaves every output as it was (one gr.skip()) without calling its action."""
+    import contextvars
+
+    import gradio as gr
+    from gradio.context import LocalContext
+
+    from tabs import common, stopping
+    called = []
+
+    def action(x, should_stop=None):
+        called.append(x)
+        yield x
+
+    handler = common.model_event(stopping.stoppable("view", action))  # as the tabs wire it
+    other = common.model_event(stopping.stoppable("other view", action))
+
+    def event(event_id, session, fn):
+        return SimpleNamespace(_id=event_id, session_hash=session, fn=SimpleNamespace(fn=fn))
+    lane = SimpleNamespace(queue=[event("e1", "a", handler), event("e2", "b", handler), event("e3", "a", other)])
+    blocks = SimpleNamespace(_queue=SimpleNamespace(event_queue_per_concurrency_id={"lane-sampling": lane}))
+    monkeypatch.setattr(gr, "Info", lambda message: called.append(message))
+
+    def in_event(fn, event_id=None):
+        def run():
+            LocalContext.blocks.set(blocks)
+            LocalContext.event_id.set(event_id)
+            return fn()
+        return contextvars.copy_context().run(run)
+
+    mine = SimpleNamespace(session_hash="a")
+    assert in_event(lambda: stopping.request_stop("view", mine))  # e1 waits: marked
+    assert not in_event(lambda: stopping.request_stop("view", SimpleNamespace(session_hash="c")))
+    assert in_event(lambda: list(handler(mine, 5)), "e1") == [gr.skip()]
+    assert called == [stopping.NOT_STARTED]  # the note, and the action never ran
+    assert in_event(lambda: list(handler(SimpleNamespace(session_hash="b"), 6)), "e2") == [6]  # another session's
+    assert in_event(lambda: list(handler(mine, 7)), "e1") == [7]  # a mark is used once
