@@ -36,12 +36,13 @@ def box_into(c):
 
 
 def menu():
-    """(label, id) of every lesson, by tab and level, for the menu (the files' fronts only: cheap)."""
-    try:
-        found = library.load_all()
-    except library.LessonError:
-        log.exception("the lessons could not be read")
-        return []
+    """(label, id) of every lesson that parses, by tab and level, for the menu (the files' fronts only: cheap)."""
+    found = []
+    for path in sorted(library.LESSONS_DIR.glob("*.md")):
+        try:
+            found.append(library.parse(path))
+        except library.LessonError:
+            log.exception("lesson %s left out of the menu", path.name)
     order = {level: i for i, level in enumerate(library.LEVELS)}
     found.sort(key=lambda lesson: (lesson.tab, order[lesson.level], lesson.title))
     return [(f"{lesson.title} ({lesson.tab.replace('_', ' ')}, {lesson.minutes} min)", lesson.id) for lesson in found]
@@ -52,16 +53,18 @@ def outputs(c):
 
 
 def load(table, views):
-    """{id: Lesson} of lessons/*.md whose controls this app has; a lesson that does not fit is logged, left out
-    (tests/unit/test_lessons.py fails on it first)."""
+    """{id: Lesson} of lessons/*.md whose controls this app has; a lesson that does not parse or fit is logged and
+    left out (tests/unit/test_lessons.py fails on it first), never a reason for the app not to start."""
     def known(tab, view):
         return view_controls(table, tab, view) if view in views.get(tab, ()) else None
     out = {}
-    for lesson in library.load_all():
+    for path in sorted(library.LESSONS_DIR.glob("*.md")):
         try:
-            out[lesson.id] = library.check_controls(lesson, known)
+            lesson = library.check_controls(library.parse(path), known)
         except library.LessonError:
-            log.exception("lesson %s left out", lesson.id)
+            log.exception("lesson %s left out", path.name)
+            continue
+        out[lesson.id] = lesson
     return out
 
 

@@ -24,8 +24,8 @@ GO = """(target) => {
       find("button[role=tab]", t.tab)),
     () => !t.view || ((b) => b && (b.getAttribute("aria-selected") === "true" || b.click() || true))(
       find("button[role=tab]", t.view)),
-    () => !t.accordion || ((b) => b && (b.classList.contains("open") || b.click() || true))(
-      find(".label-wrap", t.accordion)),
+    () => !t.accordion || ((b) => b && (b.classList.contains("open") || b.click() || true) &&
+      (b.scrollIntoView({block: "start", behavior: "smooth"}) || true))(find(".label-wrap", t.accordion)),
     () => !t.button || ((b) => shown(b) && (b.click() || true))(document.getElementById(t.button)),
     () => !t.point || ((e) => e && (point(e.closest(".block") || e) || true))(
       find("[data-testid=block-info], label > span, .label-wrap", t.point)),

@@ -27,8 +27,11 @@ def test_every_model_event_is_in_a_lane_and_cheap_ones_never_share_the_heavy_lan
     assert {EVENT_LANE[n] for n in ("generate", "reconstruct", "style_fast", "superres_upscale")} == {QUICK}
     assert EVENT_LANE["diffusion_generate"] == SAMPLING
     private = [fn for fn in demo.fns.values() if fn.api_visibility == "private" and getattr(fn.fn, "model_event", 0)]
-    opening = [fn for fn in demo.fns.values() if any(t[1] == "load" for t in fn.targets) and fn.api_visibility
-               == "private" and fn.concurrency_id.startswith("lane-")]  # app.OPEN_WITH's copies: their event's lane
+    # app.OPEN_WITH's copies run in their event's lane, after the page-open event that applies a link
+    link_open = next(fn for fn in demo.fns.values() if any(t[1] == "load" for t in fn.targets)
+                     and fn.fn is not None and fn.fn.__name__ == "on_open")
+    opening = [fn for fn in demo.fns.values() if fn.trigger_after == link_open._id and fn.api_visibility
+               == "private" and fn.concurrency_id.startswith("lane-")]
     assert private and all(fn.concurrency_id == f"lane-{QUICK}" for fn in private if fn not in opening)
     assert {fn.concurrency_id for fn in opening} == {f"lane-{QUICK}", f"lane-{SAMPLING}", f"lane-{HEAVY}"}
     assert sum(LIMITS.values()) <= 4  # on 2 cores: at most four calls at once (the docstring's reasoning)

@@ -14,9 +14,10 @@ from tests.unit.test_links import tab_links
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CONSOLE_ERRORS = False  # a refusal (Restore of a plain PNG) is logged to the console by Gradio itself
 SHOTS = ARTIFACTS / "screenshots" / "lessons"
-# An output of the selected view: a served image or a drawn chart that is visible, once nothing is pending.
+# An output of the selected view: a served image, a drawn chart or a table that is visible, once nothing is
+# pending (the Models tab's outputs are its table and a card).
 SHOWN = """() => ![...document.querySelectorAll('.pending, .generating')].some(e => e.offsetParent) &&
-  [...document.querySelectorAll("img[src*='/file='], .vega-embed")].some(e => e.offsetParent && e.offsetHeight > 40)"""
+  [...document.querySelectorAll("img[src*='/file='], .vega-embed, table")].some(e => e.offsetParent && e.offsetHeight > 40)"""
 
 
 @pytest.fixture(scope="module")

@@ -162,3 +162,16 @@ def test_every_lesson_opens_by_its_link_at_every_step(app_page):
                 assert any(props.get("interactive") is False for props in plan.props.values())
     plan, lesson, _ = link_bar._planned(p, {"lesson": "nope"})
     assert lesson is None and "no lesson 'nope'" in plan.notes[0]
+
+
+def test_a_broken_lesson_file_is_left_out_and_the_app_still_builds(app_page, tmp_path, monkeypatch):
+    from playground import lessons as library
+    from tabs import lesson_panel
+    for name in ("truncation.md", "samplers.md"):
+        (tmp_path / name).write_text((library.LESSONS_DIR / name).read_text())
+    (tmp_path / "broken.md").write_text("---\nid: broken\ntitle: [unclosed\n---\n")
+    (tmp_path / "wrong.md").write_text((library.LESSONS_DIR / "truncation.md").read_text()
+                                       .replace("id: truncation", "id: wrong").replace("truncation_psi: 0.5", "psi: 0.5"))
+    monkeypatch.setattr(library, "LESSONS_DIR", tmp_path)
+    assert sorted(lesson_panel.load(app_page.table, app_page.views)) == ["samplers", "truncation"]
+    assert sorted(v for _, v in lesson_panel.menu()) == ["samplers", "truncation", "wrong"]  # parses; its check fails
