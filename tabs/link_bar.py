@@ -211,7 +211,15 @@ def wire(demo, c, lessons_ui, public, opened_with=()):
     for button, move in ((lessons_ui.back, -1), (lessons_ui.next, 1)):
         then_select(button.click(lambda state, m=move: on_step(state, m), lessons_ui.state, shown, **PRIVATE))
     then_select(lessons_ui.start.click(on_start, lessons_ui.pick, shown, **PRIVATE))
-    lessons_ui.end.click(lambda: lesson_panel.hidden(), None, lesson_panel.outputs(lessons_ui), **PRIVATE)
+    def on_end(state):  # the panel goes, and the controls the lesson locked or hid come back
+        lesson, plan = p.lessons.get((state or {}).get("id")), links.Plan()
+        shown_view = view_controls(p.table, lesson.tab, lesson.view) if lesson else {}
+        for names, prop in ((lesson.locked, "interactive"), (lesson.hidden, "visible")) if lesson else ():
+            for name in names:
+                plan.prop(shown_view[name].component, **{prop: True})
+        return outcome(plan, "")
+
+    lessons_ui.end.click(on_end, lessons_ui.state, shown, **PRIVATE)
 
     def on_restore(path):
         params, said, again = restore.read(path)

@@ -109,8 +109,22 @@ def test_next_step_applies_the_step_and_runs_the_view(page, fresh_app_url):
     page.wait_for_function(f"() => {{ const i = document.querySelector(\"img[src*='/file=']\");"
                            f" return i && i.getAttribute('src') !== {first!r}; }}", timeout=120000)
     assert _copied(page).get("truncation_psi") == "0.5"
+    assert _model_menu_disabled(page)  # the lesson locks it
     page.get_by_role("button", name="End the lesson").click()
     page.wait_for_selector("#lesson-panel", state="hidden", timeout=10000)
+    page.wait_for_function(f"() => !({MODEL_MENU_DISABLED})()", timeout=10000)  # and gives it back
+
+
+MODEL_MENU_DISABLED = """() => {
+  const label = [...document.querySelectorAll("[data-testid=block-info], label span")]
+    .find(e => e.offsetParent && e.innerText.trim() === "Model");
+  const input = label && label.closest(".block").querySelector("input");
+  return !!input && input.disabled;
+}"""
+
+
+def _model_menu_disabled(page):
+    return page.evaluate(MODEL_MENU_DISABLED)
 
 
 def _served(page, timeout=120000):

@@ -175,3 +175,10 @@ def test_a_broken_lesson_file_is_left_out_and_the_app_still_builds(app_page, tmp
     monkeypatch.setattr(library, "LESSONS_DIR", tmp_path)
     assert sorted(lesson_panel.load(app_page.table, app_page.views)) == ["samplers", "truncation"]
     assert sorted(v for _, v in lesson_panel.menu()) == ["samplers", "truncation", "wrong"]  # parses; its check fails
+
+
+def test_ending_a_lesson_gives_back_the_controls_it_locked(app_page):
+    p = app_page
+    plan, lesson, _ = link_bar._planned(p, {"lesson": "truncation"})
+    model = p.table[("gan", "main", "model")].component
+    assert lesson.locked == ("model",) and plan.props[model] == {"interactive": False}
