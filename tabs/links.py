@@ -185,13 +185,15 @@ def query(table, tab, view, values, uses=None):
     from urllib.parse import urlencode
     pairs = [("tab", tab)] + ([("view", view)] if view != MAIN else [])
     borrowed = {c.key for c in (uses or {}).get((tab, view), {}).values()}
+    own = {k[2] for k in table if k[:2] == (tab, view)}
     for key, control in table.items():
         if key[0] != tab or not control.settable or key not in values:
             continue
         value = values[key]
         if text_value(value) == text_value(control.default) or value is None:
             continue
-        name = key[2] if key[1] in (MAIN, view) or key in borrowed else f"{key[1]}.{key[2]}"
+        name = key[2] if (key[1] == view or (key[1] == MAIN or key in borrowed) and key[2] not in own) \
+            else f"{key[1]}.{key[2]}"  # the view's own control wins a shared name (as plan reads it)
         pairs.append((name, text_value(value)))
     return "?" + urlencode(pairs, safe=",")
 

@@ -182,3 +182,17 @@ def test_ending_a_lesson_gives_back_the_controls_it_locked(app_page):
     plan, lesson, _ = link_bar._planned(p, {"lesson": "truncation"})
     model = p.table[("gan", "main", "model")].component
     assert lesson.locked == ("model",) and plan.props[model] == {"interactive": False}
+
+
+@pytest.mark.parametrize("view", ["two_temperatures", "sample", "main"])
+def test_a_views_own_control_and_the_shared_one_of_the_same_name_both_round_trip(app_page, view):
+    p = app_page  # PixelCNN's shared Model and Seed, and its Two temperatures view's own Model and Seed
+    params = {"tab": "pixelcnn", "view": view, "main.model": "pixelcnn-masked-small", "main.seed": "4",
+              "two_temperatures.model": "pixelcnn-masked-small", "two_temperatures.seed": "5"}
+    plan = links.plan(p.table, p.views, params, uses=p.uses)
+    assert not plan.notes
+    values = {key: plan.values[c.component] for key, c in p.table.items() if c.component in plan.values}
+    written = dict(parse_qsl(urlsplit(links.query(p.table, "pixelcnn", view, values, p.uses)).query))
+    reread = links.plan(p.table, p.views, written, uses=p.uses)
+    assert {c: links.text_value(v) for c, v in reread.values.items()} == \
+        {c: links.text_value(v) for c, v in plan.values.items()}, written
