@@ -19,7 +19,7 @@ def panel():
 
 def menu_into(c):
     c.pick = gr.Dropdown(menu(), value=None, label="Lessons and tours", scale=3, elem_id="lesson-pick")
-    c.start = gr.Button("Start", size="sm", scale=0, min_width=90)
+    c.start = gr.Button("Open the lesson", size="sm", scale=0, min_width=140)
 
 
 def box_into(c):
