@@ -18,7 +18,9 @@ def panel():
 
 
 def menu_into(c):
-    c.pick = gr.Dropdown(menu(), value=None, label="Lessons and tours", scale=3, elem_id="lesson-pick")
+    """One slim line (a projector shows the tabs' outputs above the fold under it): a word, the menu, a button."""
+    gr.Markdown("**Lessons and tours:**", container=False, min_height=0, min_width=170, scale=0)
+    c.pick = gr.Dropdown(menu(), value=None, show_label=False, container=False, scale=2, elem_id="lesson-pick")
     c.start = gr.Button("Open the lesson", size="sm", scale=0, min_width=140)
 
 

@@ -58,10 +58,10 @@ PRIVATE = {"api_visibility": "private", "queue": False}
 def bar(also=None):
     """The note, and one row: Copy link and its box, then what also() makes (the lessons menu)."""
     c = SimpleNamespace()
-    c.note = gr.Markdown(elem_id="link-note")
+    c.note = gr.Markdown(elem_id="link-note", visible=False)
     c.run = gr.Textbox(visible=False)
     c.where = gr.State({})  # {"tab": the tab the student is on, tab: its view}, for Copy link
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=True):
         if also:
             also()
         c.restore = restore.button()
@@ -178,7 +178,8 @@ def wire(demo, c, lessons_ui, public, opened_with=()):
         panel = lesson_panel.shown(lesson, step) if lesson else lesson_panel.hidden()
         point = lesson.steps[step].point if lesson else ""
         note = "\n\n".join(filter(None, [said, note_text(plan.notes)]))
-        return [note, target(p, plan, run, point), where] + panel + links.updates(plan, p.inputs)
+        return ([gr.update(value=note, visible=bool(note)), target(p, plan, run, point), where] + panel
+                + links.updates(plan, p.inputs))
 
     def on_open(request: gr.Request):
         params = dict(getattr(request, "query_params", None) or {})

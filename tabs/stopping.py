@@ -45,7 +45,7 @@ def stoppable(view, fn):
         with _lock:
             stopped_while_waiting = _unstarted.pop(LocalContext.event_id.get(None), False)
         if stopped_while_waiting:
-            gr.Info(NOT_STARTED)
+            gr.Info(NOT_STARTED, duration=20)  # long enough to be read after the run it waited behind
             yield gr.skip()  # every output as it was (a generator that yields nothing would blank them)
             return
         key, flag = _key(request, view), threading.Event()

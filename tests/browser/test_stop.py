@@ -113,8 +113,9 @@ def test_stop_pressed_while_the_run_waits_in_its_lane_means_it_never_starts(page
     _open(page, "Diffusion")
     _button(page, "Stop").click()
     page.get_by_text("Stopped at step", exact=False).first.wait_for(timeout=120000)
-    _open(page, "PixelCNN")
+    # the note is a toast (on every tab, for 20 s): read it where it appears, then look at the PixelCNN view
     page.get_by_text("stopped before it started", exact=False).first.wait_for(timeout=60000)
+    _open(page, "PixelCNN")
     shot(page, "stopped-while-queued", settle_ms=3000)
     assert page.get_by_text("pixels of row", exact=False).count() == 0  # no row was written
     served_images(page, 1, timeout=10000)  # and the grid it showed before is still there
