@@ -41,12 +41,20 @@ def tab_links(p, tab):
     """Two queries ({key: value}) that between them set every settable control of a tab to another legal
     value: the controls that others follow (a model, whose classes a menu shows) in the first, every other
     control in the second, on the first model's menus."""
-    leaders, others = {}, {}
+    leaders, others, single = {}, {}, []
     for key, control in p.table.items():
         value = other_value(control) if key[0] == tab and control.settable else None
         if value is not None:
             leading = getattr(control.component, links.FOLLOWS, None)
             (leaders if leading else others)[f"{key[1]}.{key[2]}"] = links.text_value(value)
+        elif key[0] == tab and control.settable:
+            single.append(control)
+    followed = links.plan(p.table, p.views, {"tab": tab, **leaders}).props
+    for control in single:  # a menu with one choice until its leader changes (gan-faces has no classes)
+        choices = followed.get(control.component, {}).get("choices")
+        value = other_value(control, [(str(c), c) for c in choices]) if choices else None
+        if value is not None:
+            leaders[f"{control.key[1]}.{control.key[2]}"] = links.text_value(value)
     return leaders, others
 
 
