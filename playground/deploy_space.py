@@ -7,6 +7,7 @@ The file list is computed from the repository (snapshot()):
 - app.py, requirements.txt, packages.txt (the Debian packages a Space installs), README.md (its YAML
   front matter is the Space's configuration) and LICENSE;
 - every Python file of playground/ and tabs/, and playground/assets/ (data and pictures the app reads);
+- the lessons and tours (lessons/*.md: the app's Lessons menu and ?lesson= links read them);
 - every model card, and for each card with local weights the files the loaders read: settings files
   (registry.SETTINGS_FILE) and *.safetensors, plus a GAN's timeline/ (actions.gan.timeline);
 - the pictures README.md shows.
@@ -28,6 +29,7 @@ from .registry import SETTINGS_FILE
 TOP_FILES = ("app.py", "requirements.txt", "packages.txt", "README.md", "LICENSE")
 CODE_FOLDERS = ("playground", "tabs")
 ASSETS = "playground/assets"
+LESSONS = "lessons"
 TIMELINE = "timeline"
 LIMIT_BYTES = 150 * 10**6
 TOKEN_ENV = "HF_TOKEN"
@@ -86,6 +88,7 @@ def snapshot(root=REPO_ROOT):
     for folder in CODE_FOLDERS:
         paths += _files_under(root, folder, "*.py")
     paths += _files_under(root, ASSETS)
+    paths += _files_under(root, LESSONS, "*.md")
     paths += _files_under(root, "model_cards", "*.md")
     try:
         cards = list_cards(root / "model_cards")

@@ -32,8 +32,9 @@ def _dry_run(capsys):
 def test_dry_run_lists_what_the_app_needs_and_nothing_else(capsys, no_network):
     rows, summary = _dry_run(capsys)
     for name in ("app.py", "requirements.txt", "packages.txt", "README.md", "LICENSE", "tabs/common.py",
-                 "playground/registry.py", "playground/assets/fashion_gallery.npz", "docs/screenshot.png"):
-        assert name in rows, name
+                 "playground/registry.py", "playground/assets/fashion_gallery.npz", "docs/screenshot.png",
+                 "lessons/truncation.md", "lessons/tour_gan.md", "playground/assets/watermark.json"):
+        assert name in rows, name  # the lessons: the app's Lessons menu and ?lesson= links read them
     for card in LOCAL_CARDS:
         assert f"model_cards/{card.id}.md" in rows
         loaded = {f"{card.source}/model.safetensors", f"{card.source}/unet/diffusion_pytorch_model.safetensors"}
