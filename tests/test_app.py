@@ -440,7 +440,9 @@ def test_style_optimise_fast_baseline_grams_and_compare_over_http(client, tmp_pa
         trained_on = STYLE_FAST[0][len("style-fast-"):].replace("-", "_")
         assert f"strength 0.5. It paints the style it was trained on: {trained_on}." in text  # and shows that style
         from playground.actions import style as style_actions
-        assert np.array_equal(np.asarray(Image.open(shown).convert("RGB")), style_actions.network_style(STYLE_FAST[0], 128)[1])
+        from playground import watermark
+        expected = style_actions.network_style(STYLE_FAST[0], 128)[1]  # that style, carrying the app's mark
+        assert watermark.psnr(np.asarray(Image.open(shown).convert("RGB")), expected) > 38
 
 
 @needs_style
