@@ -115,13 +115,13 @@ def _pil(image):
     return Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[2] == 1 else array)
 
 
-def png_bytes(image, rec):
+def png_bytes(image, rec, mark=True):
     """The PNG file (bytes) of an image (uint8 HxW, HxWx3, HxWx4 or PIL) with its recipe in its text chunks."""
     info = PngImagePlugin.PngInfo()
     info.add_itxt(KEY, json.dumps(rec, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
     info.add_text(PARAMETERS, parameters_line(rec))
     out = io.BytesIO()
-    _pil(_mark(image)).save(out, format="png", pnginfo=info)
+    _pil(_mark(image) if mark else image).save(out, format="png", pnginfo=info)
     return out.getvalue()
 
 
@@ -130,12 +130,13 @@ def default_folder():
     return os.environ.get("GRADIO_TEMP_DIR") or str(Path(tempfile.gettempdir()) / "gradio")
 
 
-def save_png(image, rec, name, folder=None):
+def save_png(image, rec, name, folder=None, mark=True):
     """Write the PNG (png_bytes) as folder/<SHA-256 of its bytes>/name and return its path. name is made of
-    slugs ("gan-generate-gan-faces-seed0.png"); folder defaults to Gradio's cache."""
+    slugs ("gan-generate-gan-faces-seed0.png"); folder defaults to Gradio's cache. mark=False for real pictures
+    (a data set's, an upload's): the invisible mark says this app made a picture."""
     if not NAME.fullmatch(name):
         raise ValueError(f"a PNG's name is lower-case slugs ending in .png, not {name!r}")
-    data = png_bytes(image, rec)
+    data = png_bytes(image, rec, mark)
     where = Path(folder or default_folder()) / hashlib.sha256(data).hexdigest()
     where.mkdir(parents=True, exist_ok=True)
     path = where / name

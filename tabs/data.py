@@ -44,7 +44,7 @@ def build():
 def _watermark_view():
     """Was this made here? An upload checked for the invisible watermark, its robustness table and its limits."""
     rows, about = watermark_check.robustness()
-    with gr.Accordion("Was this made here? (invisible watermark)", open=False):
+    with gr.Accordion("Was this made here? (invisible watermark)", open=False, elem_id="watermark"):
         gr.Markdown("The playground can hide an invisible mark in a picture it makes: a faint pattern in the "
                     "picture's broad brightness that survives JPEG, resizing and screenshots, which strip the "
                     "recipe a PNG carries in its text. Upload a picture to look for the mark.")

@@ -29,6 +29,9 @@ log = logging.getLogger("playground.provenance")
 IMAGE_OUTPUTS = (gr.Image, gr.Gallery, gr.ImageSlider)
 SPECIAL = (gr.Request, gr.EventData, gr.Progress)  # what Gradio passes besides the inputs
 NOT_SETTINGS = controls.NOT_SETTABLE  # image and sketchpad controls: uploads and drawings
+# Endpoints that show real pictures only (the data sets, the student's own upload): they carry their recipe but not
+# the invisible mark, which would say this app made them.
+UNMARKED = ("data_sample", "inspect_upload")
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,8 @@ class _Saver:
             return image
         try:
             self.rec = self.rec or recipe_of(self.event, self.values)
-            return provenance.save_png(image, self.rec, file_name(self.event, self.rec, label, index), folder)
+            return provenance.save_png(image, self.rec, file_name(self.event, self.rec, label, index), folder,
+                                       mark=self.event.endpoint not in UNMARKED)
         except Exception:  # noqa: BLE001 - the image is shown without its recipe rather than not at all
             log.exception("could not save %s's image with its recipe", self.event.endpoint)
             return image
