@@ -186,7 +186,7 @@ def test_a_run_stopped_while_it_waits_in_its_lane_ends_as_it_starts(monkeypatch)
         return SimpleNamespace(_id=event_id, session_hash=session, fn=SimpleNamespace(fn=fn))
     lane = SimpleNamespace(queue=[event("e1", "a", handler), event("e2", "b", handler), event("e3", "a", other)])
     blocks = SimpleNamespace(_queue=SimpleNamespace(event_queue_per_concurrency_id={"lane-sampling": lane}))
-    monkeypatch.setattr(gr, "Info", lambda message: called.append(message))
+    monkeypatch.setattr(gr, "Info", lambda message, **options: called.append(message))
 
     def in_event(fn, event_id=None):
         def run():
