@@ -18,12 +18,14 @@ same command continues, and once all steps are done it only writes weights/<id>/
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .. import cards, data
+from ..errors import PlaygroundError
 from ..families import diffusion
 from ..images import make_grid
 from . import files, loop
@@ -106,6 +108,28 @@ def card_template(preset, config, params):
         run_end=cards.RUN_END)
 
 
+def warm_step(preset):
+    """The step a warm start begins at: the preset's last warm start (the steps the shipped weights had)."""
+    starts = preset.get("warm_starts") or []
+    if not starts:
+        raise PlaygroundError(f"the preset of {preset['model_id']} names no warm start (warm_starts)")
+    return starts[-1]["step"]
+
+
+def warm_weights(folder, config):
+    """The UNet state dict of a diffusers folder written by save_folder, checked against the preset's settings."""
+    from safetensors.torch import load_file
+    folder = Path(folder)
+    shipped = json.loads((folder / "playground.json").read_text())
+    changed = {k for k in config if k not in ("sampler", "steps") and shipped.get(k) != config[k]}
+    if changed:
+        raise PlaygroundError(f"{folder} was trained with other settings ({', '.join(sorted(changed))})")
+    weights = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    if not weights.is_file():
+        raise PlaygroundError(f"no {weights}: a warm start reads the safetensors of a diffusers folder")
+    return load_file(str(weights))
+
+
 def save_folder(folder, unet, scheduler, config):
     """A diffusers folder: unet/ and scheduler/ (safetensors and json) and model_index.json, plus the
     playground's own settings in playground.json."""
@@ -123,6 +147,8 @@ def main(argv=None):
                                  parents=[loop.common_parser(seed=0)])
     ap.add_argument("--preset", choices=sorted(PRESETS), default="fashion")
     ap.add_argument("--no-finish", action="store_true", help="train only; do not write weights/")
+    ap.add_argument("--warm-start", type=Path, metavar="WEIGHTS", help="continue training shipped weights (a "
+                    "diffusers folder, e.g. weights/ddpm-fashion) in a fresh run, from the preset's last warm start")
     args = ap.parse_args(argv)
     preset = PRESETS[args.preset]
     config = dict(preset["config"])
@@ -137,6 +163,10 @@ def main(argv=None):
     trainer = loop.Loop(run_dir, {"unet": unet}, {"unet": opt}, schedulers={"unet": sched}, steps=steps,
                         seed=args.seed, ema={"unet": 0.999}, log_every=50, sample_every=1000,
                         checkpoint_every=250, resume=args.resume)
+    if args.warm_start and trainer.step:
+        print(f"resuming {run_dir} at step {trainer.step}: --warm-start applies to a fresh run only", flush=True)
+    elif args.warm_start:
+        trainer.warm_start({"unet": warm_weights(args.warm_start, config)}, warm_step(preset))
     flip = preset.get("flip", False)
 
     def transform(batch, gen):
