@@ -40,7 +40,7 @@ PUBLIC_API = (
     "generate", "precision_recall", "walk", "discriminate", "timeline", "gan_two_settings",
     "reconstruct", "latent_map", "interpolate", "sample", "score", "anomaly", "out_of_distribution",
     "vae_two_settings",
-    "diffusion_generate", "compare_samplers", "against_gan", "forward_process", "diffusion_edit",
+    "diffusion_generate", "compare_samplers", "measure_samplers", "against_gan", "forward_process", "diffusion_edit",
     "text_to_image", "diffusion_two_settings",
     "pixelcnn_sample", "pixelcnn_complete", "pixelcnn_likelihood", "pixelcnn_out_of_distribution",
     "receptive_field", "pixelcnn_two_settings",

@@ -184,7 +184,7 @@ def _cross_tables(cross):
     return lines
 
 
-QUALITY = ("FD", "precision", "recall", "density", "coverage", "memorisation rate", "bits/dim (card)")
+QUALITY = ("FD", "KD", "precision", "recall", "density", "coverage", "memorisation rate", "bits/dim (card)")
 
 
 def rerun_change(before, after):

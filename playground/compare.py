@@ -35,7 +35,7 @@ MAIN = ("gan-fashion", "vae-fashion", "ddpm-fashion", "pixelcnn-fashion", "gan-f
 MIN_N, N_STEP = 20, 10
 MODEL_DEFAULT = "each model's default"
 REFERENCES = ("real held-out", "blurred sigma=1", "noisy sigma=0.1")
-COLUMNS = ("model", "family", "FD", "precision", "recall", "density", "coverage", "memorisation rate",
+COLUMNS = ("model", "family", "FD", "KD", "KD s.e.", "precision", "recall", "density", "coverage", "memorisation rate",
            "bits/dim (card)", "seconds per image", "parameters")
 SHOWN = 36          # images per grid
 CARD_MEMORISATION = "Memorisation rates of the models come from their cards (marked \"card\"): {}."
@@ -268,7 +268,9 @@ def two_settings_steps(model_id, a, b, n=TWO_N, seed=0):
             shown.append(_grid(images))
             if len(rows) == 1:
                 yield list(rows), list(shown), time.perf_counter() - begin
-    diff = {k: round(rows[1][k] - rows[0][k], 4) for k in rows[0]
-            if isinstance(rows[0][k], (int, float)) and isinstance(rows[1][k], (int, float))}
+    diff = {k: round(rows[1][k] - rows[0][k], 5 if k == "KD" else 4) for k in rows[0] if k != "KD s.e."
+            and isinstance(rows[0][k], (int, float)) and isinstance(rows[1][k], (int, float))}
+    if "KD s.e." in rows[0]:  # the difference of two independent estimates: their errors add in quadrature
+        diff["KD s.e."] = round(float(np.hypot(rows[0]["KD s.e."], rows[1]["KD s.e."])), 5)
     rows.append({"setting": "difference (second - first)", **diff})
     yield rows, shown, time.perf_counter() - begin

@@ -58,6 +58,16 @@ class DataSet:
     training_missing: str = ""                    # the sentence for a machine without it
 
     @property
+    def kd_metric(self):
+        """The card metric of the kernel distance (KID) on the same features: kd_fashion, kd_orl."""
+        return self.fd_metric.replace("fd_", "kd_", 1)
+
+    @property
+    def kd_short(self):
+        """Its short name: KD-Fashion, KD-ORL (KID on our features, never published KID)."""
+        return self.fd_short.replace("FD", "KD", 1)
+
+    @property
     def splits(self):
         return tuple(self.counts)
 

@@ -25,8 +25,10 @@ GPU_SECONDS = {
     "reconstruct": 30, "latent_map": 20, "interpolate": 15, "sample": 15, "anomaly": 30, "score": 30,
     "out_of_distribution": 30, "vae_two_settings": 30,
     # Diffusion: up to 1,000 steps for 36 images, each step drawn and streamed; samplers x step
-    # counts up to 4,000 network passes; two step counts of 100 images up to 200 steps each
-    "diffusion_generate": 120, "compare_samplers": 120, "diffusion_edit": 30, "diffusion_two_settings": 60,
+    # counts up to 4,000 network passes; two step counts of 100 images up to 200 steps each; KD of grid cells:
+    # 100 images each, up to 500 passes an image (on a GPU, batches of 100 take seconds)
+    "diffusion_generate": 120, "compare_samplers": 120, "measure_samplers": 180, "diffusion_edit": 30,
+    "diffusion_two_settings": 60,
     "text_to_image": 120,
     # PixelCNN: 784 passes (one per pixel) for up to 36 images; 100 images twice for two temperatures
     "pixelcnn_sample": 60, "pixelcnn_complete": 30, "pixelcnn_likelihood": 30,

@@ -30,7 +30,7 @@ EVENT_LANE = {
     "gan_two_settings": HEAVY,
     "reconstruct": QUICK, "latent_map": QUICK, "interpolate": QUICK, "sample": QUICK, "score": SAMPLING,
     "anomaly": HEAVY, "out_of_distribution": HEAVY, "vae_two_settings": HEAVY,
-    "diffusion_generate": SAMPLING, "compare_samplers": HEAVY, "diffusion_edit": SAMPLING, "text_to_image": SAMPLING, "diffusion_two_settings": HEAVY,
+    "diffusion_generate": SAMPLING, "compare_samplers": HEAVY, "measure_samplers": HEAVY, "diffusion_edit": SAMPLING, "text_to_image": SAMPLING, "diffusion_two_settings": HEAVY,
     "pixelcnn_sample": SAMPLING, "pixelcnn_complete": SAMPLING, "pixelcnn_likelihood": SAMPLING,
     "pixelcnn_out_of_distribution": HEAVY, "receptive_field": QUICK, "pixelcnn_two_settings": HEAVY,
     "style_optimise": HEAVY, "style_compare": HEAVY, "style_fast": QUICK, "style_grams": QUICK,

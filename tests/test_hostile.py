@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow  # minutes: every endpoint x every hostile value a
 CHEAP = {
     "compare": {"model_ids": ["gan-fashion"], "n": 20},
     "compare_samplers": {"samplers": ["DDIM"], "step_counts": [5]},
+    "measure_samplers": {"samplers": ["DDIM"], "step_counts": [5]},
     "diffusion_generate": {"steps": 2, "side": 1},
     "diffusion_two_settings": {"first": 2, "second": 1},
     "diffusion_edit": {"s": 0.05},

@@ -8,14 +8,18 @@ from .common import about, stopped_by
 DATASETS = list(compare.DATASETS)  # the data sets' names, as the tab offers them
 COLUMNS, MIN_N, N_STEP, MODEL_DEFAULT = compare.COLUMNS, compare.MIN_N, compare.N_STEP, compare.MODEL_DEFAULT
 TWO_N = compare.TWO_N
-TWO_COLUMNS = ["setting", "FD", "precision", "recall", "density", "coverage", "memorisation rate", "seconds per image"]
+TWO_COLUMNS = ["setting", "FD", "KD", "KD s.e.", "precision", "recall", "density", "coverage", "memorisation rate",
+               "seconds per image"]
 
 EXPLAIN = """**How to read the table.** Every row is N images against the same N reference images (real
 test images the models never trained on), with the project's own feature network: the numbers compare
 with each other, not with published FIDs, and not with the cards (other N). The first three rows are real
 images, so you can read the scale: *real held-out* is what a perfect generator would score at this N;
 *blurred* and *noisy* show how far a blurred or noisy copy of real data lands.
-**FD**: Frechet distance between the two sets' features (lower is better). **Precision**: share of the
+**FD**: Frechet distance between the two sets' features (lower is better; biased upward at small N, so
+compare rows of one N only). **KD**: kernel distance (KID on our features, not comparable with published
+KID), lower is better, about 0 for two samples of one distribution at any N, with its standard error: two
+rows whose KDs differ by less than about two standard errors are not told apart. **Precision**: share of the
 model's images inside the real images' neighbourhoods (fidelity); **recall**: share of real images inside
 the model's (diversity). **Density** (about 1 for real data) and **coverage** (share of real neighbourhoods
 that hold a generated image) say the same more robustly (Naeem et al. 2020). **Memorisation rate**: share

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import data, datasets, registry, results, validate
+from .. import data, datasets, registry, results, sampler_kd, validate
 from ..errors import InputError
 from ..families import diffusion as family
 from ..families import text_to_image as t2i
@@ -199,18 +199,29 @@ def edit(model_id, image, strength, label, guidance, seed, steps=50):
 # compare samplers -----------------------------------------------------------------------------------
 STEP_CHOICES = (5, 10, 20, 50, 100, 1000)
 MAX_PASSES = 4000  # UNet passes one comparison may take (cells x steps), so a click stays bounded
+MAX_MEASURED_PASSES = 500  # the same for measure_samplers, per image of each cell (N images a cell)
 PASSES_PER_STEP = {"Heun": 2}  # Heun evaluates the network twice per step
 
 
-def _card_fd(model_id, sampler, steps):
-    """"1.234 (N=200)": the card's FD for this sampler and step count, or "not measured"."""
-    metrics = registry.default().card(model_id).metrics or {}
-    m = family.sampler_n(metrics)
-    for key, setting in family.SETTINGS.items():
-        found = [v for k, v in metrics.items() if k.startswith("fd_") and k.endswith(f"_{key}_n{m}")]
-        if setting == (sampler, steps) and found:
-            return f"{found[0]:.3f} (N={m})"
-    return "not measured"
+def kd_header(model_id):
+    """The sampler table's KD column: "KD-Fashion (N=100) ± s.e." (KID on the playground's own features)."""
+    record = datasets.DATASETS.get(registry.default().card(_model_id(model_id)).dataset)
+    return f"{record.kd_short if record else 'KD'} (N={sampler_kd.N}) ± s.e."
+
+
+def _cells(samplers, step_counts):
+    """Validated (samplers, step counts, network passes) of a sampler comparison, refused when too big."""
+    if not isinstance(samplers, (list, tuple)) or not samplers or len(samplers) > len(SAMPLERS):
+        raise InputError("Choose one or more samplers.")
+    if not isinstance(step_counts, (list, tuple)) or not step_counts or len(step_counts) > len(STEP_CHOICES):
+        raise InputError("Choose one or more step counts.")
+    samplers = [validate.choice(s, SAMPLERS, name="Sampler") for s in samplers]
+    step_counts = sorted({validate.choice(s, STEP_CHOICES, name="Steps") for s in step_counts})
+    passes = sum(PASSES_PER_STEP.get(s, 1) for s in samplers) * sum(step_counts)
+    if passes > MAX_PASSES:
+        raise InputError(f"That comparison needs {passes:,} network passes; choose fewer cells or steps "
+                         f"(at most {MAX_PASSES:,}).")
+    return samplers, step_counts, passes
 
 
 def default_sampler(model_id):
@@ -233,25 +244,29 @@ def against_gan(model_id):
     return text + (f"; **{gan[0]}**, {label} {gan[1]:.3f} (lower is better)." if gan else ".")
 
 
-@results.cached("diffusion.compare_samplers")
 def compare_samplers(model_id, label, guidance, seed, samplers, step_counts, should_stop=None):
     """The same seed and class through every sampler x step count: yields (grid so far, table rows,
-    progress text) after each cell. Rows: sampler, steps, seconds per image, and the card's FD where measured.
+    progress text) after each cell. Rows: sampler, steps, seconds per image, and the cell's KD (N=100) where it is
+    shipped or was measured before (measure_samplers measures the rest; looked up on every call, so a stored grid
+    shows the cells measured since)."""
+    kd = {}
+    for grid, rows, text in _sampler_cells(model_id, label, guidance, seed, samplers, step_counts,
+                                           should_stop=should_stop):
+        for sampler, steps, _ in rows:
+            if (sampler, steps) not in kd:
+                kd[sampler, steps] = sampler_kd.text(sampler_kd.known(_model_id(model_id), sampler, steps, guidance))
+        yield grid, [r + [kd[r[0], r[1]]] for r in rows], text
+
+
+@results.cached("diffusion.compare_samplers")
+def _sampler_cells(model_id, label, guidance, seed, samplers, step_counts, should_stop=None):
+    """compare_samplers without the KD column (the part worth storing).
     should_stop (the tab's Stop) is asked after every cell: the grid keeps the cells done so far."""
     model_id = _model_id(model_id)
     y = _label(model_id, label)
     guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
     seed = validate.seed(seed)
-    if not isinstance(samplers, (list, tuple)) or not samplers or len(samplers) > len(SAMPLERS):
-        raise InputError("Choose one or more samplers.")
-    if not isinstance(step_counts, (list, tuple)) or not step_counts or len(step_counts) > len(STEP_CHOICES):
-        raise InputError("Choose one or more step counts.")
-    samplers = [validate.choice(s, SAMPLERS, name="Sampler") for s in samplers]
-    step_counts = sorted({validate.choice(s, STEP_CHOICES, name="Steps") for s in step_counts})
-    passes = sum(PASSES_PER_STEP.get(s, 1) for s in samplers) * sum(step_counts)
-    if passes > MAX_PASSES:
-        raise InputError(f"That comparison needs {passes:,} network passes; choose fewer cells or steps "
-                         f"(at most {MAX_PASSES:,}).")
+    samplers, step_counts, passes = _cells(samplers, step_counts)
     cells, rows, total, begin, done_passes = [], [], len(samplers) * len(step_counts), time.perf_counter(), 0
     with registry.using(model_id) as model:
         blank = np.full((model.output_size, model.output_size), 255, np.uint8)
@@ -268,7 +283,7 @@ def compare_samplers(model_id, label, guidance, seed, samplers, step_counts, sho
                 seconds = time.perf_counter() - start
                 done_passes += PASSES_PER_STEP.get(sampler, 1) * steps
                 cells.append(image)
-                rows.append([sampler, steps, round(seconds, 3), _card_fd(model_id, sampler, steps)])
+                rows.append([sampler, steps, round(seconds, 3)])
                 grid = table(cells + [blank] * (total - len(cells)))
                 elapsed = time.perf_counter() - begin
                 if len(cells) == total:
@@ -281,6 +296,39 @@ def compare_samplers(model_id, label, guidance, seed, samplers, step_counts, sho
                     left = elapsed / done_passes * (passes - done_passes)
                     yield grid, rows, (f"{len(cells)} of {total} cells ({sampler}, {steps} steps done), "
                                        f"{about(left)} left...")
+
+
+def measure_samplers(model_id, guidance, samplers, step_counts, should_stop=None):
+    """The KD (N=100 images per cell, seed 0, classes in turn) of every chosen cell: yields (table rows, progress
+    text) after each cell; cells shipped or measured before answer at once. should_stop is asked after each cell."""
+    model_id = _model_id(model_id)
+    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
+    samplers, step_counts, _ = _cells(samplers, step_counts)
+    cells = [(s, n) for s in samplers for n in step_counts]
+    found = {cell: sampler_kd.known(model_id, *cell, guidance) for cell in cells}
+    rows = lambda: [[s, n, round(found[s, n]["seconds_per_image"], 3) if found[s, n] else "",  # noqa: E731
+                     sampler_kd.text(found[s, n])] for s, n in cells]
+    missing = [cell for cell in cells if not found[cell]]
+    begin, done = time.perf_counter(), 0
+    total = sum(PASSES_PER_STEP.get(s, 1) * n for s, n in missing)
+    if total > MAX_MEASURED_PASSES:
+        raise InputError(f"Measuring those cells needs {total:,} network passes per image ({sampler_kd.N} images "
+                         f"each); choose fewer cells or steps (at most {MAX_MEASURED_PASSES:,} at a time).")
+    yield rows(), (f"{len(cells) - len(missing)} of {len(cells)} cells known; measuring {len(missing)} "
+                   f"({sampler_kd.N} images each)..." if missing else f"All {len(cells)} cells were measured before.")
+    for i, (sampler, steps) in enumerate(missing):
+        found[sampler, steps] = dict(sampler_kd.measure(model_id, sampler, steps, sampler_kd.guidance_for(
+            model_id, guidance)), source="measured")
+        done += PASSES_PER_STEP.get(sampler, 1) * steps
+        elapsed = time.perf_counter() - begin
+        if i + 1 == len(missing):
+            yield rows(), f"Done: {len(missing)} cells measured in {elapsed:.0f} s."
+        elif stopped_by(should_stop):
+            yield rows(), f"Stopped after {i + 1} of {len(missing)} cells ({elapsed:.0f} s); measured cells are kept."
+            return
+        else:
+            yield rows(), (f"{i + 1} of {len(missing)} cells measured ({sampler}, {steps} steps), "
+                           f"{about(elapsed / done * (total - done))} left...")
 
 
 def bench_cases():

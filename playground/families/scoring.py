@@ -1,6 +1,6 @@
 """How generated images are scored, once: evaluate (the cards), Compare and bench all call these.
 
-    table_scores(feats, ref_feats)                       FD, precision/recall, density/coverage (Compare's row)
+    table_scores(feats, ref_feats)                       FD, KD, precision/recall, density/coverage (Compare's row)
     card_scores(fake, labels, dataset, seed, quick)      a generator card's metrics on playground.ladder's protocol
 
 Everything is measured on the data set's own feature network (datasets.DataSet.features_id), never
@@ -8,7 +8,7 @@ Inception: FD here is FD-Fashion or FD-ORL, not FID, and says so in its name. A 
 appears in every card, table and bench row that uses these functions.
 """
 from .. import datasets, ladder, registry
-from ..metrics import density_coverage, frechet_distance, precision_recall
+from ..metrics import density_coverage, frechet_distance, kernel_inception_distance, precision_recall
 from . import features
 
 K = 3  # neighbours for precision/recall and density/coverage (Naeem et al. use 5; the ORL faces have 5 per
@@ -19,9 +19,12 @@ MEMO_QUERIES = 2_000  # generated images whose nearest training image is looked 
 
 
 def table_scores(feats, ref_feats):
-    """One row of Compare's table: FD, precision, recall, density and coverage against the reference."""
+    """One row of Compare's table: FD, KD (KID on the same features) with its standard error, precision, recall,
+    density and coverage against the reference."""
     pr, dc = precision_recall(ref_feats, feats, K), density_coverage(ref_feats, feats, K)
-    return {"FD": round(frechet_distance(feats, ref_feats), 4), **{k: round(v, 4) for k, v in {**pr, **dc}.items()}}
+    kd = kernel_inception_distance(feats, ref_feats)
+    return {"FD": round(frechet_distance(feats, ref_feats), 4), "KD": round(kd["kid"], 5),
+            "KD s.e.": round(kd["kid_se"], 5), **{k: round(v, 4) for k, v in {**pr, **dc}.items()}}
 
 
 class CardScorer:

@@ -44,6 +44,8 @@ def test_the_table_streams_is_seeded_and_exports(tiny_registry, tmp_path):
     assert rows[3]["bits/dim (card)"] == "none" and rows[-1]["parameters"] > 0
     floor, noisy = rows[0]["FD"], rows[2]["FD"]
     assert floor < noisy  # real held-out images sit closer to the reference than noisy copies of them
+    # KD is unbiased: real held-out images are within about 3 standard errors of 0 at N=20, noisy ones far out
+    assert abs(rows[0]["KD"]) < 3 * rows[0]["KD s.e."] and rows[2]["KD"] > 3 * rows[2]["KD s.e."] > 0
     again = list(compare.run("Fashion-MNIST", MODELS, 20, 3, "DDIM", 2))[-1][0]
     other = list(compare.run("Fashion-MNIST", MODELS[:1], 20, 4, "DDIM", 2))[-1][0]
     assert _without_time(again) == _without_time(rows) and _without_time(other)[3] != _without_time(rows)[3]
@@ -93,6 +95,8 @@ def test_two_settings_score_both_and_their_difference(tiny_registry):
     rows, grid_a, grid_b = compare.two_settings("gan-fashion", 1.0, 0.5, 20, 1)
     assert [r["setting"] for r in rows] == ["truncation 1", "truncation 0.5", "difference (second - first)"]
     assert rows[2]["FD"] == pytest.approx(rows[1]["FD"] - rows[0]["FD"], abs=1e-3)
+    assert rows[2]["KD"] == pytest.approx(rows[1]["KD"] - rows[0]["KD"], abs=1e-4)
+    assert rows[2]["KD s.e."] == pytest.approx((rows[0]["KD s.e."] ** 2 + rows[1]["KD s.e."] ** 2) ** 0.5, abs=1e-4)
     assert not np.array_equal(grid_a, grid_b)
     rows, grid_a, grid_b = compare.two_settings("pixelcnn-fashion", 0.8, 0.8, 20, 1)
     assert np.array_equal(grid_a, grid_b) and rows[2]["FD"] == 0  # the same seed and setting: the same images

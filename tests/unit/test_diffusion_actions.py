@@ -7,7 +7,7 @@ from playground import registry
 from playground.actions import diffusion as actions
 from playground.errors import InputError
 from playground.train import diffusion as train
-from tests.conftest import TinyModel
+from tests.conftest import SHIPPED, TinyModel
 
 
 def tiny_unet(config=None):
@@ -17,7 +17,7 @@ def tiny_unet(config=None):
                      save=lambda folder, unet, config: train.save_folder(folder, unet, train.make_scheduler(), config))
 
 
-TINY_MODELS = {"ddpm-tiny": tiny_unet()}
+TINY_MODELS = {"ddpm-tiny": tiny_unet(), "features-fashion": SHIPPED}
 
 
 def test_classes_come_from_the_folder(tiny_registry):
@@ -85,7 +85,7 @@ def test_compare_samplers_fills_the_grid_cell_by_cell(tiny_registry):
     grid, rows, text = states[-1]
     assert states[1][2].startswith("1 of 4 cells (DDIM, 5 steps done), about ") and text.startswith("Done: 4 cells in")
     assert [r[:2] for r in rows] == [["DDIM", 5], ["DDIM", 10], ["Euler", 5], ["Euler", 10]]
-    assert all(r[3] == "not measured" for r in rows) and grid.shape == states[0][0].shape
+    assert all(r[3] == "not measured yet" for r in rows) and grid.shape == states[0][0].shape
     again = list(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, ["DDIM", "Euler"], [5, 10]))[-1][0]
     assert np.array_equal(again, grid)
 
@@ -98,16 +98,23 @@ def test_compare_samplers_refuses_bad_or_too_big_requests(tiny_registry, sampler
         next(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, samplers, steps))
 
 
-def test_card_fd_is_read_for_measured_settings(tiny_registry, monkeypatch):
-    import dataclasses
-    reg = registry.default()
-    card = dataclasses.replace(reg.card("ddpm-tiny"), metrics={
-        "fd_fashion": 1.25, "fd_fashion_floor_n200": 0.5, "fd_fashion_dpm20_n200": 2.0,
-        "fd_fashion_ddpm1000_n200": 1.5})
-    monkeypatch.setitem(reg._cards, "ddpm-tiny", card)
-    assert actions._card_fd("ddpm-tiny", "DPM-Solver++", 20) == "2.000 (N=200)"
-    assert actions._card_fd("ddpm-tiny", "DDPM", 1000) == "1.500 (N=200)"
-    assert actions._card_fd("ddpm-tiny", "Euler", 20) == "not measured"
+def test_measured_cells_show_their_kd_in_the_sampler_table(tiny_registry):
+    """Every cell can be measured (KD at N=100, unbiased), and the sampler table shows a measured cell's KD,
+    also when the grid itself comes from the result cache."""
+    from playground import sampler_kd
+    sampler_kd._reference.cache_clear()
+    before = list(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, ["DDIM"], [5, 10]))[-1][1]
+    assert [r[3] for r in before] == ["not measured yet"] * 2
+    states = list(actions.measure_samplers("ddpm-tiny", 2.0, ["DDIM"], [5]))
+    assert states[0][1].startswith("0 of 1 cells known") and states[-1][1].startswith("Done: 1 cells measured")
+    kd, se = (float(v) for v in states[-1][0][0][3].split(" ± "))
+    assert se > 0 and kd > 3 * se  # an untrained UNet's noise is far from garments
+    after = list(actions.compare_samplers("ddpm-tiny", "Trouser", 2.0, 0, ["DDIM"], [5, 10]))[-1][1]
+    assert after[0][3] == states[-1][0][0][3] and after[1][3] == "not measured yet"
+    again = list(actions.measure_samplers("ddpm-tiny", 2.0, ["DDIM"], [5]))
+    assert len(again) == 1 and again[0][1].startswith("All 1 cells were measured before")
+    with pytest.raises(InputError, match="network passes"):
+        next(actions.measure_samplers("ddpm-tiny", 2.0, ["DDPM", "DDIM", "Euler"], [100, 50, 20, 10, 5]))
 
 
 def test_bench_cases_time_streamed_and_unstreamed_runs(tiny_registry):

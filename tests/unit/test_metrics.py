@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from playground.errors import InputError
+from playground import metrics
 from playground.metrics import frechet_distance, frechet_distance_stats
 
 
@@ -66,3 +67,33 @@ def test_density_and_coverage_by_hand_and_under_collapse():
     assert density_coverage(real, rng.normal(loc=50, size=(100, 2))) == {"density": 0.0, "coverage": 0.0}
     with pytest.raises(InputError):
         density_coverage(real[:5], real)
+
+
+def test_kid_is_unbiased_at_small_n_where_fd_is_not():
+    """Two samples of one distribution: KID averages about 0 at N=50 and at N=500 (FD shrinks with N instead),
+    and its standard error is about the spread of the estimates."""
+    rng = np.random.default_rng(0)
+    for n in (50, 500):
+        runs = [metrics.kernel_inception_distance(rng.normal(size=(n, 16)), rng.normal(size=(n, 16)))
+                for _ in range(40)]
+        values = np.array([r["kid"] for r in runs])
+        assert abs(values.mean()) < 2 * values.std() / np.sqrt(len(values)) + 1e-4
+        assert 0.5 < np.mean([r["kid_se"] for r in runs]) / values.std() < 2.5
+    small = np.mean([metrics.frechet_distance(rng.normal(size=(50, 16)), rng.normal(size=(50, 16))) for _ in range(10)])
+    large = np.mean([metrics.frechet_distance(rng.normal(size=(500, 16)), rng.normal(size=(500, 16))) for _ in range(10)])
+    assert small > 4 * large
+
+
+def test_kid_grows_with_the_shift_the_same_at_every_n():
+    rng = np.random.default_rng(1)
+    near = [np.mean([metrics.kernel_inception_distance(rng.normal(size=(n, 8)), rng.normal(0.3, size=(n, 8)))["kid"]
+                     for _ in range(reps)]) for n, reps in ((100, 20), (1000, 2))]
+    far = metrics.kernel_inception_distance(rng.normal(size=(100, 8)), rng.normal(1.0, size=(100, 8)))
+    assert near[0] == pytest.approx(near[1], rel=0.3) and far["kid"] > 5 * near[1] and far["kid"] > 3 * far["kid_se"]
+
+
+def test_kid_refuses_what_it_cannot_measure():
+    with pytest.raises(InputError):
+        metrics.kernel_inception_distance(np.zeros((1, 4)), np.zeros((5, 4)))
+    with pytest.raises(InputError):
+        metrics.kernel_inception_distance(np.zeros((5, 4)), np.zeros((5, 3)))
