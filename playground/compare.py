@@ -34,7 +34,8 @@ DATASETS = {d.label: d.key for d in datasets.DATASETS.values()}  # the UI's name
 MAIN = ("gan-fashion", "vae-fashion", "ddpm-fashion", "pixelcnn-fashion", "gan-faces", "vae-faces", "ddpm-faces")
 MIN_N, N_STEP = 20, 10
 MODEL_DEFAULT = "each model's default"
-REFERENCES = ("real held-out", "blurred sigma=1", "noisy sigma=0.1")
+REFERENCES = ("real held-out", "blurred sigma=1", "blurred sigma=2", "noisy sigma=0.1", "noisy sigma=0.2")  # the
+# ladder's rungs (playground.ladder), so that every metric can be read against them and checked to be monotone
 COLUMNS = ("model", "family", "FD", "KD", "KD s.e.", "precision", "recall", "density", "coverage", "memorisation rate",
            "bits/dim (card)", "seconds per image", "parameters")
 SHOWN = 36          # images per grid
@@ -155,7 +156,7 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
         ref_feats = features.features(net, reference[:n])
         held = heldout[:n]
         rows, grids = [], {}
-        for name, images in zip(REFERENCES, (held, ladder.blur(held, 1), ladder.add_noise(held, 0.1, seed + 1))):
+        for name, images in zip(REFERENCES, rungs(held, seed)):
             rows.append({"model": name, "family": "real",
                          **scoring.table_scores(features.features(net, images), ref_feats),
                          "memorisation rate": round(ladder.memorisation_rate(images, reference).rate, 4),
@@ -177,6 +178,12 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
                          "seconds per image": round(seconds, 4), "parameters": card.params})
             grids[model_id] = _grid(images)
             yield rows, grids, f"{i + 1} of {len(model_ids)} models done ({model_id}).{note}"
+
+
+def rungs(held, seed):
+    """The REFERENCES' images: the held-out images, blurred (sigma 1 and 2 pixels) and noisy (0.1 and 0.2)."""
+    return (held, ladder.blur(held, 1), ladder.blur(held, 2), ladder.add_noise(held, 0.1, seed + 1),
+            ladder.add_noise(held, 0.2, seed + 1))
 
 
 def _grid(images):

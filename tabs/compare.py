@@ -33,7 +33,7 @@ def build():
             go = gr.Button("Compare", variant="primary")
             stop_button("compare")
         status = gr.Markdown()
-        table = gr.Dataframe(headers=list(actions.COLUMNS), label="Metrics (first three rows: real images, for "
+        table = gr.Dataframe(headers=list(actions.COLUMNS), label="Metrics (first five rows: real images, for "
                              "scale)", interactive=False, wrap=True, elem_id="compare-table")
         grids = gr.Gallery(label="The first 36 images of each", columns=4, height=420, format="png",
                            object_fit="contain")

@@ -343,8 +343,8 @@ def test_compare_table_and_export_over_http(client):
     import zipfile
     grids, table, text, export = client.predict("Fashion-MNIST", ["gan-fashion", "vae-fashion"], 20, 0,
                                                 "each model's default", 20, api_name="/compare")
-    assert [r[0] for r in table["data"]] == ["real held-out", "blurred sigma=1", "noisy sigma=0.1",
-                                             "gan-fashion", "vae-fashion"]
+    assert [r[0] for r in table["data"]] == ["real held-out", "blurred sigma=1", "blurred sigma=2", "noisy sigma=0.1",
+                                             "noisy sigma=0.2", "gan-fashion", "vae-fashion"]
     assert text.startswith("Done: 2 models, 20 images each") and len(grids) == 3
     with zipfile.ZipFile(export) as z:
         assert {"table.csv", "record.json", "gan-fashion.png"} <= set(z.namelist())

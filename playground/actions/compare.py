@@ -13,9 +13,10 @@ TWO_COLUMNS = ["setting", "FD", "KD", "KD s.e.", "precision", "recall", "density
 
 EXPLAIN = """**How to read the table.** Every row is N images against the same N reference images (real
 test images the models never trained on), with the project's own feature network: the numbers compare
-with each other, not with published FIDs, and not with the cards (other N). The first three rows are real
+with each other, not with published FIDs, and not with the cards (other N). The first five rows are real
 images, so you can read the scale: *real held-out* is what a perfect generator would score at this N;
-*blurred* and *noisy* show how far a blurred or noisy copy of real data lands.
+*blurred* (by 1 and 2 pixels) and *noisy* (by 10% and 20% of the grey range) show how far a degraded copy of
+real data lands: every column should get worse down those rungs, and a model reads as "between two rungs".
 **FD**: Frechet distance between the two sets' features (lower is better; biased upward at small N, so
 compare rows of one N only). **KD**: kernel distance (KID on our features, not comparable with published
 KID), lower is better, about 0 for two samples of one distribution at any N, with its standard error: two

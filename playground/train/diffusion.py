@@ -167,7 +167,7 @@ def main(argv=None):
         print(f"resuming {run_dir} at step {trainer.step}: --warm-start applies to a fresh run only", flush=True)
     elif args.warm_start:
         trainer.warm_start({"unet": warm_weights(args.warm_start, config)}, warm_step(preset))
-    flip = preset.get("flip", False)
+    flip, offset = preset.get("flip", False), preset.get("offset_noise", 0.0)
 
     def transform(batch, gen):
         x, y = batch
@@ -176,6 +176,8 @@ def main(argv=None):
             f = torch.rand(len(x), generator=gen) < 0.5
             x = torch.where(f[:, None, None, None], x.flip(-1), x)
         noise = torch.randn(x.shape, generator=gen)
+        if offset:  # offset noise (Guttenberg 2023): a per-image constant too, so that the network learns to
+            noise = noise + offset * torch.randn((len(x), 1, 1, 1), generator=gen)  # move the image's mean
         t = torch.randint(0, 1000, (len(x),), generator=gen)
         drop = torch.rand(len(x), generator=gen) < LABEL_DROPOUT
         return x, y, noise, t, drop
