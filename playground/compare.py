@@ -26,7 +26,7 @@ from PIL import Image
 
 from . import datasets, devices, ladder, registry, validate
 from .errors import DataMissing, InputError
-from .families import features, scoring
+from .families import scoring
 from .families.protocol import generator
 from .images import make_grid, zoom
 
@@ -36,7 +36,7 @@ MIN_N, N_STEP = 20, 10
 MODEL_DEFAULT = "each model's default"
 REFERENCES = ("real held-out", "blurred sigma=1", "blurred sigma=2", "noisy sigma=0.1", "noisy sigma=0.2")  # the
 # ladder's rungs (playground.ladder), so that every metric can be read against them and checked to be monotone
-COLUMNS = ("model", "family", "FD", "KD", "KD s.e.", "precision", "recall", "density", "coverage", "memorisation rate",
+COLUMNS = ("model", "family", *scoring.columns(), *scoring.columns(scoring.SECOND), "precision", "recall", "density", "coverage", "memorisation rate",
            "bits/dim (card)", "seconds per image", "parameters")
 SHOWN = 36          # images per grid
 CARD_MEMORISATION = "Memorisation rates of the models come from their cards (marked \"card\"): {}."
@@ -150,17 +150,15 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
     """Yield (rows, grids, status) after the reference rows and after every model. rows are dicts
     keyed by COLUMNS (the first REFERENCES rows are real images); grids map a name to a uint8 grid."""
     dataset, model_ids, n, seed, sampler, steps = check(dataset_name, model_ids, n, seed, sampler, steps)
-    net_id = datasets.get(dataset).features_id
     reference, heldout, seen = real_images(dataset)
-    with registry.using(net_id) as net:
-        ref_feats = features.features(net, reference[:n])
+    blank = dict.fromkeys(COLUMNS, "")
+    with scoring.Judges(dataset) as judges:
+        ref_feats = judges.features(reference[:n])
         held = heldout[:n]
         rows, grids = [], {}
         for name, images in zip(REFERENCES, rungs(held, seed)):
-            rows.append({"model": name, "family": "real",
-                         **scoring.table_scores(features.features(net, images), ref_feats),
-                         "memorisation rate": round(ladder.memorisation_rate(images, reference).rate, 4),
-                         "bits/dim (card)": "", "seconds per image": "", "parameters": ""})
+            rows.append({**blank, "model": name, "family": "real", **judges.scores(judges.features(images), ref_feats),
+                         "memorisation rate": round(ladder.memorisation_rate(images, reference).rate, 4)})
         grids["real held-out"] = _grid(held)
         note = (" " + memorisation_note(dataset)) if seen is None else ""
         yield rows, grids, f"Reference rows done; drawing {n} images from each of {len(model_ids)} models.{note}"
@@ -171,13 +169,14 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20)
                 start = time.perf_counter()
                 images = draw(model, card.family, n, seed, _sampler(sampler, steps))
                 seconds = (time.perf_counter() - start) / n
-            rows.append({"model": model_id, "family": card.family,
-                         **scoring.table_scores(features.features(net, images), ref_feats),
+            rows.append({**blank, "model": model_id, "family": card.family,
+                         **judges.scores(judges.features(images), ref_feats),
                          "memorisation rate": _memorisation(images, seen, card),
                          "bits/dim (card)": generator(card.family).bits_text(card),
                          "seconds per image": round(seconds, 4), "parameters": card.params})
             grids[model_id] = _grid(images)
-            yield rows, grids, f"{i + 1} of {len(model_ids)} models done ({model_id}).{note}"
+            networks = (" " + judges.note(rows[len(REFERENCES):])) if i + 1 == len(model_ids) else ""
+            yield rows, grids, f"{i + 1} of {len(model_ids)} models done ({model_id}).{note}{networks}"
 
 
 def rungs(held, seed):
@@ -197,7 +196,7 @@ def record(dataset_name, model_ids, n, seed, sampler, steps):
     dataset, model_ids, n, seed, sampler, steps = check(dataset_name, model_ids, n, seed, sampler, steps)
     reg = registry.default()
     models = {}
-    for model_id in model_ids + [datasets.get(dataset).features_id]:
+    for model_id in model_ids + list(datasets.get(dataset).features_ids):
         card = reg.card(model_id)
         models[model_id] = {"source": card.source, "revision": card.revision,
                             "weights_sha256": reg.weights_sha256(model_id)}
@@ -229,6 +228,11 @@ def write_export(rows, grids, rec, folder):
 
 # two settings of one model ------------------------------------------------------------------------
 TWO_N = 100
+
+
+def model_dataset(model_id):
+    """The data set a model's card names."""
+    return registry.default().card(model_id).dataset
 
 
 def knob(family):
@@ -263,21 +267,21 @@ def two_settings_steps(model_id, a, b, n=TWO_N, seed=0):
     # score 0). All the faces, as the GAN tab's precision and recall use them, score what the model draws.
     reference = seen if datasets.get(card.dataset).generator_split == "all" else reference[:n]
     rows, shown = [], []
-    with registry.using(datasets.get(card.dataset).features_id) as net, registry.using(card.id) as model:
-        ref_feats = features.features(net, reference)
+    with scoring.Judges(card.dataset) as judges, registry.using(card.id) as model:
+        ref_feats = judges.features(reference)
         for value in (a, b):
             start = time.perf_counter()
             images = draw(model, card.family, n, seed, knob=value)
             seconds = (time.perf_counter() - start) / n
-            rows.append({"setting": f"{k.name.lower()} {value:g}",
-                         **scoring.table_scores(features.features(net, images), ref_feats),
+            rows.append({"setting": f"{k.name.lower()} {value:g}", **judges.scores(judges.features(images), ref_feats),
                          "memorisation rate": _memorisation(images, seen), "seconds per image": round(seconds, 4)})
             shown.append(_grid(images))
             if len(rows) == 1:
                 yield list(rows), list(shown), time.perf_counter() - begin
-    diff = {k: round(rows[1][k] - rows[0][k], 5 if k == "KD" else 4) for k in rows[0] if k != "KD s.e."
+    errors = {k for k in rows[0] if k.startswith("KD s.e.")}
+    diff = {k: round(rows[1][k] - rows[0][k], 5 if k.startswith("KD") else 4) for k in rows[0] if k not in errors
             and isinstance(rows[0][k], (int, float)) and isinstance(rows[1][k], (int, float))}
-    if "KD s.e." in rows[0]:  # the difference of two independent estimates: their errors add in quadrature
-        diff["KD s.e."] = round(float(np.hypot(rows[0]["KD s.e."], rows[1]["KD s.e."])), 5)
+    for k in errors:  # the difference of two independent estimates: their errors add in quadrature
+        diff[k] = round(float(np.hypot(rows[0][k], rows[1][k])), 5)
     rows.append({"setting": "difference (second - first)", **diff})
     yield rows, shown, time.perf_counter() - begin

@@ -35,6 +35,10 @@ class DataSet:
     fd_metric: str = ""      # the card metric of FD on those features
     fd_short: str = ""       # its short name in sentences and card tables
     fd_label: str = ""       # how tables name that FD: our features, never FID
+    # a second feature network of another design, so that a ranking can be checked on two (Compare's "2nd net"
+    # columns), and the one of the two that precision, recall, density and coverage use ("": the first)
+    second_features_id: str = ""
+    neighbour_features_id: str = ""
     compare_max: int = 0     # images per model at most in Compare (the held-out set's size)
     sampler_n: int = 0       # images per sampler in a diffusion model's sampler table
     light_on_dark: bool = False  # uploads and drawings are inverted when they are dark on light
@@ -56,6 +60,11 @@ class DataSet:
     training: Optional[Callable] = None            # () -> (images, labels); DataMissing when not installed
     training_installed: Callable = lambda: True
     training_missing: str = ""                    # the sentence for a machine without it
+
+    @property
+    def features_ids(self):
+        """Its feature networks: the first, then the second if it has one."""
+        return tuple(i for i in (self.features_id, self.second_features_id) if i)
 
     @property
     def kd_metric(self):

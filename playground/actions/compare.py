@@ -3,13 +3,14 @@ and an export; and the "two settings" panel of the generator tabs (playground.co
 import tempfile
 
 from .. import compare, results
+from ..families import scoring
 from .common import about, stopped_by
 
 DATASETS = list(compare.DATASETS)  # the data sets' names, as the tab offers them
 COLUMNS, MIN_N, N_STEP, MODEL_DEFAULT = compare.COLUMNS, compare.MIN_N, compare.N_STEP, compare.MODEL_DEFAULT
 TWO_N = compare.TWO_N
-TWO_COLUMNS = ["setting", "FD", "KD", "KD s.e.", "precision", "recall", "density", "coverage", "memorisation rate",
-               "seconds per image"]
+TWO_COLUMNS = ["setting", *scoring.columns(), *scoring.columns(scoring.SECOND), "precision", "recall", "density",
+               "coverage", "memorisation rate", "seconds per image"]
 
 EXPLAIN = """**How to read the table.** Every row is N images against the same N reference images (real
 test images the models never trained on), with the project's own feature network: the numbers compare
@@ -62,8 +63,9 @@ def run(dataset_name, model_ids, n=100, seed=0, sampler=MODEL_DEFAULT, steps=20,
     path = compare.write_export(rows, grids, rec, tempfile.mkdtemp(prefix="compare-"))
     yield ([(g, name) for name, g in grids.items()], table(rows),
            f"Done: {len(rows) - len(compare.REFERENCES)} models, {rec['images_per_model']} images each, seed "
-           f"{rec['seed']}. The zip holds the grids, this table and what reproduces it."
-           + (" " + compare.memorisation_note(compare.dataset_key(dataset_name))).rstrip(), str(path))
+           f"{rec['seed']}. The zip holds the grids, this table and what reproduces it. "
+           + scoring.Judges(rec["data_set"]).note(rows[len(compare.REFERENCES):])
+           + (" " + compare.memorisation_note(rec["data_set"])).rstrip(), str(path))
 
 
 # two settings of one model ------------------------------------------------------------------------
@@ -96,5 +98,6 @@ def two_settings(model_id, first, second, seed=0, should_stop=None):
     yield shown[0], None, shown_rows, (f"Setting 1 of 2 done in {seconds:.1f} s; drawing the second {name} "
                                        f"({about(seconds)} more if it costs what the first did)...")
     rows, shown, seconds = next(parts)
+    judges = scoring.Judges(compare.model_dataset(model_id))
     yield shown[0], shown[1], [[row.get(c, "") for c in TWO_COLUMNS] for row in rows], \
-        f"Both settings done in {seconds:.1f} s, {TWO_N} images each."
+        f"Both settings done in {seconds:.1f} s, {TWO_N} images each. " + judges.note(rows[:2])

@@ -7,6 +7,8 @@ Everything is measured on the data set's own feature network (datasets.DataSet.f
 Inception: FD here is FD-Fashion or FD-ORL, not FID, and says so in its name. A metric added here
 appears in every card, table and bench row that uses these functions.
 """
+import contextlib
+
 from .. import datasets, ladder, registry
 from ..metrics import density_coverage, frechet_distance, kernel_inception_distance, precision_recall
 from . import features
@@ -25,6 +27,63 @@ def table_scores(feats, ref_feats):
     kd = kernel_inception_distance(feats, ref_feats)
     return {"FD": round(frechet_distance(feats, ref_feats), 4), "KD": round(kd["kid"], 5),
             "KD s.e.": round(kd["kid_se"], 5), **{k: round(v, 4) for k, v in {**pr, **dc}.items()}}
+
+
+SECOND = " (2nd net)"  # the second feature network's columns: "FD (2nd net)", "KD (2nd net)", "KD s.e. (2nd net)"
+
+
+def columns(suffix=""):
+    return f"FD{suffix}", f"KD{suffix}", f"KD s.e.{suffix}"
+
+
+class Judges:
+    """The feature networks a data set's images are scored on, loaded for a `with` block: its first
+    (DataSet.features_id) and its second (second_features_id), if any. scores() gives FD and KD on each and
+    precision, recall, density and coverage on DataSet.neighbour_features_id (default: the first)."""
+
+    def __init__(self, dataset):
+        self.data = datasets.get(dataset)
+        self.ids = self.data.features_ids
+        self.neighbours = self.ids.index(self.data.neighbour_features_id or self.ids[0])
+
+    def __enter__(self):
+        self._stack = contextlib.ExitStack()
+        self.nets = [self._stack.enter_context(registry.using(i)) for i in self.ids]
+        return self
+
+    def __exit__(self, *exc):
+        return self._stack.__exit__(*exc)
+
+    def features(self, images):
+        """[features on each network] of uint8 images."""
+        return [features.features(net, images) for net in self.nets]
+
+    def scores(self, feats, refs):
+        """One table row's metrics of images (their features() against the reference's)."""
+        row = {}
+        for i, (f, r) in enumerate(zip(feats, refs)):
+            kd = kernel_inception_distance(f, r)
+            fd_key, kd_key, se_key = columns("" if i == 0 else SECOND)
+            row.update({fd_key: round(frechet_distance(f, r), 4), kd_key: round(kd["kid"], 5),
+                        se_key: round(kd["kid_se"], 5)})
+        near = table_scores(feats[self.neighbours], refs[self.neighbours])
+        return {**row, **{k: near[k] for k in ("precision", "recall", "density", "coverage")}}
+
+    def note(self, rows):
+        """A sentence on the networks, and on any pair of these rows (the models') that the two order
+        differently (KD: only beyond twice the combined standard error), for under a table."""
+        names = " and ".join(f"**{i}**" for i in self.ids)
+        text = f"FD and KD on {names}; precision, recall, density and coverage on {self.ids[self.neighbours]}."
+        if len(self.ids) < 2:
+            return text
+        fd, kd = columns(), columns(SECOND)
+        pairs = list(dict.fromkeys(disagreements(rows, fd[0], kd[0]) + disagreements(
+            rows, fd[1], kd[1], spread={fd[1]: fd[2], kd[1]: kd[2]})))
+        if not pairs:
+            return text + " The two networks agree on the order of every pair of rows."
+        listed = "; ".join(f"{a} and {b}" for a, b in pairs[:6]) + (" ..." if len(pairs) > 6 else "")
+        return text + (f" **The two networks disagree on the order of {len(pairs)} pair(s)** ({listed}): read "
+                       "those as undecided.")
 
 
 class CardScorer:
@@ -75,3 +134,27 @@ class CardScorer:
         if labels is not None:
             metrics.update(self.label_accuracy(fake, labels))
         return metrics
+
+
+def disagreements(rows, first, second, spread=None):
+    """Pairs of rows (by "model" or "setting") that two metrics put in opposite orders: [(a, b), ...] where
+    `first` ranks a before b (lower) and `second` b before a. With `spread` ({metric: its standard-error
+    column}), a pair counts only when both differences exceed twice their combined standard error, so noise
+    is not called a disagreement. Rows lacking either number are left out."""
+    def name(row):
+        return row.get("model", row.get("setting"))
+
+    def number(row, key):
+        value = row.get(key)
+        return value if isinstance(value, (int, float)) and value == value else None
+
+    def apart(a, b, key):
+        if not spread or key not in spread:
+            return True
+        sa, sb = number(a, spread[key]), number(b, spread[key])
+        return sa is not None and sb is not None and abs(a[key] - b[key]) > 2 * (sa * sa + sb * sb) ** 0.5
+
+    scored = [r for r in rows if number(r, first) is not None and number(r, second) is not None]
+    return [(name(a), name(b)) if a[first] < b[first] else (name(b), name(a))
+            for i, a in enumerate(scored) for b in scored[i + 1:]
+            if (a[first] - b[first]) * (a[second] - b[second]) < 0 and apart(a, b, first) and apart(a, b, second)]

@@ -97,3 +97,16 @@ def test_kid_refuses_what_it_cannot_measure():
         metrics.kernel_inception_distance(np.zeros((1, 4)), np.zeros((5, 4)))
     with pytest.raises(InputError):
         metrics.kernel_inception_distance(np.zeros((5, 4)), np.zeros((5, 3)))
+
+
+def test_disagreements_name_the_pairs_two_metrics_order_differently():
+    from playground.families.scoring import disagreements
+    rows = [{"model": "a", "FD": 1.0, "FD 2": 5.0, "KD": 0.10, "KD s.e.": 0.01, "KD 2": 0.30, "KD 2 s.e.": 0.01},
+            {"model": "b", "FD": 2.0, "FD 2": 4.0, "KD": 0.11, "KD s.e.": 0.01, "KD 2": 0.20, "KD 2 s.e.": 0.01},
+            {"model": "c", "FD": 3.0, "FD 2": 6.0, "KD": 0.50, "KD s.e.": 0.01, "KD 2": 0.60, "KD 2 s.e.": 0.01},
+            {"model": "real", "FD": 0.5, "FD 2": ""}]
+    assert disagreements(rows, "FD", "FD 2") == [("a", "b")]
+    assert disagreements(rows, "KD", "KD 2") == [("a", "b")]
+    # a and b are within noise on KD (0.01 apart, combined error 0.014): not a disagreement
+    assert disagreements(rows, "KD", "KD 2", spread={"KD": "KD s.e.", "KD 2": "KD 2 s.e."}) == []
+    assert disagreements(rows[2:], "FD", "FD 2") == []
