@@ -67,6 +67,11 @@ class DataSet:
         return tuple(i for i in (self.features_id, self.second_features_id) if i)
 
     @property
+    def neighbours_id(self):
+        """The feature network of the k-nearest-neighbour metrics (precision, recall, density, coverage)."""
+        return self.neighbour_features_id or self.features_id
+
+    @property
     def kd_metric(self):
         """The card metric of the kernel distance (KID) on the same features: kd_fashion, kd_orl."""
         return self.fd_metric.replace("fd_", "kd_", 1)

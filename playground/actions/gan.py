@@ -125,7 +125,7 @@ def _training_set(model_id):
     out = {"images": np.array(real), "labels": np.array(labels), "pixels": memorisation.pixels(real),
            "note": note}
     out["pixel_nn"] = memorisation.reference(out["pixels"])
-    out["feature_id"] = record.features_id
+    out["feature_id"] = record.neighbours_id  # the network of the data set's nearest-neighbour metrics
     try:
         with registry.using(out["feature_id"]) as net:
             out["features"] = features.features(net, real)

@@ -22,6 +22,7 @@ from PIL import Image
 from torch import nn
 
 from .. import datasets, devices, ladder, registry
+from ..metrics import kernel_inception_distance
 from ..cards import where
 from ..errors import InputError, ModelUnavailable
 from ..images import make_grid
@@ -219,6 +220,9 @@ def evaluate(model, card=None, quick=False, seed=0, log=lambda text: print(text,
     fd_name, sampler_images = scorer.data.fd_metric, scorer.data.sampler_n
     m = min(sampler_images // 5 if quick else sampler_images, scorer.n)
     ref_m = scorer.reference(m)
+    near = scorer.data.neighbours_id
+    near_m = ref_m if near == scorer.data.features_id else scorer.reference(m, near)
+    kd_name = scoring.metric_name(scorer.data.features_id, "kd")
     metrics[f"{fd_name}_floor_n{m}"] = scorer.ladder(m, ref_m)[f"{fd_name}_floor"]
     for key, (sampler, steps) in SETTINGS.items():
         if key in SLOW and model.output_size > SLOW_ABOVE:
@@ -226,7 +230,9 @@ def evaluate(model, card=None, quick=False, seed=0, log=lambda text: print(text,
         fake, _, seconds = generate_balanced(model, m, seed, sampler, steps)
         log(f"{key} on {m} images: {seconds:.0f}s")
         metrics[f"{fd_name}_{key}_n{m}"] = scorer.fd(fake, m, ref_m)
-        metrics.update({f"{k}_{key}_n{m}": v for k, v in scorer.fidelity(fake, ref_m).items()})
+        kd = kernel_inception_distance(scorer.features(fake[:m]), ref_m)
+        metrics.update({f"{kd_name}_{key}_n{m}": kd["kid"], f"{kd_name}_{key}_n{m}_se": kd["kid_se"]})
+        metrics.update({f"{k}_{key}_n{m}": v for k, v in scorer.fidelity(fake, near_m).items()})
         metrics[f"seconds_per_image_{key}"] = seconds / m
     return metrics
 
@@ -249,6 +255,8 @@ def report(model, card, metrics, folder):
     default = f"{model.sampler[0]} {model.sampler[1]}"
     lines = [f"![64 samples, {default} steps, seed 0](../weights/{card.id}/samples.png)", "",
              ladder.ladder_markdown(metrics[fd_name], rungs, model=f"{card.id} ({default})", metric=label)]
+    extra = scoring.distances_markdown(metrics, record)
+    lines += ["", extra] if extra else []
     gan = registry.default().measured("gan", getattr(card, "dataset", None), fd_name)
     if gan:
         lines += ["", f"On the same protocol, {gan[0]}'s card gives {label} {gan[1]:.3f}."]
@@ -258,9 +266,12 @@ def report(model, card, metrics, folder):
         lines += ["", f"Every sampler on the same {m} images ({how}). FD on "
                   f"{m} images is biased upward: held-out real images score {metrics[f'{fd_name}_floor_n{m}']:.3f} "
                   "here, so compare these rows with each other, not with the numbers above.", "",
-                  f"| sampler and steps | {label} (N={m}) | precision | recall | seconds per image |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {sampler} {steps} | {metrics[f'{fd_name}_{key}_n{m}']:.3f} | "
+                  f"| sampler and steps | {label} (N={m}) | {record.kd_short} (N={m}) | precision | recall | "
+                  "seconds per image |", "|---|---|---|---|---|---|"]
+        kd_name = scoring.metric_name(record.features_id, "kd")
+        kd = lambda key: (f"{metrics[f'{kd_name}_{key}_n{m}']:.4f} ± {metrics[f'{kd_name}_{key}_n{m}_se']:.4f}"  # noqa: E731
+                          if f"{kd_name}_{key}_n{m}" in metrics else "not measured")
+        lines += [f"| {sampler} {steps} | {metrics[f'{fd_name}_{key}_n{m}']:.3f} | {kd(key)} | "
                   f"{metrics[f'precision_{key}_n{m}']:.3f} | {metrics[f'recall_{key}_n{m}']:.3f} | "
                   f"{metrics[f'seconds_per_image_{key}']:.3f} |"
                   for key, (sampler, steps) in SETTINGS.items() if f"{fd_name}_{key}_n{m}" in metrics]

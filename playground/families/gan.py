@@ -387,9 +387,11 @@ def report(model, card, metrics, folder):
     rungs = {name: metrics[f"{fd_name}_{key}"] for name, key in scoring.RUNGS.items() if f"{fd_name}_{key}" in metrics}
     lines = [f"![64 samples, seed 0{', one row per class (the first eight)' if classes else ''}](../weights/{card.id}/samples.png)", "",
              ladder.ladder_markdown(metrics[fd_name], rungs, model=card.id, metric=label), "",
-             f"Precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f} (k=3, same features). "
+             f"Precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f} (k=3, on {record.neighbours_id}). "
              f"Memorisation rate {metrics['memorisation_rate']:.3f} (real held-out images score about 0.5), "
              f"median nearest-training-image ratio {metrics['nn_ratio_median']:.3f}."]
+    extra = scoring.distances_markdown(metrics, record)
+    lines += ["", extra] if extra else []
     if "label_accuracy" in metrics:
         lines.append(f"\nfeatures-fashion classifies {metrics['label_accuracy']:.1%} of the samples as the "
                      "class they were asked for.")

@@ -44,7 +44,7 @@ class Judges:
     def __init__(self, dataset):
         self.data = datasets.get(dataset)
         self.ids = self.data.features_ids
-        self.neighbours = self.ids.index(self.data.neighbour_features_id or self.ids[0])
+        self.neighbours = self.ids.index(self.data.neighbours_id)
 
     def __enter__(self):
         self._stack = contextlib.ExitStack()
@@ -86,24 +86,46 @@ class Judges:
                        "those as undecided.")
 
 
+def metric_name(features_id, kind="fd"):
+    """A card metric's name on a feature network: fd_fashion on features-fashion, kd_orl_xyz on features-orl-xyz."""
+    return f"{kind}_{features_id.removeprefix('features-').replace('-', '_')}"
+
+
+def distances_markdown(metrics, record):
+    """The card's line on KD and on the second network (what CardScorer.distances wrote), or ""."""
+    parts = []
+    for features_id in record.features_ids:
+        kd = metric_name(features_id, "kd")
+        if kd not in metrics:
+            continue
+        fd = metrics.get(metric_name(features_id)) if features_id != record.features_id else None
+        parts.append(f"on {features_id}: " + (f"FD {fd:.3f}, " if fd is not None else "") +
+                     f"KD {metrics[kd]:.4f} ± {metrics.get(kd + '_se', float('nan')):.4f}")
+    return ("Kernel distance (KID on our features, unbiased at any N; ± its standard error) and the second "
+            "feature network's FD, same images: " + "; ".join(parts) + ".") if parts else ""
+
+
 class CardScorer:
     """A generator card's metrics on the ladder's protocol for one data set (read playground.ladder):
-    FD on the data set's features against N training images with the ladder's rungs at the same N,
-    precision/recall (k=3), memorisation, and label accuracy for a conditional model."""
+    FD on the data set's first feature network against N training images with the ladder's rungs at the
+    same N, KD (with its standard error) and, for a second network, its FD and KD too; precision/recall (k=3)
+    on the data set's nearest-neighbour network, memorisation, and label accuracy for a conditional model."""
 
     def __init__(self, dataset, seed=0, size=64, quick=False):
         self.data = datasets.get(dataset)
         self.seed = seed
         self.sets = ladder.real_sets(dataset, seed, size)
         self.n = self.sets.n // 5 if quick else self.sets.n
-        self.net = registry.get_model(self.data.features_id)
+        self.nets = {i: registry.get_model(i) for i in self.data.features_ids}
+        self.net = self.nets[self.data.features_id]
         self.ref = self.reference(self.n)
+        self.refs = {i: self.ref if i == self.data.features_id else self.reference(self.n, i) for i in self.nets}
 
-    def features(self, images):
-        return features.features(self.net, images)
+    def features(self, images, features_id=None):
+        return features.features(self.nets[features_id or self.data.features_id], images)
 
-    def reference(self, n):
-        return ladder.reference_features(self.features, self.sets.train, n, self.seed)
+    def reference(self, n, features_id=None):
+        return ladder.reference_features(lambda x: self.features(x, features_id), self.sets.train, n, self.seed)
 
     def fd(self, fake, n=None, reference=None):
         n = n or self.n
@@ -117,8 +139,22 @@ class CardScorer:
                                  reference=self.ref if reference is None else reference)
         return {f"{self.data.fd_metric}_{RUNGS[name]}": float(value) for name, value in rungs.items()}
 
+    def distances(self, fake):
+        """KD (and its standard error) on every network, and FD on the others, of the first N images."""
+        out = {}
+        for features_id, ref in self.refs.items():
+            feats = self.features(fake[:self.n], features_id)
+            kd = kernel_inception_distance(feats, ref)
+            kd_name = metric_name(features_id, "kd")
+            out.update({kd_name: kd["kid"], f"{kd_name}_se": kd["kid_se"]})
+            if features_id != self.data.features_id:
+                out[metric_name(features_id)] = float(frechet_distance(feats, ref))
+        return out
+
     def fidelity(self, fake, reference=None):
-        return precision_recall(self.ref if reference is None else reference, self.features(fake), k=K)
+        """Precision and recall on the nearest-neighbour network (against `reference`, features on it)."""
+        near = self.data.neighbours_id
+        return precision_recall(self.refs[near] if reference is None else reference, self.features(fake, near), k=K)
 
     def memorisation(self, fake):
         memo = ladder.memorisation_rate(fake[:MEMO_QUERIES], self.sets.seen, seed=self.seed)
@@ -129,8 +165,8 @@ class CardScorer:
 
     def all(self, fake, labels=None):
         """Every card metric of N generated images (uint8 (N,S,S); labels for a conditional model)."""
-        metrics = {self.data.fd_metric: self.fd(fake), **self.ladder(), **self.fidelity(fake),
-                   **self.memorisation(fake)}
+        metrics = {self.data.fd_metric: self.fd(fake), **self.distances(fake), **self.ladder(),
+                   **self.fidelity(fake), **self.memorisation(fake)}
         if labels is not None:
             metrics.update(self.label_accuracy(fake, labels))
         return metrics

@@ -67,7 +67,8 @@ def test_evaluate_measures_every_setting_on_the_ladder(tiny, monkeypatch, skippe
                         dataclasses.replace(datasets.DATASETS["fashion-mnist"], sampler_n=20))
     monkeypatch.setattr(diffusion, "SLOW_ABOVE", 0 if skipped else 32)  # the tiny model is 28x28
     m = diffusion.evaluate(tiny, quick=False, log=lambda text: None)
-    assert {"fd_fashion", "fd_fashion_ddim10_n20", "fd_fashion_dpm20_n20", "recall_ddim10_n20",
+    assert {"fd_fashion", "fd_fashion_ddim10_n20", "fd_fashion_dpm20_n20", "recall_ddim10_n20", "kd_fashion",
+            "kd_fashion_se", "kd_fashion_ddim10_n20", "kd_fashion_ddim10_n20_se",
             "fd_fashion_floor_n20", "precision", "recall", "label_accuracy", "fd_fashion_floor"} <= set(m)
     slow = {"fd_fashion_ddpm1000_n20", "precision_ddpm1000_n20", "seconds_per_image_ddpm1000"}
     assert slow <= set(m) if not skipped else not slow & set(m)
@@ -78,11 +79,13 @@ def test_report_writes_the_grid_and_the_sampler_table(tiny, tmp_path):
     import types
     metrics = {"fd_fashion": 1.5, "fd_fashion_floor": 0.1, "fd_fashion_floor_n200": 0.9,
                "fd_fashion_ddim10_n200": 2.0, "precision_ddim10_n200": 0.7, "recall_ddim10_n200": 0.6,
-               "seconds_per_image_ddim10": 0.05}
+               "seconds_per_image_ddim10": 0.05, "kd_fashion_ddim10_n200": 0.0123, "kd_fashion_ddim10_n200_se": 0.004,
+               "kd_fashion": 0.002, "kd_fashion_se": 0.0005}
     text = diffusion.report(tiny, types.SimpleNamespace(id="ddpm-x", dataset="fashion-mnist",
                                                         metrics_command="python -m playground.evaluate ddpm-x --write"),
                             metrics, tmp_path)
-    assert (tmp_path / "samples.png").is_file() and "| DDIM 10 | 2.000 | 0.700 | 0.600 | 0.050 |" in text
+    assert (tmp_path / "samples.png").is_file() and "| DDIM 10 | 2.000 | 0.0123 ± 0.0040 | 0.700 | 0.600 | 0.050 |" in text
+    assert "on features-fashion: KD 0.0020 ± 0.0005" in text
     assert "Every sampler on the same 200 images" in text and "score 0.900" in text
 
 
