@@ -15,6 +15,7 @@ import torch
 from .. import data, datasets, registry, results, sampler_kd, validate
 from ..errors import InputError
 from ..families import diffusion as family
+from ..families import scoring
 from ..families import text_to_image as t2i
 from ..images import labelled_grid, make_grid, save_gif, zoom
 from .common import about, family_ids, fit_upload, pick_model, stopped_by
@@ -230,18 +231,33 @@ def default_sampler(model_id):
     return s.get("sampler", "DPM-Solver++"), int(s.get("steps", 20))
 
 
+def _card_distances(metrics, record):
+    """"FD-Fashion 1.328, KD-Fashion 0.0021 ± 0.0004" from a card's metrics (KD only where measured)."""
+    text = f"{record.fd_short} {metrics[record.fd_metric]:.3f}"
+    kd = scoring.metric_name(record.features_id, "kd")
+    if kd in metrics:
+        text += f", {record.kd_short} {metrics[kd]:.4f} ± {metrics.get(kd + '_se', float('nan')):.4f}"
+    for second in record.features_ids[1:]:
+        fd2 = scoring.metric_name(second)
+        if fd2 in metrics:
+            text += f"; on {second}: FD {metrics[fd2]:.3f}"
+    return text
+
+
 def against_gan(model_id):
-    """One line: this model's card FD beside the GAN card's of the same data, if both are measured."""
+    """One line: this model's card FD (and KD, and the second network's FD, where measured) beside the GAN
+    card's of the same data, if both are measured."""
     card = registry.default().card(_model_id(model_id))
     record = datasets.DATASETS.get(card.dataset)
-    name, label = (record.fd_metric, record.fd_short) if record else (None, "FD")
-    value = (card.metrics or {}).get(name)
-    if value is None:
+    metrics = card.metrics or {}
+    if record is None or record.fd_metric not in metrics:
         return f"{card.id} has no measured FD yet (`{card.metrics_command}`)."
     sampler, steps = default_sampler(model_id)
-    text = f"From the cards, on the same protocol: **{card.id}** with {sampler} {steps}, {label} {value:.3f}"
-    gan = registry.default().measured("gan", card.dataset, name)
-    return text + (f"; **{gan[0]}**, {label} {gan[1]:.3f} (lower is better)." if gan else ".")
+    text = f"From the cards, on the same protocol: **{card.id}** with {sampler} {steps}, {_card_distances(metrics, record)}"
+    gan = registry.default().measured("gan", card.dataset, record.fd_metric)
+    if not gan:
+        return text + "."
+    return text + f"; **{gan[0]}**, {_card_distances(registry.default().card(gan[0]).metrics, record)} (lower is better)."
 
 
 def compare_samplers(model_id, label, guidance, seed, samplers, step_counts, should_stop=None):

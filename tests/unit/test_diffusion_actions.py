@@ -127,12 +127,13 @@ def test_the_compare_view_puts_the_gan_card_beside(tiny_registry, monkeypatch):
     import dataclasses
     reg = registry.default()
     assert "no measured FD" in actions.against_gan("ddpm-tiny")
-    card = dataclasses.replace(reg.card("ddpm-tiny"), metrics={"fd_fashion": 1.25})
+    card = dataclasses.replace(reg.card("ddpm-tiny"), metrics={"fd_fashion": 1.25, "kd_fashion": 0.0021,
+                                                                "kd_fashion_se": 0.0004})
     gan = dataclasses.replace(card, id="gan-tiny", family="gan", metrics={"fd_fashion": 1.5})
     monkeypatch.setitem(reg._cards, "ddpm-tiny", card)
     monkeypatch.setitem(reg._cards, "gan-tiny", gan)
     text = actions.against_gan("ddpm-tiny")
-    assert "FD-Fashion 1.250" in text and "**gan-tiny**, FD-Fashion 1.500" in text
+    assert "FD-Fashion 1.250, KD-Fashion 0.0021 ± 0.0004" in text and "**gan-tiny**, FD-Fashion 1.500 (" in text
 
 
 def test_every_class_in_turn_is_the_first_choice_and_cycles_the_classes(tiny_registry, monkeypatch):
