@@ -99,7 +99,8 @@ def write(model_ids, samplers=DEFAULT_SAMPLERS, step_counts=DEFAULT_STEPS, path=
     """Measure every cell of each model's grid (at its default guidance) into the JSON asset."""
     data = json.loads(path.read_text()) if path.is_file() else {}
     for model_id in model_ids:
-        guidance = guidance_for(model_id, family.GUIDANCE)
+        settings = json.loads((registry.default().folder(model_id) / "playground.json").read_text())
+        guidance = guidance_for(model_id, family.default_guidance(settings))
         cells = {}
         for sampler in samplers:
             for steps in step_counts:

@@ -33,7 +33,8 @@ def _generate_view(ids, first):
         model = raw(gr.Dropdown(ids, value=first, label="Model"))
         label = raw(gr.Dropdown(choices, value=choices[0] if choices else None, label="Class",
                                 visible=bool(choices)))
-        guidance = raw(gr.Slider(0, 10, value=2, step=0.5, label="Guidance scale (1 = none)"))
+        guidance = raw(gr.Slider(0, 10, value=actions.default_guidance(first) if first else 2, step=0.5,
+                                 label="Guidance scale (1 = none)"))
     with gr.Row():
         sampler = raw(gr.Dropdown(list(actions.SAMPLERS), value=default_sampler, label="Sampler"))
         steps = raw(gr.Slider(1, 1000, value=default_steps, step=1, label="Steps"))
@@ -52,9 +53,9 @@ def _generate_view(ids, first):
         choices = actions.class_choices(model_id)
         name, count = actions.default_sampler(model_id)
         return (gr.update(choices=choices, visible=bool(choices), value=choices[0] if choices else None),
-                name, count)
+                name, count, actions.default_guidance(model_id))
 
-    links.follows(model, on_model, [label, sampler, steps])
+    links.follows(model, on_model, [label, sampler, steps, guidance])
     go.click(model_event(stoppable("diffusion_generate", actions.generate)),
              [model, label, guidance, sampler, steps, seed, side], [xt, x0, status, gif], api_name="diffusion_generate",
              show_progress="minimal")

@@ -225,6 +225,11 @@ def _cells(samplers, step_counts):
     return samplers, step_counts, passes
 
 
+def default_guidance(model_id):
+    """The guidance scale the model's playground.json names (2 if it names none; 1 for an unconditional model)."""
+    return family.default_guidance(settings(model_id))
+
+
 def default_sampler(model_id):
     """(sampler, steps) the model's playground.json names, else DPM-Solver++ with 20 steps."""
     s = settings(model_id)

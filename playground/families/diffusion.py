@@ -55,6 +55,7 @@ class Diffusion(nn.Module):
         self.dataset = settings.get("dataset")
         self.sample_size = int(unet.config.sample_size)
         self.sampler = (settings.get("sampler", DEFAULT_SAMPLER[0]), int(settings.get("steps", DEFAULT_SAMPLER[1])))
+        self.guidance = default_guidance(settings)
         if self.sampler[0] not in SAMPLERS:
             raise ModelUnavailable(f"Unknown default sampler {self.sampler[0]!r} in playground.json.")
 
@@ -170,9 +171,9 @@ def generate(model, seed, n=16, labels=None, sampler="DPM-Solver++", steps=20, g
 
 
 def default_action(model, seed):
-    """16 images with the model's default sampler (classes in turn, guidance 2 for a conditional model)."""
+    """16 images with the model's default sampler and guidance (classes in turn for a conditional model)."""
     labels = [i % model.num_classes for i in range(16)] if model.num_classes else None
-    return generate(model, seed, 16, labels, *model.sampler, 2.0 if labels else 1.0)
+    return generate(model, seed, 16, labels, *model.sampler, model.guidance)
 
 
 # metrics -------------------------------------------------------------------------------------------
@@ -183,11 +184,20 @@ SETTINGS = {"ddpm1000": ("DDPM", 1000), "ddim50": ("DDIM", 50), "dpm20": ("DPM-S
 # (datasets.DataSet.sampler_n.) DDPM-1000 on 100 faces at 64x64 takes about 1.5 hours on one shared core:
 # settings in SLOW are measured only for images of at most SLOW_ABOVE pixels a side (Fashion-MNIST).
 SLOW, SLOW_ABOVE = {"ddpm1000"}, 32
-GUIDANCE = 2.0
+GUIDANCE = 2.0  # the default guidance of a conditional model whose playground.json names none
 
 
-def generate_balanced(model, n, seed, sampler, steps, guidance=GUIDANCE):
-    """n images cycling through the classes, in MAX_IMAGES batches: (uint8 (n,S,S), int64 labels, seconds)."""
+def default_guidance(settings):
+    """The guidance scale a model's playground.json names for its conditional samples (1, none, if unconditional):
+    what the tab starts at and the card's main numbers use."""
+    return float(settings.get("guidance", GUIDANCE)) if int(settings.get("num_classes", 0) or 0) else 1.0
+
+
+
+def generate_balanced(model, n, seed, sampler, steps, guidance=None):
+    """n images cycling through the classes, in MAX_IMAGES batches: (uint8 (n,S,S), int64 labels, seconds);
+    guidance None: the model's default (default_guidance)."""
+    guidance = model.guidance if guidance is None else guidance
     classes = max(model.num_classes, 1)
     labels = np.arange(n) % classes
     start, out = time.perf_counter(), []
@@ -203,7 +213,7 @@ def evaluate(model, card=None, quick=False, seed=0, log=lambda text: print(text,
 
     - <fd> (fd_fashion / fd_orl, the GAN cards' name): FD-Fashion / FD-ORL (the project's feature
       networks, NOT FID) of N samples with the model's default sampler (5,000 Fashion-MNIST images,
-      500 per class, guidance 2; 200 faces) against N training images, with the ladder's rungs at the
+      500 per class, the model's default guidance; 200 faces) against N training images, with the ladder's rungs at the
       same N, precision / recall, memorisation and label accuracy: comparable with the GAN cards.
     - <fd>_<setting>_n<M>, precision_<setting>_n<M>, recall_<setting>_n<M> and
       seconds_per_image_<setting> for every entry of SETTINGS (DDPM 1000, DDIM 50, DPM-Solver++ 20,
@@ -247,7 +257,7 @@ def report(model, card, metrics, folder):
     """samples.png (8x8 with the model's default sampler, seed 0; one row per class for a conditional
     model) and the FD ladder with every sampler's FD and seconds per image, as card markdown."""
     labels = [i // 8 % model.num_classes for i in range(64)] if model.num_classes else None
-    images = generate(model, 0, 64, labels, *model.sampler, GUIDANCE if labels else 1.0)
+    images = generate(model, 0, 64, labels, *model.sampler, model.guidance)
     Image.fromarray(make_grid(images, nrow=8)).save(folder / "samples.png")
     record = datasets.get(getattr(card, "dataset", None) or model.dataset)
     fd_name, label = record.fd_metric, record.fd_short
@@ -262,7 +272,7 @@ def report(model, card, metrics, folder):
         lines += ["", f"On the same protocol, {gan[0]}'s card gives {label} {gan[1]:.3f}."]
     m = sampler_n(metrics)
     if m:
-        how = f"seeds and classes; guidance {GUIDANCE:g}" if model.num_classes else "seeds"
+        how = f"seeds and classes; guidance {model.guidance:g}" if model.num_classes else "seeds"
         lines += ["", f"Every sampler on the same {m} images ({how}). FD on "
                   f"{m} images is biased upward: held-out real images score {metrics[f'{fd_name}_floor_n{m}']:.3f} "
                   "here, so compare these rows with each other, not with the numbers above.", "",

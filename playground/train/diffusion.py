@@ -71,13 +71,13 @@ def training_images(config, dataset=None):
     return torch.from_numpy(np.array(images)), torch.from_numpy(np.array(labels, np.int64))
 
 
-def quick_samples(unet, scheduler_config, config, n=64, guidance=2.0, seed=SAMPLE_SEED):
+def quick_samples(unet, scheduler_config, config, n=64, guidance=None, seed=SAMPLE_SEED):
     """n images (uint8 (n,S,S)) with the model's default sampler from fixed noise, exactly as the tab
     draws them (families.diffusion.generate); classes in turn for a conditional model."""
     model = diffusion.Diffusion(unet, scheduler_config, config)
     classes = config["num_classes"]
     labels = [i % classes for i in range(n)] if classes else None
-    return diffusion.generate(model, seed, n, labels, *model.sampler, guidance if classes else 1.0)
+    return diffusion.generate(model, seed, n, labels, *model.sampler, model.guidance if guidance is None else guidance)
 
 
 RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}, {steps} steps, seed {seed}. Training "
@@ -85,10 +85,19 @@ RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}
        "the run was paused).")
 
 
-def run_text(minutes, threads, **training):
-    """The card's training-run section: what this run was (training: lr, batch_size, steps, seed)."""
+def run_text(minutes, threads, warm_starts=(), offset_noise=0.0, **training):
+    """The card's training-run section: what this run was (training: lr, batch_size, steps, seed), and the
+    pieces it was trained in (the preset's warm_starts) and its offset noise, if any."""
     threads_text = "one CPU thread" if threads == 1 else f"{threads} CPU threads"
-    return RUN.format(minutes=minutes, threads_text=threads_text, **training)
+    text = RUN.format(minutes=minutes, threads_text=threads_text, **training)
+    if warm_starts:
+        text += (" It was trained in pieces: each `--warm-start` piece began a fresh optimizer at the step named, from "
+                 + "; ".join(f"step {w['step']:,}, {w['source']}" for w in warm_starts)
+                 + ". The minutes are those of the last piece.")
+    if offset_noise:
+        text += (f" Offset noise {offset_noise:g}: each training image's noise also had a random constant of that "
+                 "standard deviation added, so that the network learns to move an image's overall brightness.")
+    return text
 
 
 def card_template(preset, config, params):
@@ -121,7 +130,8 @@ def warm_weights(folder, config):
     from safetensors.torch import load_file
     folder = Path(folder)
     shipped = json.loads((folder / "playground.json").read_text())
-    changed = {k for k in config if k not in ("sampler", "steps") and shipped.get(k) != config[k]}
+    changed = {k for k in config if k not in ("sampler", "steps", "guidance")
+               and shipped.get(k) != json.loads(json.dumps(config[k]))}  # as JSON: a tuple is a list
     if changed:
         raise PlaygroundError(f"{folder} was trained with other settings ({', '.join(sorted(changed))})")
     weights = folder / "unet" / "diffusion_pytorch_model.safetensors"
@@ -204,8 +214,8 @@ def main(argv=None):
     start = time.perf_counter()
     trainer.run(step_fn, batches, sample_fn)
     if loop.is_main() and not args.no_finish:
-        run = run_text(trainer.elapsed / 60, torch.get_num_threads(), lr=lr, batch_size=batch_size, steps=steps,
-                       seed=args.seed)
+        run = run_text(trainer.elapsed / 60, torch.get_num_threads(), preset.get("warm_starts", ()),
+                       preset.get("offset_noise", 0.0), lr=lr, batch_size=batch_size, steps=steps, seed=args.seed)
         card = loop.finish(trainer.ema["unet"], config, preset["model_id"], {},
                            card_template(args.preset, config, loop.count_params(unet)), run=run,
                            save=lambda folder, net, settings: save_folder(folder, net, scheduler, settings))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from playground.errors import InputError
+from playground.errors import InputError, PlaygroundError
 from playground.families import diffusion
 from playground.train import diffusion as train
 
@@ -99,3 +99,21 @@ def test_card_templates_parse_as_cards(tmp_path, preset):
     assert card.family == "diffusion" and card.params == 1234 and card.metrics_command.endswith("--write")
     run = train.run_text(5.0, 1, lr=1e-3, batch_size=8, steps=10, seed=0)
     assert "10 steps" in run and "5 minutes" in run and "one CPU thread" in run and "10 steps" not in card.body
+
+
+def test_a_warm_start_continues_shipped_weights_and_the_card_says_how(tiny, tmp_path):
+    """--warm-start reads a diffusers folder's UNet (refusing one trained with other settings), and the card's
+    run text names the pieces and the offset noise."""
+    config = dict(train.FASHION, block_out_channels=(8, 8, 8))
+    unet = train.build_unet(config)
+    train.save_folder(tmp_path / "shipped", unet, train.make_scheduler(), config)
+    state = train.warm_weights(tmp_path / "shipped", dict(config, guidance=1.5, steps=50))  # sampling settings may differ
+    assert set(state) == set(unet.state_dict()) and all((state[k] == v).all() for k, v in unet.state_dict().items())
+    with pytest.raises(PlaygroundError, match="other settings"):
+        train.warm_weights(tmp_path / "shipped", dict(config, block_out_channels=(8, 8, 16)))
+    with pytest.raises(PlaygroundError, match="no warm start"):
+        train.warm_step({"model_id": "x"})
+    assert train.warm_step(train.PRESETS["fashion"]) == 6000
+    run = train.run_text(5.0, 1, [{"step": 6000, "source": "the shipped weights"}], 0.1, lr=5e-4, batch_size=32,
+                         steps=20000, seed=0)
+    assert "from step 6,000, the shipped weights" in run and "Offset noise 0.1" in run and "20000 steps" in run
