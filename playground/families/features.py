@@ -19,6 +19,7 @@ from torch import nn
 
 from .. import datasets, devices
 from ..errors import InputError
+from . import features_ssl
 
 EVAL_BATCH = 500
 QUICK_EVAL = 1000  # Fashion-MNIST test images used by evaluate(quick=True)
@@ -78,8 +79,24 @@ class FeatureNet(nn.Module):
         return self.head(self.features(images))
 
 
+DESIGNS = ("classifier", features_ssl.DESIGN)  # config["design"]; a config without one is a classifier
+
+
 def build(config):
+    """FeatureNet (the classifier) from its config.json, or the design its "design" key names."""
+    config = dict(config)
+    design = config.get("design", "classifier")
+    if design == features_ssl.DESIGN:
+        return features_ssl.ContrastiveNet(**config)
+    if design != "classifier":
+        raise InputError(f"A feature network's design is one of {', '.join(DESIGNS)}, not {design!r}.")
+    config.pop("design", None)
     return FeatureNet(**config)
+
+
+def has_head(model):
+    """Whether the network classifies (FeatureNet) or only gives features (features_ssl.ContrastiveNet)."""
+    return getattr(model, "has_head", True)
 
 
 def fit(images, size):
@@ -114,7 +131,10 @@ def features(model, images_uint8, batch=EVAL_BATCH):
 
 
 def classify(model, images, batch=EVAL_BATCH):
-    """Class probabilities, np.float32 [N, num_classes]."""
+    """Class probabilities, np.float32 [N, num_classes] (a network without a class head refuses)."""
+    if not has_head(model):
+        raise InputError(f"This feature network ({getattr(model, 'dataset', '')}, design "
+                         f"{features_ssl.DESIGN!r}) has no classes: it gives features only (features()).")
     return _batched(model, images, lambda x: model(x).softmax(-1), model.num_classes, batch)
 
 
@@ -138,19 +158,48 @@ def gallery(dataset, size):
 
 def default_action(model, seed):
     """Classify 8 gallery images chosen with `seed` -> {"images": uint8 [8,S,S], "labels",
-    "predictions": int64 [8], "probabilities": float32 [8, classes]}; class_names(model) names them."""
+    "predictions": int64 [8], "probabilities": float32 [8, classes]}; class_names(model) names them.
+    A network without a class head shows instead each image's nearest other gallery image in its feature
+    space: {"images", "labels", "neighbours": uint8 [8,S,S], "neighbour_labels", "distances": float32 [8]}."""
     images, labels = gallery(model.dataset, model.image_size)
     pick = np.sort(torch.randperm(len(images), generator=devices.generator(seed))[:8].numpy())
+    if not has_head(model):
+        return nearest_neighbours(model, images, labels, pick)
     probs = classify(model, images[pick])
     return {"images": np.array(images[pick], np.uint8), "labels": np.array(labels[pick], np.int64),
             "predictions": probs.argmax(1).astype(np.int64), "probabilities": probs}
 
 
+def nearest_neighbours(model, images, labels, pick):
+    """For the images at `pick`, the nearest other image of `images` in the model's feature space (Euclidean)."""
+    feats = features(model, images).astype(np.float64)
+    d = ((feats[pick, None] - feats[None]) ** 2).sum(-1)
+    d[np.arange(len(pick)), pick] = np.inf
+    nearest = d.argmin(1)
+    return {"images": np.array(images[pick], np.uint8), "labels": np.array(labels[pick], np.int64),
+            "neighbours": np.array(images[nearest], np.uint8), "neighbour_labels": np.array(labels[nearest], np.int64),
+            "distances": np.sqrt(d[np.arange(len(pick)), nearest]).astype(np.float32)}
+
+
 def evaluate(model, card=None, quick=False):
-    """{"test_accuracy": ...} on the held-out split (quick: the first 1,000 Fashion-MNIST test images)."""
+    """{"test_accuracy": ...} on the held-out split (quick: the first 1,000 Fashion-MNIST test images).
+    A network without a class head is measured on what it is for, the FD ladder on every metric and where
+    the bundled generators land on it (playground.feature_ladder.card_metrics)."""
     dataset = getattr(card, "dataset", None) or model.dataset
+    if not has_head(model):
+        from .. import feature_ladder  # it imports this module
+        return feature_ladder.card_metrics(model, dataset, quick=quick)
     images, labels = test_set(dataset, model.image_size)
     if quick:
         images, labels = images[:QUICK_EVAL], labels[:QUICK_EVAL]
     pred = classify(model, images).argmax(1)
     return {"test_accuracy": float((pred == np.asarray(labels)).mean())}
+
+
+def report(model, card, metrics, folder):
+    """The card's measured section for a network without a class head (its ladder tables and a picture of
+    nearest neighbours, feature_ladder.report); None for a classifier, whose card has no such section."""
+    if has_head(model):
+        return None
+    from .. import feature_ladder
+    return feature_ladder.report(model, card, metrics, folder)

@@ -10,6 +10,7 @@ crops, small shifts and rotations, flips and brightness/contrast jitter. Both en
 test accuracy with families.features.evaluate and writing weights/<id>/ and the card's metrics.
 """
 import argparse
+import functools
 import math
 import time
 
@@ -61,6 +62,29 @@ def face_jitter(batch, gen):
     return img.squeeze(1).clamp(0, 255), y
 
 
+def degrade(batch, gen, p=0.2, blur=1.0, noise=0.05):
+    """With probability p per image, a Gaussian blur (sigma uniform in 0..blur pixels) or, as often, Gaussian
+    noise (sigma uniform in 0..noise of the 0..255 range): mild, so that the features do not jump away from
+    the real images' at the first blur or noise, while strong degradations stay far (a preset's "degrade")."""
+    x, y = batch
+    x = x.float().clone()  # blurred in place below: never the caller's tensor
+    n = len(x)
+    hit = torch.rand(n, generator=gen) < p
+    use_blur = torch.rand(n, generator=gen) < 0.5
+    strength = torch.rand(n, generator=gen)
+    for i in torch.nonzero(hit & use_blur).flatten().tolist():
+        sigma = max(float(strength[i]) * blur, 0.05)
+        t = torch.arange(-math.ceil(3 * sigma), math.ceil(3 * sigma) + 1, dtype=torch.float32)
+        k = (-(t / sigma) ** 2 / 2).exp()
+        k = k / k.sum()
+        img = F.pad(x[i][None, None], (len(t) // 2,) * 4, mode="reflect")
+        x[i] = F.conv2d(F.conv2d(img, k.view(1, 1, 1, -1)), k.view(1, 1, -1, 1))[0, 0]
+    noisy = hit & ~use_blur
+    sigma = (strength * noise * 255)[:, None, None]
+    x = torch.where(noisy[:, None, None], x + sigma * torch.randn(x.shape, generator=gen), x)
+    return x.clamp(0, 255), y
+
+
 def confusion(labels, preds, k):
     m = np.zeros((k, k), np.int64)
     np.add.at(m, (np.asarray(labels), np.asarray(preds)), 1)
@@ -68,6 +92,10 @@ def confusion(labels, preds, k):
 
 
 AUGMENTS = {"crop_flip": crop_flip, "face_jitter": face_jitter}  # a preset's "augment" names one
+
+
+def _then_degrade(augment, settings, batch, gen):
+    return degrade(augment(batch, gen), gen, **settings)
 
 
 def confusion_image(matrix, cell=12):
@@ -95,22 +123,27 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                  parents=[loop.common_parser(dataset=DEFAULT, seed=0)])
     ap.add_argument("--width", type=int, help="channels of the first stage (default: the preset's)")
+    ap.add_argument("--preset", default=None, help="a preset name (default: the data set's)")
+    ap.add_argument("--no-finish", action="store_true", help="train only: write no weights/ and no card")
     args = ap.parse_args(argv)
-    if args.dataset not in PRESETS:
-        ap.error(f"--dataset must be one of {', '.join(PRESETS)}")
-    preset = PRESETS[args.dataset]
+    name = args.preset or args.dataset
+    if name not in PRESETS:
+        ap.error(f"--dataset / --preset must be one of {', '.join(PRESETS)}")
+    preset = PRESETS[name]
     config = dict(preset["config"], **({"width": args.width} if args.width else {}))
     steps, batch_size, lr, run_dir = loop.run_settings(args, preset, preset["model_id"])
     device = loop.setup(args)
-    images, labels = loop.load_dataset(args.dataset, "train", size=config["image_size"])
+    images, labels = loop.load_dataset(config["dataset"], "train", size=config["image_size"])
     model = features.build(config).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=preset.get("weight_decay", 5e-4))
     warmup = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     trainer = loop.Loop(run_dir, {"net": model}, {"net": opt}, schedulers={"net": sched}, steps=steps,
                         seed=args.seed, log_every=50, sample_every=1000, checkpoint_every=250, resume=args.resume)
     augment = AUGMENTS[preset["augment"]]
+    if preset.get("degrade"):  # mild blur or noise on a share of the images, after the preset's augmentation
+        augment = functools.partial(_then_degrade, augment, preset["degrade"])
     batches = loop.Batches((images, labels), batch_size, args.seed, augment)
 
     def step_fn(batch, step):
@@ -128,7 +161,7 @@ def main(argv=None):
 
     start = time.perf_counter()
     trainer.run(step_fn, batches, sample_fn)
-    if loop.is_main():
+    if loop.is_main() and not args.no_finish:
         model.eval()
         metrics = features.evaluate(model, None)
         test_x, test_y = features.test_set(config["dataset"], config["image_size"])
@@ -139,7 +172,7 @@ def main(argv=None):
         run = run_text(trainer.elapsed / 60, torch.get_num_threads(), lr=lr, batch_size=batch_size, steps=steps,
                        seed=args.seed)
         card = loop.finish(model, config, preset["model_id"], metrics,
-                           card_template(args.dataset, loop.count_params(model)), run=run)
+                           card_template(name, loop.count_params(model)), run=run)
         print(f"wrote weights/{preset['model_id']}/ and {card}")
     trainer.close()
 
