@@ -112,14 +112,16 @@ FASHION = DataSet(
     "fashion-mnist", "Fashion-MNIST", sources.fashion_read, {"train": 60_000, "test": 10_000, "all": 70_000},
     lambda data_dir=None: sources.fashion_mnist_installed(data_dir), aliases=("fashion", "fashionmnist"),
     resolution=28, features_id="features-fashion", fd_metric="fd_fashion", fd_short="FD-Fashion",
-    fd_label="FD-Fashion (our features, not FID)", compare_max=1000, sampler_n=100, light_on_dark=True,
+    fd_label="FD-Fashion (our features, not FID)", second_features_id="features-fashion-ssl",
+    neighbour_features_id="features-fashion-ssl", compare_max=1000, sampler_n=100, light_on_dark=True,
     credit="Zalando Research (MIT)", classes=sources.FASHION_CLASSES, items="garments", ladder_n=5_000, ood=True,
     gallery=lambda: sources.fashion_gallery(), training=lambda: sources.fashion_mnist("train"),
     training_installed=lambda: sources.fashion_mnist_installed(), training_missing=sources.FASHION_TRAIN_MISSING)
 ORL = DataSet(
     "orl-faces", "ORL faces", sources.orl_read, {"train": 320, "test": 80, "all": 400}, sources.orl_installed,
     aliases=("orl", "faces"), resolution=64, features_id="features-orl", fd_metric="fd_orl", fd_short="FD-ORL",
-    fd_label="FD-ORL (our features, not FID)", compare_max=200, sampler_n=100,
+    fd_label="FD-ORL (our features, not FID)", second_features_id="features-orl-ssl",
+    neighbour_features_id="features-orl-ssl", compare_max=200, sampler_n=100,
     credit="AT&T Laboratories Cambridge (research use, with credit)", class_word="person", items="faces",
     generator_split="all", prepare=sources.prepare_faces)
 MNIST = DataSet("mnist-5k", "MNIST (5,000 digits)", sources.mnist_read, {"train": 5_000, "all": 5_000},

@@ -14,7 +14,8 @@ from tests.unit.test_diffusion_actions import tiny_unet
 
 MODELS = ["gan-fashion", "vae-fashion", "ddpm-fashion", "pixelcnn-fashion"]
 TINY_MODELS = {
-    "features-fashion": SHIPPED,  # the real one
+    "features-fashion": SHIPPED,  # the real ones
+    "features-fashion-ssl": SHIPPED,
     "gan-fashion": TinyModel("gan", {"latent_dim": 16, "g_width": 4, "d_width": 4, "image_size": 32, "channels": 1,
                                      "num_classes": 10, "output_size": 28, "dataset": "fashion-mnist"}),
     "vae-fashion": TinyModel("vae", {"latent_dim": 4, "width": 4, "image_size": 28, "mixtures": 2,
@@ -79,7 +80,7 @@ def test_a_model_sent_twice_is_compared_once(tiny_registry):
                         compare.MODEL_DEFAULT, 20)[1]
     assert ids == ["vae-fashion", "gan-fashion"]
     assert list(compare.record("Fashion-MNIST", ["gan-fashion", "gan-fashion"], 20, 0, "DDIM", 2)["models"]) == [
-        "gan-fashion", "features-fashion"]
+        "gan-fashion", "features-fashion", "features-fashion-ssl"]
 
 
 def test_two_settings_offers_what_compare_offers(tiny_registry, monkeypatch):

@@ -17,7 +17,7 @@ def tiny_unet(config=None):
                      save=lambda folder, unet, config: train.save_folder(folder, unet, train.make_scheduler(), config))
 
 
-TINY_MODELS = {"ddpm-tiny": tiny_unet(), "features-fashion": SHIPPED}
+TINY_MODELS = {"ddpm-tiny": tiny_unet(), "features-fashion": SHIPPED, "features-fashion-ssl": SHIPPED}
 
 
 def test_classes_come_from_the_folder(tiny_registry):

@@ -8,7 +8,7 @@ from PIL import Image
 from playground import data
 from playground.actions import gan as actions
 from playground.errors import InputError
-from tests.conftest import TinyModel
+from tests.conftest import SHIPPED, TinyModel
 
 FACES = dict(dataset="orl-faces", resolution="64x64")
 TINY_MODELS = {
@@ -21,6 +21,7 @@ TINY_MODELS = {
                                                "dataset": "fashion-mnist"}, **FACES),
     "features-orl": TinyModel("features", {"num_classes": 40, "width": 4, "feature_dim": 8, "image_size": 64,
                                            "dataset": "orl-faces"}, **FACES),
+    "features-orl-ssl": SHIPPED, "features-fashion-ssl": SHIPPED,  # the nearest-neighbour networks (small)
 }
 TINY_CACHES = (actions._training_set,)
 

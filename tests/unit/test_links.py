@@ -100,7 +100,8 @@ def test_a_link_selects_its_view_and_borrows_controls_its_action_takes(app_page)
     assert plan.props[label]["visible"] is False
     values = {key: plan.values[c.component] for key, c in p.table.items() if c.component in plan.values}
     assert links.query(p.table, "diffusion", "compare_samplers", values, p.uses) == \
-        "?tab=diffusion&view=compare_samplers&model=ddpm-faces&generate.sampler=Euler+ancestral&seed=3&steps=5,10"
+        "?tab=diffusion&view=compare_samplers&model=ddpm-faces&guidance_scale=1&generate.sampler=Euler+ancestral&seed=3" \
+        "&steps=5,10"
     # (the faces model's own sampler came with it; the Compare samplers view does not take it, so it is qualified)
 
 

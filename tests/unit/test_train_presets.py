@@ -40,10 +40,12 @@ def test_the_preset_files_hold_the_values_the_commands_trained_with():
                                           mixtures=5, dataset="fashion-mnist")
     assert (p["masked-small"]["steps"], p["masked-small"]["config"]["layers"]) == (1500, 5)
     d = diffusion.PRESETS
-    assert (d["fashion"]["steps"], d["fashion"]["warmup"], d["faces"]["steps"], d["faces"]["warmup"]) == (6000, 300, 3000, 200)
+    assert (d["fashion"]["steps"], d["fashion"]["warmup"], d["faces"]["steps"], d["faces"]["warmup"]) == (20000, 300, 15000, 200)
+    # the shipped weights are the first pieces; the presets continue them (--warm-start)
+    assert [w["step"] for w in d["fashion"]["warm_starts"] + d["faces"]["warm_starts"]] == [6000, 3000]
     assert d["faces"]["config"]["sampler"] == "Euler ancestral" and d["faces"]["config"]["block_out_channels"] == [32, 48, 64, 64]
     assert diffusion.FASHION == dict(sample_size=32, block_out_channels=[32, 64, 64], layers_per_block=1,
-                                     num_classes=10, dataset="fashion-mnist", pad=2)
+                                     num_classes=10, dataset="fashion-mnist", pad=2, guidance=1.5)
     s = superres.PRESETS
     assert {k: (q["steps"], q["patch"], q["config"]["scale"]) for k, q in s.items()} == {
         "fast-x4": (1500, 96, 4), "fast-x2": (1500, 64, 2), "edsr-x4": (8000, 64, 4), "edsr-x2": (1000, 48, 2)}

@@ -4,7 +4,7 @@ import pytest
 from playground import compare
 from tests.conftest import SHIPPED
 
-TINY_MODELS = {"gan-faces": SHIPPED, "features-orl": SHIPPED}
+TINY_MODELS = {"gan-faces": SHIPPED, "features-orl": SHIPPED, "features-orl-ssl": SHIPPED}
 
 
 @pytest.mark.slow
