@@ -15,7 +15,8 @@ import time
 
 import torch
 
-from . import registry
+from . import feature_ladder, registry
+from .families import features
 from .cards import list_cards, update, write_section
 
 START, END = "<!-- models:start -->", "<!-- models:end -->"
@@ -29,8 +30,15 @@ def evaluate(model_id, quick=False, reg=None):
         raise SystemExit(f"family {card.family!r} has no evaluate(); nothing to measure for {model_id}")
     start = time.perf_counter()
     with reg.using(model_id) as model:
-        metrics = family.evaluate(model, card, quick=quick)
+        if _ladder_network(card, model):  # a feature network without classes: its ladder on every metric
+            metrics = feature_ladder.card_metrics(model, card.dataset, quick=quick)
+        else:
+            metrics = family.evaluate(model, card, quick=quick)
     return metrics, time.perf_counter() - start
+
+
+def _ladder_network(card, model):
+    return card.family == "features" and not features.has_head(model)
 
 
 def report(model_id, metrics, reg=None):
@@ -42,6 +50,8 @@ def report(model_id, metrics, reg=None):
     if not hasattr(family, "report"):
         return None
     with reg.using(model_id) as model:
+        if _ladder_network(card, model):
+            return feature_ladder.report(model, card, metrics, reg.folder(model_id))
         return family.report(model, card, metrics, reg.folder(model_id))
 
 

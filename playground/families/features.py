@@ -183,12 +183,12 @@ def nearest_neighbours(model, images, labels, pick):
 
 def evaluate(model, card=None, quick=False):
     """{"test_accuracy": ...} on the held-out split (quick: the first 1,000 Fashion-MNIST test images).
-    A network without a class head is measured on what it is for, the FD ladder on every metric and where
-    the bundled generators land on it (playground.feature_ladder.card_metrics)."""
+    A network without a class head is measured by the evaluate command on what it is for, the FD ladder on
+    every metric (playground.feature_ladder.card_metrics, a layer above the families)."""
     dataset = getattr(card, "dataset", None) or model.dataset
     if not has_head(model):
-        from .. import feature_ladder  # it imports this module
-        return feature_ladder.card_metrics(model, dataset, quick=quick)
+        raise InputError("A feature network without a class head is measured by `python -m playground.evaluate "
+                         "<id>` (its ladder, playground.feature_ladder), not by a test accuracy.")
     images, labels = test_set(dataset, model.image_size)
     if quick:
         images, labels = images[:QUICK_EVAL], labels[:QUICK_EVAL]
@@ -197,9 +197,6 @@ def evaluate(model, card=None, quick=False):
 
 
 def report(model, card, metrics, folder):
-    """The card's measured section for a network without a class head (its ladder tables and a picture of
-    nearest neighbours, feature_ladder.report); None for a classifier, whose card has no such section."""
-    if has_head(model):
-        return None
-    from .. import feature_ladder
-    return feature_ladder.report(model, card, metrics, folder)
+    """None: a classifier's card has no measured section; a network without a class head gets its section from
+    the evaluate command (playground.feature_ladder.report)."""
+    return None

@@ -155,7 +155,9 @@ def test_card_metrics_round_trip_through_flatten():
 
 
 def test_quick_card_metrics_of_a_tiny_network_on_the_faces():
-    metrics = features.evaluate(features.build(SSL_ORL), None, quick=True)
+    metrics = feature_ladder.card_metrics(features.build(SSL_ORL), "orl-faces", quick=True)
+    with pytest.raises(InputError, match="playground.evaluate"):
+        features.evaluate(features.build(SSL_ORL), None, quick=True)
     assert metrics["monotone"] in (0.0, 1.0) and {"fd_floor", "kid_noise0.2", "coverage_blur2"} <= set(metrics)
 
 
