@@ -38,7 +38,7 @@ def evaluate(model_id, quick=False, reg=None):
 
 
 def _ladder_network(card, model):
-    return card.family == "features" and not features.has_head(model)
+    return registry.family_module(card.family) is features and not features.has_head(model)
 
 
 def report(model_id, metrics, reg=None):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import compare, datasets, registry, results
 from .families import diffusion as family
-from .families import features
+from .families import features, protocol
 from .metrics import kernel_inception_distance
 
 N, SEED = 100, 0
@@ -121,7 +121,7 @@ def main(argv=None):
     ap.add_argument("model_ids", nargs="*", help="diffusion models (default: every installed one)")
     args = ap.parse_args(argv)
     reg = registry.default()
-    ids = args.model_ids or sorted(i for i, c in reg.cards().items() if c.family == "diffusion"
+    ids = args.model_ids or sorted(i for i, c in reg.cards().items() if c.family == protocol.family_of(family)
                                    and c.dataset in datasets.DATASETS and reg.availability(i) == "local")
     write(ids)
 
