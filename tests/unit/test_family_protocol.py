@@ -39,8 +39,9 @@ def toy_registry(tmp_path, monkeypatch):
                                           rank=9)
     monkeypatch.setitem(sys.modules, "playground.families.toy", module)
     (tmp_path / "model_cards").mkdir()
-    shutil.copytree(REPO_ROOT / "weights" / "features-fashion", tmp_path / "weights" / "features-fashion")
-    shutil.copy(REPO_ROOT / "model_cards" / "features-fashion.md", tmp_path / "model_cards")
+    for network in ("features-fashion", "features-fashion-ssl"):  # the data set's two feature networks
+        shutil.copytree(REPO_ROOT / "weights" / network, tmp_path / "weights" / network)
+        shutil.copy(REPO_ROOT / "model_cards" / f"{network}.md", tmp_path / "model_cards")
     model = Toy()
     registry.save_weights(tmp_path / "weights" / "toy-fashion", model, {"brightness": 0.5})
     write_tiny_card(tmp_path / "model_cards", "toy-fashion", "toy", model)
