@@ -17,8 +17,8 @@ The classifier and its recipe are fixed, so that only the training images differ
 Classical augmentation, the baseline to beat: each image of a batch is flipped left-right with probability 1/2 and
 shifted by up to SHIFT pixels in each direction (uniform, zero padding). A seed fixes the real training images
 (n per class, drawn without replacement from the training split), the initial weights, the batches, dropout and the
-augmentation: everything is drawn from one torch.Generator, never the global one. Generated images are the first k
-of each class of the generator's pool (playground.cas_pool), the same for every seed.
+augmentation, all drawn from one torch.Generator (playground.devices.generator), never the global one. Generated
+images are the first k of each class of the generator's pool (playground.cas_pool), the same for every seed.
 
 Real images: Fashion-MNIST's 60,000 training and 10,000 test images when Debian's dataset-fashion-mnist is
 installed; otherwise the 2,000 shipped gallery images (test images), split per class into 100 to train on and 100
@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import datasets
+from . import datasets, devices
 from .errors import DataMissing, InputError
 
 CLASSES = len(datasets.FASHION.classes)
@@ -107,7 +107,7 @@ def train(images, labels, seed, augmented=False, steps=STEPS, should_stop=None):
     """The fixed classifier trained on these images (uint8 (N,S,S), labels 0..9) with this seed; None when
     should_stop() turned true (asked every 50 steps)."""
     images, labels = _check(images, labels)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = devices.generator(int(seed))
     net = classifier(gen)
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     x, y = _tensor(images), torch.from_numpy(labels)

@@ -133,7 +133,7 @@ def _note_speed(where, images, seconds):
         old = json.loads(path.read_text()) if path.is_file() else {}
     except ValueError:
         old = {}
-    total = {"images": old.get("images", 0) + images, "seconds": round(old.get("seconds", 0.0) + seconds, 1)}
+    total = {"images": old.get("images", 0) + images, "seconds": round(old.get("seconds", 0.0) + seconds, 3)}
     path.write_text(json.dumps(total))
 
 

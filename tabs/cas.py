@@ -26,7 +26,8 @@ def panel():
         gr.Dataframe(actions.cas_rows(result), headers=actions.CAS_HEADERS, interactive=False, wrap=True,
                      label="Classification Accuracy Score: trained on generated images only, tested on real ones")
         gr.LinePlot(pd.DataFrame(actions.curve_points(result), columns=[actions.X, actions.Y, actions.LINE]),
-                    x=actions.X, y=actions.Y, color=actions.LINE, sort=actions.x_order(result), height=420,
+                    x=actions.X, y=actions.Y, color=actions.LINE, sort=actions.x_order(result) or None,
+                    y_lim=actions.y_range(result), height=420,
                     label="Mean test accuracy against real images per class, one line per method (the table below "
                           "gives the standard deviations)")
         gr.Dataframe(actions.curve_rows(result), headers=actions.curve_headers(result), interactive=False, wrap=True,

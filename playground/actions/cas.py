@@ -55,6 +55,12 @@ def curve_points(result):
             for r in (result or {}).get("curves", []) if "skipped" not in r]
 
 
+def y_range(result):
+    """The plot's accuracy axis: the measured means with a margin (not from 0, which would flatten the lines)."""
+    values = [p[Y] for p in curve_points(result)]
+    return [max(0, int(min(values)) - 2), min(100, int(max(values)) + 3)] if values else None
+
+
 def x_order(result):
     return [str(n) for n in (result or {}).get("sizes", [])]
 

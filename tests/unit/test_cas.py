@@ -2,6 +2,7 @@
 the fixed classifier learns, CAS of real images is the real baseline and of noise is chance, the curves carry
 their error bars and caps, the asset round-trips into the view, pools are stored and reused, and bad input gets
 the app's sentences."""
+import dataclasses
 import json
 
 import numpy as np
@@ -78,47 +79,51 @@ def test_cas_of_real_images_is_the_real_baseline_and_of_noise_is_chance(small):
     assert real["mean"] > 0.6 and noise["mean"] < 0.2, (real, noise)
 
 
-def test_curves_have_every_method_at_every_size_with_error_bars_and_caps(small):
+@pytest.fixture(scope="module")
+def measured(small):
+    """The curves at tiny settings with a "generator" named gan-fashion (real images) whose pool holds 50 per class,
+    and every k it was asked for."""
     calls = []
 
     def counted(k):
         calls.append(k)
         return real_source(small)(k)
-    sources = {"fake": (counted, 50)}
-    result = cas_bench.measure(sources, sizes=(5, 20), multiples=(0, 1, 5), seeds=(0, 1), cas_per_class=20,
-                               data=small, steps=40, log=lambda _: None)
+    result = cas_bench.measure({"gan-fashion": (counted, 50)}, sizes=(5, 20), multiples=(0, 1, 5), seeds=(0, 1),
+                               cas_per_class=20, data=small, steps=30, log=lambda _: None)
+    return result, calls
+
+
+def test_curves_have_every_method_at_every_size_with_error_bars_and_caps(measured):
+    result, calls = measured
     curves = result["curves"]
     assert [(r["method"], r["n"]) for r in curves] == [
-        (m, n) for n in (5, 20) for m in ("real only", "real + classical augmentation", "real + 1x fake",
-                                           "real + 5x fake")]
+        (m, n) for n in (5, 20) for m in ("real only", "real + classical augmentation", "real + 1x gan-fashion",
+                                           "real + 5x gan-fashion")]
     skipped = [r for r in curves if "skipped" in r]
-    assert [(r["method"], r["n"]) for r in skipped] == [("real + 5x fake", 20)]  # 100 per class > the pool's 50
+    assert [(r["method"], r["n"]) for r in skipped] == [("real + 5x gan-fashion", 20)]  # 100 per class > 50
     assert "capped at 50" in skipped[0]["skipped"]
     for r in curves:
         if "skipped" not in r:
             assert len(r["accuracies"]) == 2 and r["std"] > 0, r
             assert r["mean"] == pytest.approx(np.mean(r["accuracies"]), abs=1e-4)
-    assert max(calls) <= 50 and result["cas"][0]["n"] == 20
+    assert max(calls) <= 50 and sorted(set(calls)) == [5, 20, 25] and result["cas"][0]["n"] == 20
     assert cas.summary([0.5]) == {"accuracies": [0.5], "mean": 0.5, "std": 0.0}
 
 
-def bench_result(small, sha):
-    sources = {"gan-fashion": (real_source(small), 50)}
-    measured = cas_bench.measure(sources, sizes=(5, 20), multiples=(0, 1, 5), seeds=(0, 1), cas_per_class=20,
-                                 data=small, steps=30, log=lambda _: None)
+def bench_result(small, measured, sha):
     return {"command": "python -m playground.bench --cas --quick", "quick": True, "seeds": [0, 1], "sizes": [5, 20],
             "multiples": [0, 1, 5], "cas_per_class": 20, "steps": 30, "batch": cas.BATCH, "recipe": cas.RECIPE,
             "augmentation": cas.AUGMENTATION, "train_set": small.train_name, "test_set": small.test_name,
-            "test_images": len(small.test[0]), "pool_minutes": 15, "minutes": 0.1, **measured,
+            "test_images": len(small.test[0]), "pool_minutes": 15, "minutes": 0.1, **measured[0],
             "generators": {"gan-fashion": {"weights_sha256": sha, "pool_per_class": 50, "capped": True,
                                            "sampler": "its default settings", "seconds_per_image": 0.001}}}
 
 
-def test_the_asset_round_trips_into_the_view_and_the_readme(small, tiny_registry, tmp_path):
+def test_the_asset_round_trips_into_the_view_and_the_readme(small, measured, tiny_registry, tmp_path):
     from playground import registry
     sha = registry.default().weights_sha256("gan-fashion")
     path = tmp_path / "cas.json"
-    path.write_text(json.dumps(bench_result(small, sha)))
+    path.write_text(json.dumps(bench_result(small, measured, sha)))
     result = actions.read(path)
     assert actions.weights_note(result) == {"gan-fashion": "current"}
     rows = actions.cas_rows(result)
@@ -129,6 +134,9 @@ def test_the_asset_round_trips_into_the_view_and_the_readme(small, tiny_registry
     points = actions.curve_points(result)
     assert {p[actions.X] for p in points} == {"5", "20"} and actions.x_order(result) == ["5", "20"]
     assert len(points) == 7  # 4 methods at n = 5, 3 at n = 20 (5x capped)
+    low, high = actions.y_range(result)
+    assert low <= min(p[actions.Y] for p in points) - 1 and max(p[actions.Y] for p in points) + 1 <= high <= 100
+    assert actions.y_range(None) is None
     text = actions.about(result)
     assert "gan-fashion (pool capped at 50 per class" in text and "earlier weights" not in text
     assert "Adding gan-fashion's images (best of 1x and 5x) against real images alone" in text
@@ -184,6 +192,42 @@ def test_the_verdict_says_where_generated_images_help_hurt_or_change_nothing():
            "bad does not help this classifier at any n measured here." in text
 
 
+def test_the_bench_writes_the_asset_and_the_readme_section(tiny_registry, pools, tmp_path, monkeypatch):
+    from playground import registry
+    monkeypatch.setattr(cas_bench, "QUICK", {"sizes": (5,), "seeds": (0, 1), "cas_per_class": 10, "steps": 20})
+    full = cas.real()
+    assert full.full, "CI installs Debian's dataset-fashion-mnist"
+    fewer = dataclasses.replace(full, test=tuple(a[:1000] for a in full.test))  # the first 1,000 test images
+    monkeypatch.setattr(cas, "real", lambda: fewer)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{cas_bench.START}\n{cas_bench.END}\n")
+    result = cas_bench.run(quick=True, readme=readme, out=tmp_path / "cas.json", log=lambda _: None)
+    assert json.loads((tmp_path / "cas.json").read_text()) == result
+    assert result["command"] == "python -m playground.bench --cas --quick --readme README.md"
+    assert result["seeds"] == [0, 1] and result["steps"] == 20 and result["test_images"] == 1000
+    gan = result["generators"]["gan-fashion"]
+    assert gan["weights_sha256"] == registry.default().weights_sha256("gan-fashion") and gan["pool_per_class"] == 25
+    assert not gan["capped"] and gan["seconds_per_image"] >= 0 and cas_pool.stored("gan-fashion") == 30
+    assert [r["method"] for r in result["cas"]] == ["real", "gan-fashion"]
+    assert len(result["curves"]) == 4 and all(len(r["accuracies"]) == 2 for r in result["curves"])
+    assert "| real + 5x gan-fashion |" in readme.read_text() and actions.cas_rows(result)[1][3] == "current"
+
+
+def test_without_the_training_split_the_gallery_is_split_and_the_bench_says_why(tmp_path, monkeypatch):
+    from playground import data
+    from playground.errors import DataMissing
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    data.clear_cache()
+    try:
+        real = cas.real()
+        assert not real.full and len(real.test[0]) == 1000 and np.array_equal(np.bincount(real.train[1]), [100] * 10)
+        assert "shipped gallery" in real.train_name and "sudo apt-get install dataset-fashion-mnist" in real.train_name
+        with pytest.raises(DataMissing, match="training split"):
+            cas_bench.run_measure(quick=True)
+    finally:
+        data.clear_cache()
+
+
 @pytest.mark.parametrize("images, labels", [
     (np.zeros((4, 28, 28), np.float32), [0, 1, 2, 3]), (np.zeros((4, 32, 32), np.uint8), [0, 1, 2, 3]),
     (np.zeros((0, 28, 28), np.uint8), []), (np.zeros((4, 28, 28), np.uint8), [0, 1, 2, 10]),
@@ -216,14 +260,15 @@ def test_the_live_run_refuses_to_draw_more_than_it_may(tiny_registry, pools):
         next(actions.live("gan-fashion", 100, "5x", 0))
 
 
-def test_the_live_run_streams_three_classifiers_and_stops(tiny_registry, pools, monkeypatch):
+def test_the_live_run_streams_three_classifiers_and_stops(small, tiny_registry, pools, monkeypatch):
     monkeypatch.setattr(actions, "LIVE_STEPS", 30)
+    monkeypatch.setattr(cas, "real", lambda: small)  # tested on 1,000 gallery images: quicker than 10,000
     states = list(actions.live("gan-fashion", 10, "1x", 11))
     assert "Drawing 100 images from gan-fashion" in states[0][1]
     rows, status = states[-1]
     assert [r[0] for r in rows] == ["real only", "real + classical augmentation", "real + 1x gan-fashion"]
     assert [r[1] for r in rows] == [100, 100, 200] and all(0 <= r[2] <= 100 for r in rows)
-    assert status.startswith("Done in") and "seed 11" in status
+    assert status.startswith("Done in") and "seed 11" in status and small.test_name in status
     assert "did not beat" in status or "beat classical" in status
     asked = []
 
