@@ -160,14 +160,18 @@ def live(model_id, per_class=10, multiple="5x", seed=0, should_stop=None):
 
 def _summary(rows, model_id, per_class, m, seed, data, seconds):
     base, classical, generated = (r[2] for r in rows)
-    gain = generated - base
-    said = (f"adding {m}x {model_id} images {'raised' if gain > 0 else 'did not raise'} accuracy "
-            f"({gain:+.1f} points) and {'beat' if generated > classical else 'did not beat'} classical augmentation "
-            f"({classical - base:+.1f} points)")
+    if generated > base and generated > classical:
+        said = "the generated images helped, and more than classical augmentation"
+    elif generated > base:
+        said = "the generated images helped, but less than classical augmentation"
+    else:
+        said = "the generated images did not help"
     bench = read()
     seen = {(r["method"], r["n"]): r for r in (bench or {}).get("curves", []) if "skipped" not in r}
     ref = seen.get((f"real + {m}x {model_id}", per_class)), seen.get(("real only", per_class))
     also = (f" Over the bench's {len(bench['seeds'])} seeds the same case gave {_pct(ref[0])}% against "
-            f"{_pct(ref[1])}% for real only: one seed's difference of a point or two is within the noise."
-            if all(ref) else "")
-    return (f"Done in {seconds:.0f} s, seed {seed}, tested on {data.test_name}: {said}.{also}")
+            f"{_pct(ref[1])}% for real only." if all(ref) else "")
+    return (f"Done in {seconds:.0f} s (seed {seed}, tested on {data.test_name}). Real only {base:.1f}%; with classical "
+            f"augmentation {classical:.1f}% ({classical - base:+.1f} points); with {m}x {model_id} images "
+            f"{generated:.1f}% ({generated - base:+.1f} points): in this run {said}. One seed: a difference of a point "
+            f"or two can be luck.{also}")
