@@ -226,7 +226,7 @@ def _effects(rows, against):
 
 
 def verdict(result):
-    """Plain sentences: where classical augmentation and each generator's images help, hurt or change nothing (a
+    """Plain sentences, one per method (a list): where classical augmentation and each generator's images help, hurt or change nothing (a
     change counts when it passes two standard errors over the seeds), and where a generator beats classical
     augmentation."""
     measured = [r for r in result["curves"] if "skipped" not in r]
@@ -256,4 +256,4 @@ def verdict(result):
             if not effects["helps"]:
                 text += f" {name} does not help this classifier at any n measured here."
         out.append(text)
-    return " ".join(out)
+    return out

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import cas, cas_pool, registry
 from .cards import write_section
 from .errors import DataMissing
+from .families.protocol import generator
 
 START, END = "<!-- cas:start -->", "<!-- cas:end -->"
 COMMAND = "python -m playground.bench --cas --readme README.md"
@@ -80,13 +81,15 @@ def prepare_pool(model_id, need, log=print):
         if done and (done % 10 == 0 or done == total):
             log(f"{model_id}: {done} of {total} chunks drawn in {seconds:.0f} s")
     model = reg.get_model(model_id)
-    family = registry.family_module(reg.card(model_id).family)
+    card = reg.card(model_id)
+    family = registry.family_module(card.family)
     sampler = getattr(model, "sampler", None)
     speed = cas_pool.speed(model_id)
     return {"weights_sha256": reg.weights_sha256(model_id), "pool_per_class": size, "capped": capped,
             "sampler": f"{sampler[0]} {sampler[1]} steps, guidance {family.GUIDANCE:g}" if sampler and
-            hasattr(family, "GUIDANCE") else "its default settings",
-            "seconds_per_image": round(speed["seconds"] / speed["images"], 5) if speed else None}
+            hasattr(family, "GUIDANCE") else f"{generator(card.family).knob.name.lower()} at its training value",
+            "seconds_per_image": round(speed["seconds"] / speed["images"], 5) if speed else None,
+            "pool_minutes_here": round(speed["seconds"] / 60, 1) if speed else None}
 
 
 def run_measure(quick=False, log=print):
@@ -144,7 +147,12 @@ def markdown(result):
         lines += ["", f"Capped pools: {', '.join(capped)} would have taken more than {result['pool_minutes']} min "
                   f"to draw {POOL_FULL:,} images per class on this machine, so they stop at "
                   f"{gens[capped[0]]['pool_per_class']:,} per class; the cells that need more say *not measured*."]
-    lines += ["", verdict(result)]
+    drawn = [f"{i} {g['pool_minutes_here']:g} min ({g['seconds_per_image']:.2g} s per image)" for i, g in gens.items()
+             if g.get("pool_minutes_here") is not None]
+    if drawn:
+        lines += ["", "Drawing the pools (once, before this run; kept under `runs/cas/`, so a rerun draws nothing) took, "
+                  "wall clock on this shared machine: " + ", ".join(drawn) + "."]
+    lines += [""] + [f"- {sentence}" for sentence in verdict(result)]
     return "\n".join(lines)
 
 

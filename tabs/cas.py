@@ -27,13 +27,13 @@ def panel():
                      label="Classification Accuracy Score: trained on generated images only, tested on real ones")
         gr.LinePlot(pd.DataFrame(actions.curve_points(result), columns=[actions.X, actions.Y, actions.LINE]),
                     x=actions.X, y=actions.Y, color=actions.LINE, sort=actions.x_order(result) or None,
-                    y_lim=actions.y_range(result), height=420,
+                    y_lim=actions.y_range(result), color_map=actions.colours(result), height=420,
                     label="Mean test accuracy against real images per class, one line per method (the table below "
                           "gives the standard deviations)")
         gr.Dataframe(actions.curve_rows(result), headers=actions.curve_headers(result), interactive=False, wrap=True,
                      label="Test accuracy (%), mean ± standard deviation over seeds")
         gr.Markdown(actions.about(result))
-        gr.Markdown("**Run one case live** (one seed, about 20 s with gan-fashion): the classifier on a few real "
+        gr.Markdown("**Run one case live** (one seed; about 20 s of one core with gan-fashion): the classifier on a few real "
                     "images per class, with classical augmentation, and with generated images added.")
         with gr.Row():
             model = raw(gr.Dropdown(ids, value=ids[0] if ids else None, label="Generator"))

@@ -55,6 +55,21 @@ def curve_points(result):
             for r in (result or {}).get("curves", []) if "skipped" not in r]
 
 
+PAIRS = (("#f4a261", "#d95f02"), ("#74a9cf", "#0570b0"), ("#78c679", "#238443"), ("#9e9ac8", "#54278f"),
+         ("#fa9fb5", "#c51b8a"))  # per generator: its 1x line light, its 5x line dark
+
+
+def colours(result):
+    """The plot's colour of each method: real only black, classical augmentation grey, each generator one hue."""
+    out = {cas.REAL: "#222222", cas.CLASSICAL: "#9a9a9a"}
+    for i, name in enumerate((result or {}).get("generators", {})):
+        light, dark = PAIRS[i % len(PAIRS)]
+        for m in (result or {}).get("multiples", []):
+            if m:
+                out[cas.with_generated(name, m)] = light if m == 1 else dark
+    return out
+
+
 def y_range(result):
     """The plot's accuracy axis: the measured means with a margin (not from 0, which would flatten the lines)."""
     values = [p[Y] for p in curve_points(result)]
@@ -104,7 +119,7 @@ def about(result, reg=None):
     if earlier:
         text += (f" **{', '.join(earlier)}: these numbers were measured on earlier weights** than the ones installed "
                  "now; rerun the bench to measure the current ones.")
-    return text + "\n\n" + cas.verdict(result)
+    return text + "\n\n" + "\n".join(f"- {sentence}" for sentence in cas.verdict(result))
 
 
 def check(model_id, per_class, multiple, seed):

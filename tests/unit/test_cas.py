@@ -137,6 +137,8 @@ def test_the_asset_round_trips_into_the_view_and_the_readme(small, measured, tin
     low, high = actions.y_range(result)
     assert low <= min(p[actions.Y] for p in points) - 1 and max(p[actions.Y] for p in points) + 1 <= high <= 100
     assert actions.y_range(None) is None
+    shades = actions.colours(result)
+    assert set(shades) == {p[actions.LINE] for p in points} and len(set(shades.values())) == 4
     text = actions.about(result)
     assert "gan-fashion (pool capped at 50 per class" in text and "earlier weights" not in text
     assert "Adding gan-fashion's images (best of 1x and 5x) against real images alone" in text
@@ -182,7 +184,9 @@ def test_the_verdict_says_where_generated_images_help_hurt_or_change_nothing():
               _row(cas.REAL, 100, [0.80, 0.81, 0.82]), _row(cas.CLASSICAL, 100, [0.80, 0.82, 0.81]),
               _row("real + 1x good", 100, [0.79, 0.81, 0.83]), {"method": "real + 5x good", "n": 100, "skipped": "x"},
               _row("real + 1x bad", 100, [0.80, 0.81, 0.82]), _row("real + 5x bad", 100, [0.70, 0.71, 0.72])]
-    text = cas.verdict({"curves": curves, "generators": {"good": {}, "bad": {}}})
+    said = cas.verdict({"curves": curves, "generators": {"good": {}, "bad": {}}})
+    assert len(said) == 3
+    text = " ".join(said)
     assert "Classical augmentation against real images alone, in points: helps at n = 10 (+4.0); no clear " \
            "change at n = 100 (+0.0)." in text
     assert "Adding good's images (best of 1x and 5x) against real images alone, in points: helps at n = 10 " \
@@ -208,9 +212,11 @@ def test_the_bench_writes_the_asset_and_the_readme_section(tiny_registry, pools,
     gan = result["generators"]["gan-fashion"]
     assert gan["weights_sha256"] == registry.default().weights_sha256("gan-fashion") and gan["pool_per_class"] == 25
     assert not gan["capped"] and gan["seconds_per_image"] >= 0 and cas_pool.stored("gan-fashion") == 30
+    assert gan["sampler"] == "truncation at its training value" and gan["pool_minutes_here"] >= 0
     assert [r["method"] for r in result["cas"]] == ["real", "gan-fashion"]
     assert len(result["curves"]) == 4 and all(len(r["accuracies"]) == 2 for r in result["curves"])
     assert "| real + 5x gan-fashion |" in readme.read_text() and actions.cas_rows(result)[1][3] == "current"
+    assert "Drawing the pools (once, before this run; kept under `runs/cas/`" in readme.read_text()
 
 
 def test_without_the_training_split_the_gallery_is_split_and_the_bench_says_why(tmp_path, monkeypatch):
