@@ -7,7 +7,8 @@ fixed classifier of playground.cas is trained on CAS_PER_CLASS generated images 
 test images (CAS), beside the same classifier trained on as many real ones; then on n real images per class (SIZES)
 alone, with classical augmentation, and with k = 1x and 5x as many generated images per class added, over SEEDS.
 A generator's pool is drawn once and kept under runs/cas (playground.cas_pool). A pool of POOL_FULL images per class
-that would take more than POOL_MINUTES to draw here (timed on its first chunk) is capped at POOL_CAPPED per class,
+that would take more than POOL_MINUTES to draw here (timed on its earlier draws, else on its first chunk) is capped
+at POOL_CAPPED per class,
 and the cases that need more are left out and marked so. Writes playground/assets/cas.json (the Compare tab shows
 it) and the README's section between the cas markers. --quick: SIZES (10,), two seeds, CAS on 50 per class.
 """
@@ -69,6 +70,12 @@ def prepare_pool(model_id, need, log=print):
     take more than POOL_MINUTES here; returns its record (weights, pool size, cap, speed, settings)."""
     reg = registry.default()
     size, capped = need, False
+    known, missing = cas_pool.speed(model_id), cas_pool.missing_images(model_id, need)
+    if known and known["images"] and missing * known["seconds"] / known["images"] > 60 * POOL_MINUTES \
+            and need > POOL_CAPPED:  # timed before: decide without drawing a chunk to time
+        log(f"{model_id}: {need} per class would take about "
+            f"{missing * known['seconds'] / known['images'] / 60:.0f} min: capped at {POOL_CAPPED}")
+        size, capped = POOL_CAPPED, True
     steps = cas_pool.generated_steps(model_id, size)
     for done, total, seconds in steps:
         if done == 1 and total > 1 and seconds * total > 60 * POOL_MINUTES and size > POOL_CAPPED:

@@ -102,15 +102,19 @@ def generated_steps(model_id, per_class, reg=None):
     where = folder(model_id, reg)
     paths = [where / f"chunk-{c:05d}.npy" for c in range(chunks_for(per_class))]
     todo = [c for c, p in enumerate(paths) if not p.is_file()]
-    start = time.perf_counter()
+    start, drawn = time.perf_counter(), 0
     if todo:
         yield 0, len(todo), 0.0
         family = reg.card(model_id).family
-        with registry.using(model_id) as model:
-            for done, c in enumerate(todo, 1):
-                _save(paths[c], _draw_chunk(model, family, c))
-                yield done, len(todo), time.perf_counter() - start
-        _note_speed(where, len(todo) * CHUNK, time.perf_counter() - start)
+        try:
+            with registry.using(model_id) as model:
+                for done, c in enumerate(todo, 1):
+                    _save(paths[c], _draw_chunk(model, family, c))
+                    drawn = done
+                    yield done, len(todo), time.perf_counter() - start
+        finally:  # a run closed early (Stop, the bench's cap) still records what it drew
+            if drawn:
+                _note_speed(where, drawn * CHUNK, time.perf_counter() - start)
     images = np.concatenate([np.load(p) for p in paths])[:per_class * CLASSES]
     return images, np.arange(len(images), dtype=np.int64) % CLASSES
 

@@ -234,6 +234,29 @@ def test_without_the_training_split_the_gallery_is_split_and_the_bench_says_why(
         data.clear_cache()
 
 
+def test_a_slow_generators_pool_is_capped_from_its_timed_draws_or_its_first_chunk(tiny_registry, pools, monkeypatch):
+    monkeypatch.setattr(cas_bench, "POOL_CAPPED", 20)
+    drawn = []
+    real_draw = cas_pool._draw_chunk
+    monkeypatch.setattr(cas_pool, "_draw_chunk", lambda model, family, c: drawn.append(c) or real_draw(model, family, c))
+    where = cas_pool.folder("gan-fashion")
+    where.mkdir(parents=True)
+    (where / "speed.json").write_text(json.dumps({"images": 100, "seconds": 1000.0}))  # 10 s an image, timed before
+    record = cas_bench.prepare_pool("gan-fashion", 100, log=lambda _: None)
+    assert record["capped"] and record["pool_per_class"] == 20 and drawn == [0, 1]  # no chunk drawn to time it
+    assert cas_pool.speed("gan-fashion")["images"] == 300
+    (where / "speed.json").unlink()
+    monkeypatch.setattr(cas_bench, "POOL_MINUTES", 0)  # untimed: its first missing chunk times it
+    drawn.clear()
+    record = cas_bench.prepare_pool("gan-fashion", 100, log=lambda _: None)
+    assert record["capped"] and record["pool_per_class"] == 20 and drawn == [2]
+    assert cas_pool.speed("gan-fashion")["images"] == 100  # the closed draw still noted its chunk
+    monkeypatch.setattr(cas_bench, "POOL_MINUTES", 15)
+    drawn.clear()
+    record = cas_bench.prepare_pool("gan-fashion", 40, log=lambda _: None)
+    assert not record["capped"] and record["pool_per_class"] == 40 and drawn == [3]
+
+
 @pytest.mark.parametrize("images, labels", [
     (np.zeros((4, 28, 28), np.float32), [0, 1, 2, 3]), (np.zeros((4, 32, 32), np.uint8), [0, 1, 2, 3]),
     (np.zeros((0, 28, 28), np.uint8), []), (np.zeros((4, 28, 28), np.uint8), [0, 1, 2, 10]),
