@@ -46,7 +46,7 @@ PUBLIC_API = (
     "receptive_field", "pixelcnn_two_settings",
     "style_optimise", "style_fast", "style_baseline", "style_compare", "style_grams",
     "superres_upscale", "superres_example",
-    "compare", "data_sample", "inspect_upload", "watermark_check",
+    "compare", "train_on_generated", "data_sample", "inspect_upload", "watermark_check",
     "model_card", "load_model", "unload_model", "models_status",
 )
 # The events that also run when the page opens, so that these tabs open with a result (the others open with

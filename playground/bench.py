@@ -3,6 +3,7 @@
     python -m playground.bench [--quick] [--out bench.json] [--readme README.md] [--threads 1] [--cards]
     python -m playground.bench --load [--clients 30 --seconds 60]
     python -m playground.bench --watermark [--quick] [--readme README.md]
+    python -m playground.bench --cas [--quick] [--readme README.md]
 
 Each card is measured in a fresh process (cold load seconds, warm p50/p95 latency of its
 family's default action, peak resident memory), shown per family beside the card's headline
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from . import classroom, compare, datasets, registry, watermark_bench
+from . import cas_bench, classroom, compare, datasets, registry, watermark_bench
 from .cards import REPO_ROOT, write_section
 from .devices import versions
 from .load import free_port, measure_load, percentile, wait_until_serving
@@ -281,6 +282,8 @@ def main(argv=None):
                     "(default 30; 10 with --quick)")
     ap.add_argument("--watermark", action="store_true", help="run only the watermark's robustness table (writes "
                     "playground/assets/watermark.json, which the Data tab shows)")
+    ap.add_argument("--cas", action="store_true", help="run only the generated-data table: CAS and the augmentation "
+                    "curves (writes playground/assets/cas.json, which the Compare tab shows)")
     ap.add_argument("--app-root", default=None, help=argparse.SUPPRESS)  # the classroom bench of another checkout
     ap.add_argument("--clients", type=int, default=30)
     ap.add_argument("--seconds", type=int, default=60)
@@ -299,6 +302,10 @@ def main(argv=None):
     if args.watermark:
         torch.set_num_threads(args.threads)
         watermark_bench.run(args.quick, args.readme)
+        return 0
+    if args.cas:
+        torch.set_num_threads(args.threads)
+        cas_bench.run(args.quick, args.readme)
         return 0
     students, class_seconds = args.students or (10 if args.quick else 30), 60 if args.quick else 120
     if args.classroom:

@@ -39,6 +39,8 @@ GPU_SECONDS = {
     "superres_upscale": 40,
     # Compare: up to 1,000 images from each of six models (two PixelCNNs: 784 passes per batch of 64)
     "compare": 150,
+    # Generated images as training data: three small classifiers of 500 steps, up to 500 generated images drawn
+    "train_on_generated": 90,
     # Models tab: loading by hand (sd-turbo from the hub cache is about 5 GB)
     "load_model": 60,
 }

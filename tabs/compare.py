@@ -2,7 +2,7 @@
 import gradio as gr
 
 from playground.actions import compare as actions
-from tabs import links
+from tabs import cas, links
 from tabs.common import intro, launch_alone, model_event, raw
 from tabs.stopping import stop_button, stoppable
 
@@ -47,6 +47,7 @@ def build():
         links.follows(dataset, on_dataset, [models])
         go.click(model_event(stoppable("compare", actions.run)), [dataset, models, n, seed, sampler, steps],
                  [grids, table, status, export], api_name="compare", show_progress="minimal")
+        cas.panel()
     return tab
 
 

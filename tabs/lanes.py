@@ -35,7 +35,7 @@ EVENT_LANE = {
     "pixelcnn_out_of_distribution": HEAVY, "receptive_field": QUICK, "pixelcnn_two_settings": HEAVY,
     "style_optimise": HEAVY, "style_compare": HEAVY, "style_fast": QUICK, "style_grams": QUICK,
     "superres_upscale": QUICK,
-    "compare": HEAVY,
+    "compare": HEAVY, "train_on_generated": HEAVY,
     "load_model": SAMPLING,
 }
 PRIVATE_LANE = QUICK  # events off the API: a click on a grid, a slider, a change of model or network

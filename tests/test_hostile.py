@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow  # minutes: every endpoint x every hostile value a
 # Settings that keep a call that happens to be valid cheap (the API's defaults are the UI's first click).
 CHEAP = {
     "compare": {"model_ids": ["gan-fashion"], "n": 20},
+    "train_on_generated": {"model_id": "gan-fashion", "per_class": 10, "multiple": "1x"},
     "compare_samplers": {"samplers": ["DDIM"], "step_counts": [5]},
     "measure_samplers": {"samplers": ["DDIM"], "step_counts": [5]},
     "diffusion_generate": {"steps": 2, "side": 1},

@@ -7,7 +7,7 @@ from playground.gpu import DEFAULT_SECONDS, GPU_SECONDS, PRIVATE_SECONDS, gpu_du
 def test_durations_fit_the_work():
     assert all(isinstance(s, int) and 10 <= s <= 180 for s in GPU_SECONDS.values())
     for heavy in ("compare", "compare_samplers", "diffusion_generate", "style_optimise", "style_compare",
-                  "text_to_image"):
+                  "text_to_image", "train_on_generated"):
         assert gpu_duration(heavy) > DEFAULT_SECONDS, heavy
     assert gpu_duration("style_compare") > gpu_duration("style_optimise") > gpu_duration("style_fast")
     assert gpu_duration("walk") < DEFAULT_SECONDS
