@@ -1,7 +1,6 @@
 """The Compare tab's "Generated images as training data" view: the CAS table and augmentation curves the bench
 measured, and one small case run live (playground.actions.cas does the work)."""
 import gradio as gr
-import pandas as pd
 
 from playground.actions import cas as actions
 from tabs.common import model_event, raw
@@ -25,11 +24,9 @@ def panel():
         gr.Markdown(EXPLAIN)
         gr.Dataframe(actions.cas_rows(result), headers=actions.CAS_HEADERS, interactive=False, wrap=True,
                      label="Classification Accuracy Score: trained on generated images only, tested on real ones")
-        gr.LinePlot(pd.DataFrame(actions.curve_points(result), columns=[actions.X, actions.Y, actions.LINE]),
-                    x=actions.X, y=actions.Y, color=actions.LINE, sort=actions.x_order(result) or None,
-                    y_lim=actions.y_range(result), color_map=actions.colours(result), height=420,
-                    label="Mean test accuracy against real images per class, one line per method (the table below "
-                          "gives the standard deviations)")
+        gr.Image(actions.curve_chart(result), format="png", interactive=False, show_label=True,
+                 label="Mean test accuracy against real images per class, one line per method; bars: one standard "
+                       "deviation over seeds")
         gr.Dataframe(actions.curve_rows(result), headers=actions.curve_headers(result), interactive=False, wrap=True,
                      label="Test accuracy (%), mean ± standard deviation over seeds")
         gr.Markdown(actions.about(result))

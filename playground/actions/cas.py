@@ -3,7 +3,7 @@ curves `python -m playground.bench --cas` measured (playground/assets/cas.json),
 import json
 import time
 
-from .. import cas, cas_pool, registry, results, validate
+from .. import cas, cas_pool, charts, registry, results, validate
 from ..errors import InputError, PlaygroundError
 from .common import stopped_by
 
@@ -11,7 +11,7 @@ PER_CLASS = (10, 50, 100)    # real images per class the live run offers
 MULTIPLES = ("1x", "5x")     # generated images per class, as a multiple of the real ones
 LIVE_MAX_DRAW = 500          # images a live run may draw that are not in the generator's stored pool yet
 LIVE_STEPS = cas.STEPS       # the bench's recipe (tests lower it)
-X, Y, LINE = "real images per class", "test accuracy (%)", "method"
+X, Y = "real images per class", "test accuracy (%)"
 LIVE_HEADERS = ["trained on", "training images", "test accuracy (%)", "seconds"]
 CAS_HEADERS = ["trained on", "test accuracy (%), mean ± std", "share of real", "weights"]
 NOT_MEASURED = ("The generated-data tables have not been measured on this installation: run "
@@ -49,10 +49,9 @@ def weights_note(result, reg=None):
     return out
 
 
-def curve_points(result):
-    """Rows for the LinePlot: the mean accuracy of every method at every n it was measured at."""
-    return [{X: str(r["n"]), Y: round(100 * r["mean"], 2), LINE: r["method"]}
-            for r in (result or {}).get("curves", []) if "skipped" not in r]
+def measured_curves(result):
+    """The curve cells the bench measured (the ones skipped for a capped pool left out)."""
+    return [r for r in (result or {}).get("curves", []) if "skipped" not in r]
 
 
 PAIRS = (("#f4a261", "#d95f02"), ("#74a9cf", "#0570b0"), ("#78c679", "#238443"), ("#9e9ac8", "#54278f"),
@@ -71,13 +70,27 @@ def colours(result):
 
 
 def y_range(result):
-    """The plot's accuracy axis: the measured means with a margin (not from 0, which would flatten the lines)."""
-    values = [p[Y] for p in curve_points(result)]
-    return [max(0, int(min(values)) - 2), min(100, int(max(values)) + 3)] if values else None
+    """The chart's accuracy axis, in %: every mean ± std with a margin (not from 0, which would flatten the lines)."""
+    rows = measured_curves(result)
+    if not rows:
+        return None
+    low, high = min(r["mean"] - r["std"] for r in rows), max(r["mean"] + r["std"] for r in rows)
+    return [max(0, int(100 * low) - 2), min(100, int(100 * high) + 3)]
 
 
-def x_order(result):
-    return [str(n) for n in (result or {}).get("sizes", [])]
+def curve_chart(result):
+    """The curves as a picture with error bars (one standard deviation over seeds), one line per method; None when
+    the bench never measured them here."""
+    rows = measured_curves(result)
+    if not rows:
+        return None
+    sizes, shades = list(result["sizes"]), colours(result)
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    series = [{"name": m, "colour": shades.get(m, "#444444"),
+               "points": [(sizes.index(r["n"]), 100 * r["mean"], 100 * r["std"]) for r in rows if r["method"] == m]}
+              for m in methods]
+    low, high = y_range(result)
+    return charts.line_chart(series, [str(n) for n in sizes], Y, X, y_lim=(low, high))
 
 
 def cas_rows(result, reg=None):

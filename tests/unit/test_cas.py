@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from playground import cas, cas_bench, cas_pool
+from playground import cas, cas_bench, cas_pool, charts
 from playground.actions import cas as actions
 from playground.errors import InputError
 from tests.conftest import TinyModel
@@ -131,14 +131,17 @@ def test_the_asset_round_trips_into_the_view_and_the_readme(small, measured, tin
     assert actions.curve_headers(result) == ["method", "n = 5", "n = 20"]
     table = actions.curve_rows(result)
     assert table[-1] == ["real + 5x gan-fashion", table[-1][1], "not measured"]
-    points = actions.curve_points(result)
-    assert {p[actions.X] for p in points} == {"5", "20"} and actions.x_order(result) == ["5", "20"]
-    assert len(points) == 7  # 4 methods at n = 5, 3 at n = 20 (5x capped)
+    cells = actions.measured_curves(result)
+    assert {r["n"] for r in cells} == {5, 20} and len(cells) == 7  # 4 methods at n = 5, 3 at n = 20 (5x capped)
     low, high = actions.y_range(result)
-    assert low <= min(p[actions.Y] for p in points) - 1 and max(p[actions.Y] for p in points) + 1 <= high <= 100
-    assert actions.y_range(None) is None
+    assert low <= 100 * min(r["mean"] - r["std"] for r in cells) - 1
+    assert 100 * max(r["mean"] + r["std"] for r in cells) + 1 <= high <= 100 and actions.y_range(None) is None
     shades = actions.colours(result)
-    assert set(shades) == {p[actions.LINE] for p in points} and len(set(shades.values())) == 4
+    assert set(shades) == {r["method"] for r in cells} and len(set(shades.values())) == 4
+    chart = actions.curve_chart(result)
+    assert chart.shape == (charts.HEIGHT, charts.WIDTH, 3)
+    for colour in shades.values():  # every method's line is drawn in its own colour
+        assert (chart == charts._rgb(colour)).all(axis=2).sum() > 20, colour
     text = actions.about(result)
     assert "gan-fashion (pool capped at 50 per class" in text and "earlier weights" not in text
     assert "Adding gan-fashion's images (best of 1x and 5x) against real images alone" in text
@@ -152,7 +155,7 @@ def test_the_asset_round_trips_into_the_view_and_the_readme(small, measured, tin
     assert "old" not in written and "| real + 5x gan-fashion |" in written and "not measured" in written
     assert written.startswith("before\n") and written.endswith("after\n") and "Capped pools: gan-fashion" in written
     assert actions.read(tmp_path / "missing.json") is None and actions.about(None) == actions.NOT_MEASURED
-    assert actions.cas_rows(None) == [] and actions.curve_points(None) == []
+    assert actions.cas_rows(None) == [] and actions.curve_chart(None) is None
 
 
 def test_a_pool_is_drawn_once_in_chunks_and_read_back(tiny_registry, pools, monkeypatch):
