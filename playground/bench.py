@@ -4,6 +4,7 @@
     python -m playground.bench --load [--clients 30 --seconds 60]
     python -m playground.bench --watermark [--quick] [--readme README.md]
     python -m playground.bench --cas [--quick] [--readme README.md]
+    python -m playground.bench --refresh-cross docs/bench.json [--readme README.md]
 
 Each card is measured in a fresh process (cold load seconds, warm p50/p95 latency of its
 family's default action, peak resident memory), shown per family beside the card's headline
@@ -176,8 +177,10 @@ def _cross_tables(cross):
         record = next((d for d in datasets.DATASETS.values() if d.label == dataset), None)
         net, label = (record.features_id, record.fd_label) if record else (None, "FD")
         fd = f" FD is {label}: the Frechet distance on {net}'s features." if net else ""
+        again = f" Re-measured on {c['remeasured']} by `--refresh-cross`." if c.get("remeasured") else ""
         lines += ["", f"**Every family on {dataset}**: {c['n']} images per model, seed {c['seed']}, each diffusion model "
-                  f"at its default sampler, against the same real images (the first rows; see the Compare tab).{fd}", "",
+                  f"at its default sampler, against the same real images (the first rows; see the Compare tab).{fd}{again}",
+                  "",
                   "| " + " | ".join(compare.COLUMNS) + " |", "|" + "---|" * len(compare.COLUMNS)]
         lines += ["| " + " | ".join(str(r.get(col, "")) for col in compare.COLUMNS) + " |" for r in c.get("rows", [])]
         if "error" in c:
@@ -256,6 +259,21 @@ def measure_cross(dataset_name, n, seed=0):
     return {"n": n, "seed": seed, "rows": rows}
 
 
+def measure_every_cross(threads, quick):
+    """{data set label: its cross-family table}, each measured in a fresh process."""
+    return {name: _subprocess_json(["--cross", name, "--n", str(n)], threads, lambda e: {"n": n, "seed": 0, "error": e})
+            for name, n in ((d.label, QUICK_CROSS_N if quick else d.compare_max) for d in datasets.DATASETS.values())}
+
+
+def refresh_cross(path, threads, quick=False):
+    """Re-measure an earlier bench result's cross-family tables in place (its timings are kept as they were)."""
+    result = json.loads(path.read_text())
+    day = time.strftime("%Y-%m-%d")
+    result["cross"] = {name: dict(c, remeasured=day) for name, c in measure_every_cross(threads, quick).items()}
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
 def _subprocess_json(flags, threads, fallback):
     out = subprocess.run([sys.executable, "-m", "playground.bench", *flags, "--threads", str(threads)],
                          cwd=REPO_ROOT, capture_output=True, text=True)
@@ -284,6 +302,9 @@ def main(argv=None):
                     "playground/assets/watermark.json, which the Data tab shows)")
     ap.add_argument("--cas", action="store_true", help="run only the generated-data table: CAS and the augmentation "
                     "curves (writes playground/assets/cas.json, which the Compare tab shows)")
+    ap.add_argument("--refresh-cross", metavar="BENCH_JSON", default=None, help="re-measure only the cross-family "
+                    "tables (after a model was retrained) into an earlier full bench result, keep its other figures, "
+                    "note the date of this pass, write the JSON back and republish")
     ap.add_argument("--app-root", default=None, help=argparse.SUPPRESS)  # the classroom bench of another checkout
     ap.add_argument("--clients", type=int, default=30)
     ap.add_argument("--seconds", type=int, default=60)
@@ -318,6 +339,10 @@ def main(argv=None):
         return 0
     torch.set_num_threads(args.threads)
     runs = args.runs or (5 if args.quick else 20)
+    if args.refresh_cross:
+        refresh_cross(Path(args.refresh_cross), args.threads, args.quick)
+        _publish(json.loads(Path(args.refresh_cross).read_text()), registry.Registry(), args.readme)
+        return 0
     if args.one or args.cases or args.cross:
         print(json.dumps(measure_one(args.one, runs) if args.one else measure_cases(args.cases, runs) if args.cases
                          else measure_cross(args.cross, args.n)))
@@ -340,11 +365,8 @@ def main(argv=None):
     for name in (m.__name__.rsplit(".", 1)[1] for m in action_modules() if hasattr(m, "bench_cases")):
         cases += _subprocess_json(["--cases", name, "--runs", str(runs)], args.threads,
                                   lambda e: [{"case": f"{name} tab", "error": "failed: " + e}])
-    cross = {name: _subprocess_json(["--cross", name, "--n", str(n)], args.threads, lambda e: {"n": n, "seed": 0,
-                                                                                                "error": e})
-             for name, n in ((d.label, QUICK_CROSS_N if args.quick else d.compare_max)
-                             for d in datasets.DATASETS.values())}
-    result = {"quick": args.quick, "machine": machine(args.threads), "models": rows, "cases": cases, "cross": cross,
+    result = {"quick": args.quick, "machine": machine(args.threads), "models": rows, "cases": cases,
+              "cross": measure_every_cross(args.threads, args.quick),
               "app": measure_app(runs, args.threads), "load": measure_load(args.clients, args.seconds, args.threads),
               "classroom": classroom.measure_classroom(students, class_seconds, args.threads)}
     if args.against:

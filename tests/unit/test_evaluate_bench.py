@@ -150,3 +150,23 @@ def test_an_earlier_bench_is_rendered_again_with_the_cards_metrics_as_they_are_n
     text = readme.read_text()
     assert "\nold\n" not in text and text.startswith("top\n") and text.endswith("end\n")
     assert f"| style-fast-brick | x | 0.1 | 12.5 | 13.0 | 250 | {key} {value:.4g}" in text
+
+
+def test_refresh_cross_replaces_only_the_cross_tables_and_says_when(tmp_path, monkeypatch):
+    """--refresh-cross (after a retrain): the tables are measured again, timings and the rest stay as they were."""
+    row = {"id": "style-fast-brick", "family": "style", "action": "x", "load_s": 0.1, "p50_ms": 12.5, "p95_ms": 13.0,
+           "peak_rss_mb": 250}
+    saved = tmp_path / "bench.json"
+    saved.write_text(json.dumps({"quick": False, "machine": bench.machine(2), "models": [row],
+                                 "cross": {"Fashion-MNIST": {"n": 9, "seed": 0, "rows": [{"model": "old", "FD": 9.0}]}}}))
+    fresh = {"Fashion-MNIST": {"n": 1000, "seed": 0, "rows": [{"model": "ddpm-fashion", "FD": 1.25}]}}
+    monkeypatch.setattr(bench, "measure_every_cross", lambda threads, quick: fresh)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"top\n{bench.START}\nold\n{bench.END}\nend\n")
+    assert bench.main(["--refresh-cross", str(saved), "--readme", str(readme)]) == 0
+    result = json.loads(saved.read_text())
+    assert result["models"] == [row] and result["cross"]["Fashion-MNIST"]["rows"] == [{"model": "ddpm-fashion",
+                                                                                        "FD": 1.25}]
+    text = readme.read_text()
+    assert "| old |" not in text and "| ddpm-fashion | " in text and "by `--refresh-cross`" in text
+    assert "| style-fast-brick | x | 0.1 | 12.5 |" in text
