@@ -13,7 +13,6 @@ import functools
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import nn
 
@@ -27,6 +26,7 @@ QUICK_EVAL = 1000  # Fashion-MNIST test images used by evaluate(quick=True)
 
 def _block(c_in, c_out, stride=1):
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
 
 
 class FeatureNet(nn.Module):
@@ -57,19 +57,7 @@ class FeatureNet(nn.Module):
         self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(feature_dim, num_classes))
 
     def prepare(self, images):
-        """uint8-valued images in any of the accepted layouts -> normalised float (N,C,S,S)."""
-        x = images if torch.is_tensor(images) else torch.from_numpy(np.array(images))  # a writable copy
-        if x.ndim == 3:
-            x = x.unsqueeze(1)
-        if x.ndim != 4:
-            raise InputError(f"Expected a batch of grey images (N,H,W), not shape {tuple(x.shape)}.")
-        if x.shape[1] != self.in_channels and x.shape[-1] == self.in_channels:
-            x = x.permute(0, 3, 1, 2)
-        x = x.to(self.head[1].weight.device, torch.float32) / 127.5 - 1
-        if x.shape[-2:] != (self.image_size, self.image_size):  # features() fits with PIL first
-            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
-                              align_corners=False, antialias=True)
-        return x
+        return features_ssl.as_batch(images, self.in_channels, self.image_size, self.head[1].weight.device)
 
     def features(self, images):
         return self.feature(self.body(self.prepare(images)))

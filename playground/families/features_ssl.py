@@ -36,6 +36,23 @@ def _norm(c):
     return nn.GroupNorm(min(8, c // 4) or 1, c)
 
 
+
+def as_batch(images, in_channels, size, device):
+    """uint8-valued images (N,H,W), (N,C,H,W) or (N,H,W,C) -> float (N,C,size,size) in -1..1 on device (both
+    feature networks read images this way)."""
+    x = images if torch.is_tensor(images) else torch.from_numpy(np.array(images))  # a writable copy
+    if x.ndim == 3:
+        x = x.unsqueeze(1)
+    if x.ndim != 4:
+        raise InputError(f"Expected a batch of grey images (N,H,W), not shape {tuple(x.shape)}.")
+    if x.shape[1] != in_channels and x.shape[-1] == in_channels:
+        x = x.permute(0, 3, 1, 2)
+    x = x.to(device, torch.float32) / 127.5 - 1
+    if x.shape[-2:] != (size, size):  # features() fits with PIL first
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x
+
+
 class ResBlock(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -88,19 +105,7 @@ class ContrastiveNet(nn.Module):
             self.projector = nn.Sequential(nn.ReLU(), nn.Linear(head_dim, proj_dim))
 
     def prepare(self, images):
-        """uint8-valued images (N,H,W), (N,1,H,W) or (N,H,W,1) -> float (N,C,S,S) in -1..1."""
-        x = images if torch.is_tensor(images) else torch.from_numpy(np.array(images))
-        if x.ndim == 3:
-            x = x.unsqueeze(1)
-        if x.ndim != 4:
-            raise InputError(f"Expected a batch of grey images (N,H,W), not shape {tuple(x.shape)}.")
-        if x.shape[1] != self.in_channels and x.shape[-1] == self.in_channels:
-            x = x.permute(0, 3, 1, 2)
-        x = x.to(self.stem.weight.device, torch.float32) / 127.5 - 1
-        if x.shape[-2:] != (self.image_size, self.image_size):
-            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
-                              align_corners=False, antialias=True)
-        return x
+        return as_batch(images, self.in_channels, self.image_size, self.stem.weight.device)
 
     def readout(self, images):
         """The read-out before projection: [N, channels * grid^2]."""
