@@ -266,10 +266,12 @@ def measure_every_cross(threads, quick):
 
 
 def refresh_cross(path, threads, quick=False):
-    """Re-measure an earlier bench result's cross-family tables in place (its timings are kept as they were)."""
+    """Re-measure an earlier bench result's cross-family tables in place (its timings are kept as they were; a
+    rerun line comparing the old tables is dropped)."""
     result = json.loads(path.read_text())
     day = time.strftime("%Y-%m-%d")
     result["cross"] = {name: dict(c, remeasured=day) for name, c in measure_every_cross(threads, quick).items()}
+    result.pop("rerun", None)  # a rerun's comparison was of the tables just replaced
     path.write_text(json.dumps(result, indent=2) + "\n")
     return result
 

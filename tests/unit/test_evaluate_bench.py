@@ -158,7 +158,8 @@ def test_refresh_cross_replaces_only_the_cross_tables_and_says_when(tmp_path, mo
            "peak_rss_mb": 250}
     saved = tmp_path / "bench.json"
     saved.write_text(json.dumps({"quick": False, "machine": bench.machine(2), "models": [row],
-                                 "cross": {"Fashion-MNIST": {"n": 9, "seed": 0, "rows": [{"model": "old", "FD": 9.0}]}}}))
+                                 "cross": {"Fashion-MNIST": {"n": 9, "seed": 0, "rows": [{"model": "old", "FD": 9.0}]}},
+                                 "rerun": {"compared": 1, "max_change": 0.5, "where": "x", "against": "a.json"}}))
     fresh = {"Fashion-MNIST": {"n": 1000, "seed": 0, "rows": [{"model": "ddpm-fashion", "FD": 1.25}]}}
     monkeypatch.setattr(bench, "measure_every_cross", lambda threads, quick: fresh)
     readme = tmp_path / "README.md"
@@ -169,4 +170,4 @@ def test_refresh_cross_replaces_only_the_cross_tables_and_says_when(tmp_path, mo
                                                                                         "FD": 1.25}]
     text = readme.read_text()
     assert "| old |" not in text and "| ddpm-fashion | " in text and "by `--refresh-cross`" in text
-    assert "| style-fast-brick | x | 0.1 | 12.5 |" in text
+    assert "| style-fast-brick | x | 0.1 | 12.5 |" in text and "rerun" not in result and "Rerun:" not in text
