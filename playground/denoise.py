@@ -23,6 +23,7 @@ adds to it (up to +30%), and above 50 clipping has removed part of the noise its
 underestimates. scikit-image's own estimate_sigma needs PyWavelets, which this project does not install.
 """
 import time
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -32,6 +33,8 @@ from skimage.restoration import denoise_bilateral, denoise_nl_means, denoise_tv_
 from . import quality
 from .errors import InputError
 
+SWEEP = Path(__file__).resolve().parent / "assets" / "denoise_sweep.json"  # the noise-level sweep
+SWEEP_COMMAND = "python -m playground.denoise_bench"  # which writes it
 MAX_SIDE = 512  # larger images are shrunk to this long side first (each method then answers in about a second)
 LAPLACE = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float64)
 MAD = 0.6745  # median |x| of a standard normal
