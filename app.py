@@ -28,6 +28,7 @@ TABS = [
     ("PixelCNN", "tabs.pixelcnn"),
     ("Style transfer", "tabs.style"),
     ("Super-resolution", "tabs.superres"),
+    ("Denoising", "tabs.denoise"),
     ("Compare", "tabs.compare"),
     ("Data", "tabs.data"),
     ("Models", "tabs.models"),
@@ -46,6 +47,7 @@ PUBLIC_API = (
     "receptive_field", "pixelcnn_two_settings",
     "style_optimise", "style_fast", "style_baseline", "style_compare", "style_grams",
     "superres_upscale", "superres_example",
+    "denoise",
     "compare", "train_on_generated", "data_sample", "inspect_upload", "watermark_check",
     "model_card", "load_model", "unload_model", "models_status",
 )

@@ -37,6 +37,8 @@ GPU_SECONDS = {
     "style_optimise": 120, "style_compare": 180, "style_fast": 15, "style_grams": 20,
     # Super-resolution: every method on up to 512 x 512 pixels, x4, in tiles, with PSNR and SSIM
     "superres_upscale": 40,
+    # Denoising: five classical filters on the CPU (no GPU work) on up to 512 x 512 colour pixels
+    "denoise": 20,
     # Compare: up to 1,000 images from each of six models (two PixelCNNs: 784 passes per batch of 64)
     "compare": 150,
     # Generated images as training data: three small classifiers of 500 steps, up to 500 generated images drawn

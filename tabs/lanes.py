@@ -34,7 +34,7 @@ EVENT_LANE = {
     "pixelcnn_sample": SAMPLING, "pixelcnn_complete": SAMPLING, "pixelcnn_likelihood": SAMPLING,
     "pixelcnn_out_of_distribution": HEAVY, "receptive_field": QUICK, "pixelcnn_two_settings": HEAVY,
     "style_optimise": HEAVY, "style_compare": HEAVY, "style_fast": QUICK, "style_grams": QUICK,
-    "superres_upscale": QUICK,
+    "superres_upscale": QUICK, "denoise": QUICK,
     "compare": HEAVY, "train_on_generated": HEAVY,
     "load_model": SAMPLING,
 }

@@ -415,6 +415,34 @@ def test_superres_bad_input_gets_clear_messages(app_url, args, words):
     assert event == "error" and words in payload and "Traceback" not in payload, payload
 
 
+def test_denoise_streams_every_method_with_scores_over_http(client, tmp_path):
+    from gradio_client import handle_file
+    from PIL import Image
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.asarray(Image.open(_natural("camera")))[100:196, 150:278]).save(path)
+    job = client.submit("my upload", handle_file(str(path)), "add noise (ground truth)", 25, 0, "grey",
+                        api_name="/denoise")
+    table, gallery, note = job.result()
+    assert len(job.outputs()) >= 2  # streamed: the noisy input first, then one state per method
+    rows = {r[0]: r for r in table["data"]}
+    assert list(rows) == ["noisy input", "Gaussian blur", "median", "bilateral", "total variation", "non-local means"]
+    assert all(float(r[2]) > 0 and float(r[4]) > 0 for name, r in rows.items() if name != "noisy input")
+    assert len(gallery) == len(rows) + 1 and "sigma 25" in note  # and the clean photo
+    assert all(Image.open(g["image"]).size == (128, 96) and g["image"].endswith(".png") for g in gallery)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["camera", None, "add noise (ground truth)", 0, 0, "grey"], "Noise sigma must be a number from 5 to 100"),
+    (["camera", None, "add noise (ground truth)", 1000, 0, "grey"], "Noise sigma must be a number from 5 to 100"),
+    (["camera", None, "add noise (ground truth)", float("nan"), 0, "grey"], "Noise sigma"),
+    (["my upload", None, "my image is already noisy", 25, 0, "grey"], "No image was given"),
+    (["camera", None, "sharpen", 25, 0, "grey"], "Mode must be one of"),
+])
+def test_denoise_bad_input_gets_clear_messages(app_url, args, words):
+    event, payload = raw_call(app_url, "denoise", args)
+    assert event == "error" and words in payload and "Traceback" not in payload, payload
+
+
 STYLE_LOSS = sorted(c.id for c in list_cards() if c.id.startswith("style-loss-"))
 STYLE_FAST = sorted(c.id for c in list_cards() if c.id.startswith("style-fast-"))
 needs_style = pytest.mark.skipif(not STYLE_LOSS, reason="no style loss network card yet")

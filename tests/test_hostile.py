@@ -35,6 +35,7 @@ CHEAP = {
     "style_fast": {"res": 128}, "style_baseline": {"res": 128}, "style_grams": {"res": 128},
     "generate": {"side_value": 1}, "sample": {"side": 1}, "walk": {"n": 2}, "interpolate": {"steps": 2},
     "data_sample": {"side": 1},
+    "denoise": {"photo": "my upload"},  # the 24x20 upload below rather than a 512x512 photo
 }
 TINY_PNG = {"path": None, "url": hc.data_url(hc.pil_bytes("RGB", (24, 20)))}
 Result = collections.namedtuple("Result", "api param case value_kind must_fail event text seconds")
@@ -134,6 +135,20 @@ def test_every_endpoint_answers_every_hostile_value_with_a_result_or_a_clear_mes
     status, _ = hc.get(f"{base}gradio_api/info")
     assert status == 200 and proc.poll() is None
     assert hc.call(base, "data_sample", ["Fashion-MNIST", 2, 1])[0] == "complete"
+
+
+@pytest.mark.parametrize("api", ["denoise"])
+def test_one_endpoint_answers_every_hostile_value(app_process, api):
+    """The battery above for one endpoint alone (`-k denoise`): a quick check for a new endpoint."""
+    _, base = app_process
+    results = []
+    for api_name, args, param, name, kind, must_fail in _cases(base, {api: endpoints(base)[api]}):
+        event, text = hc.call(base, api_name, args)
+        results.append(Result(api_name, param, name, kind, must_fail, event, text, 0.0))
+    problems = [(r.param, r.case, _judge(r)) for r in results if _judge(r)]
+    assert not problems, problems[:25]
+    assert len(results) > 3 * len(endpoints(base)[api])  # every parameter got its battery
+    assert next(r for r in results if r.case == "baseline").event == "complete"
 
 
 def test_every_refused_path_gets_the_same_sentence_whether_or_not_it_exists(app_process):

@@ -25,7 +25,8 @@ def test_every_model_event_is_in_a_lane_and_cheap_ones_never_share_the_heavy_lan
     assert public["reconstruct"].concurrency_id != public["compare_samplers"].concurrency_id
     assert {EVENT_LANE[n] for n in ("compare", "compare_samplers", "style_optimise", "gan_two_settings",
                                     "train_on_generated")} == {HEAVY}
-    assert {EVENT_LANE[n] for n in ("generate", "reconstruct", "style_fast", "superres_upscale")} == {QUICK}
+    assert {EVENT_LANE[n] for n in ("generate", "reconstruct", "style_fast", "superres_upscale",
+                                    "denoise")} == {QUICK}
     assert EVENT_LANE["diffusion_generate"] == SAMPLING
     private = [fn for fn in demo.fns.values() if fn.api_visibility == "private" and getattr(fn.fn, "model_event", 0)]
     # app.OPEN_WITH's copies run in their event's lane, after the page-open event that applies a link

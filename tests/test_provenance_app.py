@@ -52,6 +52,7 @@ CASES = {
     "style_compare": {"resolution": 128, "right": "histogram matching"},
     "style_grams": {"resolution": 128},
     "superres_upscale": {"scale": 2, "your_image": UPLOAD},
+    "denoise": {"photo": "coffee", "noise_sigma": 40, "noise_seed": 2, "colour": "colour"},
     "compare": {"models": ["gan-fashion"], "compare_n": 20, "seed": 1},
     "data_sample": {"grid_size": 2, "seed": 3},
     "inspect_upload": {"any_image": UPLOAD},

@@ -205,6 +205,17 @@ def test_superres_tab_end_to_end(page):
     assert_clean(page)
 
 
+def test_denoise_tab_end_to_end(page):
+    """The sweep chart is there on opening; a click fills the table method by method and the gallery."""
+    page.get_by_role("tab", name="Denoising", exact=True).click()
+    served_images(page, 1)  # the sweep chart
+    page.locator("#denoise-go").click()
+    page.locator("#denoise-table").get_by_text("non-local means", exact=True).wait_for(timeout=60000)
+    served_images(page, 8, timeout=60000)  # the chart, the clean and noisy photos and five outputs
+    shot(page, "denoise-used", settle_ms=1000)
+    assert_clean(page)
+
+
 @pytest.mark.skipif("style-loss-random" not in {c.id for c in list_cards()}, reason="no style loss network card yet")
 def test_style_tab_end_to_end(page):
     """Optimise (streamed, few iterations), a colour baseline, the Gram view, a comparison and a fast network."""
