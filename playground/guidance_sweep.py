@@ -45,11 +45,11 @@ def from_checkpoint(model_id, path):
 def sweep(model_id, scales, n, checkpoint=None):
     """[{"guidance", scores..., pixel stats, "seconds"}] plus a first row for the real reference images."""
     dataset = datasets.get(registry.default().card(model_id).dataset)
-    reference, _, _ = compare.real_images(dataset.label)
+    reference, _, _ = compare.real_images(dataset.key)
     rows = [dict(guidance="real", **pixel_stats(reference[:n]))]
     with registry.using(model_id) as shipped:
         model = from_checkpoint(model_id, checkpoint) if checkpoint else shipped
-        with scoring.Judges(dataset.label) as judges:
+        with scoring.Judges(dataset.key) as judges:
             ref = judges.features(reference[:n])
             for g in scales:
                 start = time.perf_counter()
