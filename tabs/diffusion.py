@@ -33,7 +33,8 @@ def _generate_view(ids, first):
         model = raw(gr.Dropdown(ids, value=first, label="Model"))
         label = raw(gr.Dropdown(choices, value=choices[0] if choices else None, label="Class",
                                 visible=bool(choices)))
-        guidance = raw(gr.Slider(0, 10, value=actions.default_guidance(first) if first else 2, step=0.5,
+        guidance = raw(gr.Slider(0, 10, value=actions.default_guidance(first) if first else 2,
+                                 step=actions.GUIDANCE_STEP,
                                  label="Guidance scale (1 = none)"))
     with gr.Row():
         sampler = raw(gr.Dropdown(list(actions.SAMPLERS), value=default_sampler, label="Sampler"))

@@ -28,6 +28,8 @@ MAX_SIDE = 6
 TILE = 96
 SAMPLER_TILE = 128  # a sampler grid's cells are single images: bigger, so a class can compare them
 
+GUIDANCE_STEP = 0.1  # the slider's step: a preset may ship 0.8 (ddpm-fashion)
+
 
 def diffusion_ids():
     return family_ids(family)
@@ -90,7 +92,7 @@ def generate(model_id, label, guidance, sampler, steps, seed, side=4, eta=0.0, s
     last grids, "Stopped at step k of N" and the GIF of the steps so far."""
     model_id = _model_id(model_id)
     y = _label(model_id, label)
-    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
+    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=GUIDANCE_STEP)
     sampler = validate.choice(sampler, SAMPLERS, name="Sampler")
     steps = validate.number(steps, name="Steps", minimum=1, maximum=1000, step=1, integer=True)
     seed = validate.seed(seed)
@@ -177,7 +179,7 @@ def edit(model_id, image, strength, label, guidance, seed, steps=50):
     model_id = _model_id(model_id)
     strength = validate.number(strength, name="Strength", minimum=0.05, maximum=1, step=0.05)
     y = _label(model_id, label)
-    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
+    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=GUIDANCE_STEP)
     seed = validate.seed(seed)
     steps = validate.number(steps, name="Steps", minimum=2, maximum=200, step=1, integer=True)
     with registry.using(model_id) as model:
@@ -285,7 +287,7 @@ def _sampler_cells(model_id, label, guidance, seed, samplers, step_counts, shoul
     should_stop (the tab's Stop) is asked after every cell: the grid keeps the cells done so far."""
     model_id = _model_id(model_id)
     y = _label(model_id, label)
-    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
+    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=GUIDANCE_STEP)
     seed = validate.seed(seed)
     samplers, step_counts, passes = _cells(samplers, step_counts)
     cells, rows, total, begin, done_passes = [], [], len(samplers) * len(step_counts), time.perf_counter(), 0
@@ -323,7 +325,7 @@ def measure_samplers(model_id, guidance, samplers, step_counts, should_stop=None
     """The KD (N=100 images per cell, seed 0, classes in turn) of every chosen cell: yields (table rows, progress
     text) after each cell; cells shipped or measured before answer at once. should_stop is asked after each cell."""
     model_id = _model_id(model_id)
-    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=0.5)
+    guidance = validate.number(guidance, name="Guidance scale", minimum=0, maximum=10, step=GUIDANCE_STEP)
     samplers, step_counts, _ = _cells(samplers, step_counts)
     cells = [(s, n) for s in samplers for n in step_counts]
     found = {cell: sampler_kd.known(model_id, *cell, guidance) for cell in cells}

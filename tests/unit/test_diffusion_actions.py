@@ -35,6 +35,12 @@ def test_generate_streams_every_step_then_a_gif(tiny_registry):
     assert np.array_equal(again[0], xt)
 
 
+def test_a_guidance_below_one_on_the_slider_grid_is_accepted(tiny_registry):
+    """ddpm-fashion ships guidance 0.8 (playground.guidance_sweep): the tab's default must pass the server's check."""
+    *_, (xt, _, text, _) = actions.generate("ddpm-tiny", "Trouser", 0.8, "DDIM", 2, 0, side=1)
+    assert xt.ndim >= 2 and "s per image" in text
+
+
 def test_cancelling_stops_between_steps(tiny_registry):
     run = actions.generate("ddpm-tiny", actions.NO_CLASS, 1.0, "DDPM", 50, 0, side=1)
     first = next(run)
