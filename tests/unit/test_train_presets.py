@@ -1,12 +1,14 @@
 """The training commands' presets are data (playground/train/presets/<family>/<name>.json) and their card
 drafts Markdown (playground/train/drafts/<id>.md): the files hold what the presets in code held, every
 draft formats completely, and no data-set name is written in the commands' code."""
+import json
 import re
 from pathlib import Path
 
 import pytest
 
 from playground import datasets
+from playground.cards import REPO_ROOT
 from playground.train import diffusion, features, files, gan, pixelcnn, style, superres, vae
 
 TRAIN = Path(files.__file__).parent
@@ -45,7 +47,9 @@ def test_the_preset_files_hold_the_values_the_commands_trained_with():
     assert [w["step"] for w in d["fashion"]["warm_starts"] + d["faces"]["warm_starts"]] == [6000, 3000]
     assert d["faces"]["config"]["sampler"] == "Euler ancestral" and d["faces"]["config"]["block_out_channels"] == [32, 48, 64, 64]
     assert diffusion.FASHION == dict(sample_size=32, block_out_channels=[32, 64, 64], layers_per_block=1,
-                                     num_classes=10, dataset="fashion-mnist", pad=2, guidance=1.5)
+                                     num_classes=10, dataset="fashion-mnist", pad=2, guidance=0.8)
+    shipped = json.loads((REPO_ROOT / "weights" / "ddpm-fashion" / "playground.json").read_text())
+    assert shipped["guidance"] == diffusion.FASHION["guidance"]  # the shipped default is the preset's (docs/decisions.md)
     s = superres.PRESETS
     assert {k: (q["steps"], q["patch"], q["config"]["scale"]) for k, q in s.items()} == {
         "fast-x4": (1500, 96, 4), "fast-x2": (1500, 64, 2), "edsr-x4": (8000, 64, 4), "edsr-x2": (1000, 48, 2)}
