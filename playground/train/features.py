@@ -115,8 +115,7 @@ def run_text(minutes, threads, **training):
 
 def card_template(dataset, params):
     """A new card's first draft (a card that exists keeps its prose; the run goes to run_text)."""
-    return files.draft(PRESETS[dataset]["draft"]).format(params=params, run_start=cards.RUN_START,
-                                                         run_end=cards.RUN_END)
+    return files.card_draft(PRESETS[dataset], params, cards.RUN_START, cards.RUN_END)
 
 
 def main(argv=None):
@@ -126,10 +125,7 @@ def main(argv=None):
     ap.add_argument("--preset", default=None, help="a preset name (default: the data set's)")
     ap.add_argument("--no-finish", action="store_true", help="train only: write no weights/ and no card")
     args = ap.parse_args(argv)
-    name = args.preset or args.dataset
-    if name not in PRESETS:
-        ap.error(f"--dataset / --preset must be one of {', '.join(PRESETS)}")
-    preset = PRESETS[name]
+    name, preset = loop.chosen_preset(ap, args, PRESETS)
     config = dict(preset["config"], **({"width": args.width} if args.width else {}))
     steps, batch_size, lr, run_dir = loop.run_settings(args, preset, preset["model_id"])
     device = loop.setup(args)

@@ -68,8 +68,7 @@ RUN = ("The run that wrote these weights: learning rate {lr}, batch {batch_size}
 
 
 def card_template(dataset, params):
-    return files.draft(PRESETS[dataset]["draft"]).format(params=params, run_start=cards.RUN_START,
-                                                         run_end=cards.RUN_END)
+    return files.card_draft(PRESETS[dataset], params, cards.RUN_START, cards.RUN_END)
 
 
 def main(argv=None):
@@ -78,10 +77,7 @@ def main(argv=None):
     ap.add_argument("--preset", default=None, help="a preset name (default: the data set's)")
     ap.add_argument("--no-finish", action="store_true", help="train only: write no weights/ and no card")
     args = ap.parse_args(argv)
-    name = args.preset or args.dataset
-    if name not in PRESETS:
-        ap.error(f"--preset / --dataset must be one of {', '.join(PRESETS)}")
-    preset = PRESETS[name]
+    name, preset = loop.chosen_preset(ap, args, PRESETS)
     config = dict(preset["config"], design=features_ssl.DESIGN)
     steps, batch_size, lr, run_dir = loop.run_settings(args, preset, preset["model_id"])
     device = loop.setup(args)

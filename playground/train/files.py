@@ -24,3 +24,8 @@ def presets(family):
 def draft(name):
     """The text of drafts/<name>.md (format fields in braces)."""
     return (DRAFTS_DIR / f"{name}.md").read_text(encoding="utf-8")
+
+
+def card_draft(preset, params, run_start, run_end):
+    """A new card's first draft from the preset's draft (a card that exists keeps its prose)."""
+    return draft(preset["draft"]).format(params=params, run_start=run_start, run_end=run_end)

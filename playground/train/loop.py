@@ -398,6 +398,14 @@ def count_params(model):
     return sum(p.numel() for p in model.parameters())
 
 
+def chosen_preset(parser, args, presets):
+    """(name, preset): the one --preset names, else the one named like --dataset; a usage error otherwise."""
+    name = args.preset or args.dataset
+    if name not in presets:
+        parser.error(f"--preset / --dataset must be one of {', '.join(presets)}")
+    return name, presets[name]
+
+
 def run_settings(args, preset, model_id):
     """(steps, batch size, learning rate, run folder): the command line's values, else the preset's."""
     return (args.steps or preset["steps"], args.batch_size or preset["batch_size"], args.lr or preset["lr"],
