@@ -3,6 +3,7 @@
 The card is the model's record (source, pinned revision, data, licence, metrics) and the
 allowlist: only a model with a card can be loaded, from the source its card names.
 """
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,6 +219,16 @@ def _set_section(body, key, text, path):
 def write_metrics(path, metrics):
     """Replace the metrics in a card's front matter, keeping everything else (update(path, metrics=...))."""
     return update(path, metrics=metrics)
+
+
+def publish(result, out, text, readme=None, start=None, end=None):
+    """A bench's last step: its result as JSON in `out`, its markdown printed and, with a README, written
+    between the markers. Returns the result."""
+    Path(out).write_text(json.dumps(result, indent=2) + "\n")
+    print(text)
+    if readme:
+        write_section(readme, start, end, text)
+    return result
 
 
 def write_section(path, start, end, text):

@@ -12,12 +12,10 @@ at POOL_CAPPED per class,
 and the cases that need more are left out and marked so. Writes playground/assets/cas.json (the Compare tab shows
 it) and the README's section between the cas markers. --quick: SIZES (10,), two seeds, CAS on 50 per class.
 """
-import json
 import time
-from pathlib import Path
 
 from . import cas, cas_pool, registry
-from .cards import write_section
+from .cards import publish
 from .errors import DataMissing
 from .families.protocol import generator
 
@@ -166,9 +164,4 @@ def markdown(result):
 def run(quick=False, readme=None, out=ASSET, log=print):
     """Measure, write the JSON (the Compare tab reads it), print the markdown and write it into the README."""
     result = run_measure(quick, log)
-    Path(out).write_text(json.dumps(result, indent=2) + "\n")
-    text = markdown(result)
-    print(text)
-    if readme:
-        write_section(readme, START, END, text)
-    return result
+    return publish(result, out, markdown(result), readme, START, END)

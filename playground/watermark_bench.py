@@ -11,17 +11,15 @@ crops of them). Writes playground/assets/watermark.json, which the Data tab's ch
 between the watermark markers.
 """
 import io
-import json
 import os
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from . import data, watermark
-from .cards import write_section
+from .cards import publish
 from .images import make_grid, zoom
 
 START, END = "<!-- watermark:start -->", "<!-- watermark:end -->"
@@ -214,9 +212,4 @@ def markdown(result):
 def run(quick=False, readme=None, out=watermark.TABLE):
     """Measure, write the JSON (the Data tab reads it), print the markdown and write it into the README."""
     result = measure(quick)
-    Path(out).write_text(json.dumps(result, indent=2) + "\n")
-    text = markdown(result)
-    print(text)
-    if readme:
-        write_section(readme, START, END, text)
-    return result
+    return publish(result, out, markdown(result), readme, START, END)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from playground import cas, cas_bench, cas_pool, charts
+from playground import cards, cas, cas_bench, cas_pool, charts
 from playground.actions import cas as actions
 from playground.errors import InputError
 from tests.conftest import TinyModel
@@ -150,7 +150,7 @@ def test_the_asset_round_trips_into_the_view_and_the_readme(small, measured, tin
     assert actions.weights_note(result)["gan-fashion"].startswith("measured on earlier weights (000000000000)")
     readme = tmp_path / "README.md"
     readme.write_text(f"before\n{cas_bench.START}\nold\n{cas_bench.END}\nafter\n")
-    cas_bench.write_section(readme, cas_bench.START, cas_bench.END, cas_bench.markdown(result))
+    cards.write_section(readme, cas_bench.START, cas_bench.END, cas_bench.markdown(result))
     written = readme.read_text()
     assert "old" not in written and "| real + 5x gan-fashion |" in written and "not measured" in written
     assert written.startswith("before\n") and written.endswith("after\n") and "Capped pools: gan-fashion" in written
