@@ -11,13 +11,15 @@ NOTE = ("PSNR is over every pixel value (all three channels in colour); SSIM is 
 
 def build():
     with gr.Blocks() as tab:
-        intro("Add noise to a photo, then remove it five classical ways and measure how close each gets to the "
+        intro("Add noise to a photo, then remove it six classical ways and measure how close each gets to the "
               "clean photo. Or upload a noisy picture: the tab estimates how noisy it is and cleans it up.",
               "**The noise** is Gaussian: each pixel gets a random number of standard deviation *sigma* (on the "
               "0-255 scale) added, the same every time for the same seed. **Gaussian blur** averages each pixel "
               "with its neighbours: noise and edges fade together. **Median** takes the middle value of a small "
               "window, robust to outliers. **Bilateral** (Tomasi and Manduchi 1998) averages only neighbours of "
-              "similar brightness, so edges stay. **Total variation** (Rudin, Osher and Fatemi 1992) finds the "
+              "similar brightness, so edges stay. **Wavelet shrinkage** (BayesShrink; Chang, Yu and "
+              "Vetterli 2000) splits the picture into wavelet bands and shrinks the small coefficients, mostly "
+              "noise, towards zero. **Total variation** (Rudin, Osher and Fatemi 1992) finds the "
               "closest picture whose gradients are sparse: flat regions with sharp edges. **Non-local means** "
               "(Buades, Coll and Morel 2005) averages pixels whose surrounding *patches* look alike anywhere "
               "nearby, so the repeated structure of a photo does the denoising. Every method's settings are "
@@ -29,7 +31,8 @@ def build():
               f"{actions.MAX_SIDE} px on the long side are shrunk first.\n\n"
               "Learned denoisers (a DnCNN-class network trained here) and diffusion models used as denoisers are "
               "coming to this tab next, measured the same way.\n\n"
-              "References: Tomasi and Manduchi 1998, *Bilateral filtering*; Rudin, Osher and Fatemi 1992, "
+              "References: Tomasi and Manduchi 1998, *Bilateral filtering*; Chang, Yu and Vetterli 2000, *Adaptive "
+              "wavelet thresholding for image denoising*; Rudin, Osher and Fatemi 1992, "
               "*Nonlinear total variation based noise removal*; Buades, Coll and Morel 2005, *A non-local "
               "algorithm for image denoising*; Immerkaer 1996, *Fast noise variance estimation*; Wang et al. 2004, "
               "*SSIM*.")

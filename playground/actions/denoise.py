@@ -24,7 +24,7 @@ SIGMA_RANGE = (5, 100)
 MAX_SIDE = denoise.MAX_SIDE  # larger pictures are shrunk to this long side first
 MIN_SIDE = 16  # SSIM's 11x11 window, and a few patches for non-local means
 NOISY = "noisy input"
-COLOURS_OF = {NOISY: "#9ca3af", "Gaussian blur": "#2563eb", "median": "#16a34a", "bilateral": "#f59e0b",
+COLOURS_OF = {NOISY: "#9ca3af", "Gaussian blur": "#2563eb", "median": "#16a34a", "bilateral": "#f59e0b", "wavelet": "#0891b2",
               "total variation": "#9333ea", "non-local means": "#dc2626"}
 
 

@@ -211,7 +211,7 @@ def test_denoise_tab_end_to_end(page):
     served_images(page, 1)  # the sweep chart
     page.locator("#denoise-go").click()
     page.locator("#denoise-table").get_by_text("non-local means", exact=True).wait_for(timeout=60000)
-    served_images(page, 8, timeout=60000)  # the chart, the clean and noisy photos and five outputs
+    served_images(page, 9, timeout=60000)  # the chart, the clean and noisy photos and six outputs
     shot(page, "denoise-used", settle_ms=1000)
     assert_clean(page)
 
