@@ -425,7 +425,8 @@ def test_denoise_streams_every_method_with_scores_over_http(client, tmp_path):
     table, gallery, note = job.result()
     assert len(job.outputs()) >= 2  # streamed: the noisy input first, then one state per method
     rows = {r[0]: r for r in table["data"]}
-    assert list(rows) == ["noisy input", "Gaussian blur", "median", "bilateral", "total variation", "non-local means"]
+    assert list(rows) == ["noisy input", "Gaussian blur", "median", "bilateral", "wavelet", "total variation",
+                          "non-local means"]
     assert all(float(r[2]) > 0 and float(r[4]) > 0 for name, r in rows.items() if name != "noisy input")
     assert len(gallery) == len(rows) + 1 and "sigma 25" in note  # and the clean photo
     assert all(Image.open(g["image"]).size == (128, 96) and g["image"].endswith(".png") for g in gallery)
