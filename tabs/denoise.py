@@ -36,21 +36,23 @@ def build():
               "*Nonlinear total variation based noise removal*; Buades, Coll and Morel 2005, *A non-local "
               "algorithm for image denoising*; Immerkaer 1996, *Fast noise variance estimation*; Wang et al. 2004, "
               "*SSIM*.")
+        with gr.Row():  # the settings in two short rows, so the button and the table sit above a projector's fold
+            choices = actions.photos()
+            photo = raw(gr.Dropdown(choices, value=choices[0], label="Photo"))
+            mode = raw(gr.Radio(list(actions.MODES), value=actions.GROUND_TRUTH, label="Mode"))
+            colour = raw(gr.Radio(list(actions.COLOURS), value="grey", label="Colour"))
+        with gr.Row(equal_height=True):
+            sigma = raw(gr.Slider(*actions.SIGMA_RANGE, value=25, step=1,
+                                  label="Noise sigma (0-255 scale; ground-truth mode)"))
+            seed = raw(gr.Number(value=0, precision=0, label="Noise seed"))
+            go = gr.Button("Denoise with every method", variant="primary", elem_id="denoise-go")
         with gr.Row():
             with gr.Column(scale=1):
-                choices = actions.photos()
-                photo = raw(gr.Dropdown(choices, value=choices[0], label="Photo"))
-                upload = image_input(f"Your image (used when Photo is '{actions.UPLOAD}')", height=220)
-            with gr.Column(scale=1):
-                mode = raw(gr.Radio(list(actions.MODES), value=actions.GROUND_TRUTH, label="Mode"))
-                sigma = raw(gr.Slider(*actions.SIGMA_RANGE, value=25, step=1,
-                                      label="Noise sigma (0-255 scale; ground-truth mode)"))
-                seed = raw(gr.Number(value=0, precision=0, label="Noise seed"))
-                colour = raw(gr.Radio(list(actions.COLOURS), value="grey", label="Colour"))
-                go = gr.Button("Denoise with every method", variant="primary", elem_id="denoise-go")
+                upload = image_input(f"Your image (used when Photo is '{actions.UPLOAD}')", height=200)
+            with gr.Column(scale=2):
+                scores = gr.Dataframe(headers=HEADERS, label="Every method (ground-truth mode fills PSNR and SSIM)",
+                                      interactive=False, elem_id="denoise-table")
                 notice = gr.Markdown(elem_id="denoise-notice")
-        scores = gr.Dataframe(headers=HEADERS, label="Every method (ground-truth mode fills PSNR and SSIM)",
-                              interactive=False, elem_id="denoise-table")
         gr.Markdown(NOTE)
         outputs = gr.Gallery(label="Noisy input and every method's output", columns=4, height="auto",
                              format="png", elem_id="denoise-gallery")
